@@ -1,0 +1,378 @@
+//! Training centres, their staff and their candidates.
+//!
+//! Scope rules: a platform admin sees everything; a centre admin sees their centre;
+//! a candidate sees only themself. A resource outside the caller's scope answers 404,
+//! so ids cannot be probed; a role that may never do an action answers 403.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use sqlx::AssertSqlSafe;
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role, create_link, hash_password};
+use crate::cefr::Cefr;
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/centres", post(create_centre))
+        .route("/api/v1/centres/{id}", get(get_centre))
+        .route("/api/v1/centres/{id}/staff", post(create_staff))
+        .route("/api/v1/candidates", post(create_candidate).get(list_candidates))
+        .route("/api/v1/candidates/{id}", get(get_candidate))
+        .route("/api/v1/candidates/{id}/links", post(new_candidate_link))
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn check_email(email: &str) -> Result<String, ApiError> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && !e.chars().any(char::is_whitespace);
+    if ok { Ok(e) } else { Err(ApiError::invalid("invalid_email", "the e-mail address is not valid")) }
+}
+
+fn check_name(field: &str, v: &str) -> Result<String, ApiError> {
+    let t = v.trim();
+    if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
+        return Err(ApiError::invalid("invalid_name", format!("{field} must be 1–100 printable characters")));
+    }
+    Ok(t.to_owned())
+}
+
+/// A centre the caller may act for: its own, or any for a platform admin.
+fn centre_scope(auth: &AuthUser, centre_id: &str) -> Result<(), ApiError> {
+    match auth.role() {
+        Role::PlatformAdmin => Ok(()),
+        _ if auth.centre() == Some(centre_id) => Ok(()),
+        _ => Err(ApiError::NotFound("no such centre".to_owned())),
+    }
+}
+
+/// A new training centre.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CentreIn {
+    /// Display name.
+    pub name: String,
+}
+
+/// A training centre.
+#[derive(Serialize, ToSchema)]
+pub struct CentreOut {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Creates a training centre (platform admin).
+#[utoipa::path(post, path = "/api/v1/centres", tag = "accounts", request_body = CentreIn,
+    responses((status = 201, body = CentreOut), (status = 403, body = crate::error::ErrorBody)))]
+async fn create_centre(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<CentreIn>,
+) -> Result<(StatusCode, Json<CentreOut>), ApiError> {
+    auth.require(&[Role::PlatformAdmin])?;
+    let name = check_name("name", &body.name)?;
+    let id = new_id();
+    sqlx::query("INSERT INTO centres (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(&name)
+        .bind(now_ms())
+        .execute(&state.db.pool)
+        .await?;
+    Ok((StatusCode::CREATED, Json(CentreOut { id, name })))
+}
+
+/// A training centre (its members and platform admins).
+#[utoipa::path(get, path = "/api/v1/centres/{id}", tag = "accounts",
+    responses((status = 200, body = CentreOut), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_centre(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<CentreOut>, ApiError> {
+    centre_scope(&auth, &id)?;
+    let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM centres WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let (id, name) = row.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
+    Ok(Json(CentreOut { id, name }))
+}
+
+/// A new staff member of a centre.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffIn {
+    /// `evaluator`, `reviewer` or `centre_admin`.
+    pub role: Role,
+    /// E-mail (unique).
+    pub email: String,
+    /// First names.
+    pub first_names: String,
+    /// Last name.
+    pub last_name: String,
+    /// An initial password (12+ characters); without it, the member signs in by link.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// A created account and its first sign-in link.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedOut {
+    /// Account id.
+    pub id: String,
+    /// A single-use sign-in link to send to the person.
+    pub sign_in_url: String,
+}
+
+/// Adds a staff member to a centre (its centre admin, or a platform admin).
+#[utoipa::path(post, path = "/api/v1/centres/{id}/staff", tag = "accounts", request_body = StaffIn,
+    responses((status = 201, body = CreatedOut), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn create_staff(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(centre): Path<String>,
+    ApiJson(body): ApiJson<StaffIn>,
+) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    centre_scope(&auth, &centre)?;
+    if !matches!(body.role, Role::Evaluator | Role::Reviewer | Role::CentreAdmin) {
+        return Err(ApiError::invalid("invalid_role", "a centre's staff are evaluators, reviewers or centre admins"));
+    }
+    let email = check_email(&body.email)?;
+    let first = check_name("first_names", &body.first_names)?;
+    let last = check_name("last_name", &body.last_name)?;
+    let hash = match body.password {
+        Some(p) if p.chars().count() < 12 => {
+            return Err(ApiError::invalid("weak_password", "a password needs at least 12 characters"));
+        }
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??,
+        ),
+        None => None,
+    };
+    let id = new_id();
+    insert_user(&state, &id, Some(&centre), body.role, &email, &first, &last, hash.as_deref()).await?;
+    let url = sign_in_url(&state, &id).await?;
+    Ok((StatusCode::CREATED, Json(CreatedOut { id, sign_in_url: url })))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_user(
+    state: &AppState,
+    id: &str,
+    centre: Option<&str>,
+    role: Role,
+    email: &str,
+    first: &str,
+    last: &str,
+    password_hash: Option<&str>,
+) -> Result<(), ApiError> {
+    let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM centres WHERE id = $1")
+        .bind(centre.unwrap_or(""))
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if centre.is_some() && exists.is_none() {
+        return Err(ApiError::NotFound("no such centre".to_owned()));
+    }
+    sqlx::query(
+        "INSERT INTO users (id, centre_id, role, email, first_names, last_name, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(centre)
+    .bind(role.as_str())
+    .bind(email)
+    .bind(first)
+    .bind(last)
+    .bind(password_hash)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::Conflict("an account with this e-mail already exists".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// A fresh single-use sign-in link for an account.
+pub(crate) async fn sign_in_url(state: &AppState, user_id: &str) -> Result<String, ApiError> {
+    let token = create_link(&state.db, user_id, now_ms(), state.config.link_ttl_s * 1000).await?;
+    Ok(format!("{}/signin/{token}", state.config.public_url.trim_end_matches('/')))
+}
+
+/// A candidate to register.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateIn {
+    /// E-mail (unique).
+    pub email: String,
+    /// First names.
+    pub first_names: String,
+    /// Last name.
+    pub last_name: String,
+    /// The CEFR level the centre targets for this candidate.
+    #[schema(value_type = String, example = "B2")]
+    pub cefr_target: Cefr,
+    /// Time accommodation: 1.0 (default) or more, e.g. 1.33 for extra time.
+    #[serde(default)]
+    pub time_multiplier: Option<f64>,
+    /// The centre (only for platform admins; centre admins register into their own).
+    #[serde(default)]
+    pub centre_id: Option<String>,
+}
+
+/// A candidate as the centre sees them.
+#[derive(Serialize, ToSchema)]
+pub struct CandidateOut {
+    /// Account id.
+    pub id: String,
+    /// Centre.
+    pub centre_id: String,
+    /// E-mail.
+    pub email: String,
+    /// First names.
+    pub first_names: String,
+    /// Last name.
+    pub last_name: String,
+    /// CEFR target.
+    #[schema(value_type = String)]
+    pub cefr_target: Cefr,
+    /// Time accommodation multiplier.
+    pub time_multiplier: f64,
+}
+
+/// Registers a candidate (centre admin of their centre, or platform admin).
+#[utoipa::path(post, path = "/api/v1/candidates", tag = "accounts", request_body = CandidateIn,
+    responses((status = 201, body = CreatedOut), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all, fields(by = %auth.id()))]
+async fn create_candidate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<CandidateIn>,
+) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let centre = match (auth.role(), body.centre_id) {
+        (Role::PlatformAdmin, Some(c)) => c,
+        (Role::PlatformAdmin, None) => return Err(ApiError::invalid("missing_centre", "centre_id is required")),
+        (_, Some(c)) if Some(c.as_str()) != auth.centre() => {
+            return Err(ApiError::Forbidden("a centre admin registers candidates in their own centre".to_owned()));
+        }
+        _ => auth.centre().map(str::to_owned).ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?,
+    };
+    let multiplier = body.time_multiplier.unwrap_or(1.0);
+    if !(1.0..=3.0).contains(&multiplier) {
+        return Err(ApiError::invalid("invalid_time_multiplier", "time_multiplier must be between 1.0 and 3.0"));
+    }
+    let email = check_email(&body.email)?;
+    let first = check_name("first_names", &body.first_names)?;
+    let last = check_name("last_name", &body.last_name)?;
+    let id = new_id();
+    insert_user(&state, &id, Some(&centre), Role::Candidate, &email, &first, &last, None).await?;
+    sqlx::query(
+        "INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier, created_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(&centre)
+    .bind(body.cefr_target.to_string())
+    .bind(multiplier)
+    .bind(auth.id())
+    .execute(&state.db.pool)
+    .await?;
+    tracing::info!(candidate = %id, "candidate registered");
+    let url = sign_in_url(&state, &id).await?;
+    Ok((StatusCode::CREATED, Json(CreatedOut { id, sign_in_url: url })))
+}
+
+type CandidateRow = (String, String, String, String, String, String, f64);
+
+const CANDIDATE_SELECT: &str = "SELECT u.id, c.centre_id, u.email, u.first_names, u.last_name, c.cefr_target, c.time_multiplier \
+     FROM users u JOIN candidates c ON c.user_id = u.id";
+
+fn candidate_out(r: CandidateRow) -> Result<CandidateOut, ApiError> {
+    let cefr_target = r.5.parse().map_err(|_| ApiError::Internal("stored cefr".to_owned()))?;
+    Ok(CandidateOut { id: r.0, centre_id: r.1, email: r.2, first_names: r.3, last_name: r.4, cefr_target, time_multiplier: r.6 })
+}
+
+/// The candidates of the caller's centre (every centre for a platform admin).
+#[utoipa::path(get, path = "/api/v1/candidates", tag = "accounts",
+    responses((status = 200, body = [CandidateOut]), (status = 403, body = crate::error::ErrorBody)))]
+async fn list_candidates(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<CandidateOut>>, ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let rows: Vec<CandidateRow> = if auth.role() == Role::PlatformAdmin {
+        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} ORDER BY u.last_name, u.first_names")))
+            .fetch_all(&state.db.pool)
+            .await?
+    } else {
+        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names")))
+            .bind(auth.centre().unwrap_or(""))
+            .fetch_all(&state.db.pool)
+            .await?
+    };
+    rows.into_iter().map(candidate_out).collect::<Result<_, _>>().map(Json)
+}
+
+/// Loads a candidate the caller may see, or 404.
+pub(crate) async fn visible_candidate(state: &AppState, auth: &AuthUser, id: &str) -> Result<CandidateOut, ApiError> {
+    let row: Option<CandidateRow> = sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE u.id = $1")))
+        .bind(id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let c = row.map(candidate_out).transpose()?;
+    let visible = c.as_ref().is_some_and(|c| match auth.role() {
+        Role::PlatformAdmin => true,
+        Role::CentreAdmin => auth.centre() == Some(c.centre_id.as_str()),
+        Role::Candidate => auth.id() == c.id,
+        Role::Evaluator | Role::Reviewer => false,
+    });
+    match c {
+        Some(c) if visible => Ok(c),
+        _ => Err(ApiError::NotFound("no such candidate".to_owned())),
+    }
+}
+
+/// A candidate: themself, their centre's admins, or a platform admin.
+#[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "accounts",
+    responses((status = 200, body = CandidateOut), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_candidate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<CandidateOut>, ApiError> {
+    visible_candidate(&state, &auth, &id).await.map(Json)
+}
+
+/// Issues a new sign-in link for a candidate (their centre's admins).
+#[utoipa::path(post, path = "/api/v1/candidates/{id}/links", tag = "accounts",
+    responses((status = 201, body = CreatedOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn new_candidate_link(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let c = visible_candidate(&state, &auth, &id).await?;
+    let url = sign_in_url(&state, &c.id).await?;
+    Ok((StatusCode::CREATED, Json(CreatedOut { id: c.id, sign_in_url: url })))
+}

@@ -1,0 +1,113 @@
+//! The application state, its configuration and the router that merges every area.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{Method, Uri};
+use axum::response::IntoResponse;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{JwtKeys, RateLimiter};
+use crate::bank::Bank;
+use crate::db::Db;
+use crate::error::ApiError;
+
+/// Settings of the API (the binary fills them from flags and environment).
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The address users reach the server at, for links (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// Lifetime of a session token, in seconds.
+    pub session_ttl_s: i64,
+    /// Lifetime of a sign-in link, in seconds.
+    pub link_ttl_s: i64,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Sign-in attempts allowed per account or address per minute.
+    pub sign_in_per_minute: u32,
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub secure_cookie: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            session_ttl_s: 30 * 60,
+            link_ttl_s: 14 * 24 * 3600,
+            body_limit: 64 * 1024,
+            sign_in_per_minute: 10,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Session token keys.
+    pub keys: JwtKeys,
+    /// The item bank in use.
+    pub bank: Arc<Bank>,
+    /// Sign-in rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// Settings.
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    /// State over a database, a token secret and a bank.
+    pub fn new(db: Db, jwt_secret: &[u8], bank: Bank, config: ApiConfig) -> Self {
+        AppState {
+            db,
+            keys: JwtKeys::from_secret(jwt_secret),
+            bank: Arc::new(bank),
+            limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl FromRef<AppState> for JwtKeys {
+    fn from_ref(s: &AppState) -> JwtKeys {
+        s.keys.clone()
+    }
+}
+
+/// Every route of the API and its pages, with JSON errors for unknown routes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .merge(crate::meta::router())
+        .merge(crate::auth::routes::router())
+        .merge(crate::accounts::router())
+        .merge(crate::interviews::router())
+        .merge(crate::bank_api::router())
+        .merge(crate::pages::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // The path only: query strings may carry tokens.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+    let (status, _) = (axum::http::StatusCode::METHOD_NOT_ALLOWED, ());
+    let body = crate::error::ErrorBody {
+        error: crate::error::ErrorDetail {
+            code: "method_not_allowed".to_owned(),
+            message: format!("{method} is not allowed on {}", uri.path()),
+        },
+    };
+    (status, axum::Json(body))
+}

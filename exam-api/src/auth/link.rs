@@ -1,0 +1,89 @@
+//! Single-use sign-in links. The link carries 256 random bits; the database keeps only
+//! their SHA-256, so a leaked database does not leak working links.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::db::Db;
+use crate::error::ApiError;
+
+/// Why a link does not sign anyone in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkError {
+    /// No such link.
+    Unknown,
+    /// It was used already.
+    Used,
+    /// Its time is over.
+    Expired,
+}
+
+impl LinkError {
+    /// The error answered to the client.
+    pub fn to_api(self) -> ApiError {
+        match self {
+            LinkError::Unknown => ApiError::NotFound("this sign-in link is not valid".to_owned()),
+            LinkError::Used => ApiError::Gone("this sign-in link has already been used; ask for a new one".to_owned()),
+            LinkError::Expired => ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned()),
+        }
+    }
+}
+
+fn hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a link token for a user, valid `ttl_ms` from `now_ms`.
+pub async fn create_link(db: &Db, user_id: &str, now_ms: i64, ttl_ms: i64) -> Result<String, ApiError> {
+    let mut raw = [0u8; 32];
+    rand::fill(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    sqlx::query("INSERT INTO sign_in_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(hash(&token))
+        .bind(user_id)
+        .bind(now_ms)
+        .bind(now_ms + ttl_ms)
+        .execute(&db.pool)
+        .await?;
+    Ok(token)
+}
+
+/// Whether a link would sign in now, without using it (for the link's landing page).
+pub async fn link_status(db: &Db, token: &str, now_ms: i64) -> Result<Result<String, LinkError>, ApiError> {
+    let row: Option<(String, i64, Option<i64>)> =
+        sqlx::query_as("SELECT user_id, expires_at, used_at FROM sign_in_links WHERE token_hash = $1")
+            .bind(hash(token))
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(match row {
+        None => Err(LinkError::Unknown),
+        Some((_, _, Some(_))) => Err(LinkError::Used),
+        Some((_, exp, None)) if exp <= now_ms => Err(LinkError::Expired),
+        Some((user, _, None)) => Ok(user),
+    })
+}
+
+/// Uses a link: exactly one concurrent caller gets the user id, the others an error.
+pub async fn consume_link(db: &Db, token: &str, now_ms: i64) -> Result<Result<String, LinkError>, ApiError> {
+    let h = hash(token);
+    let done = sqlx::query(
+        "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(&h)
+    .execute(&db.pool)
+    .await?;
+    if done.rows_affected() == 1 {
+        let (user,): (String,) = sqlx::query_as("SELECT user_id FROM sign_in_links WHERE token_hash = $1")
+            .bind(&h)
+            .fetch_one(&db.pool)
+            .await?;
+        return Ok(Ok(user));
+    }
+    Ok(match link_status(db, token, now_ms).await? {
+        Ok(_) => Err(LinkError::Used),
+        Err(e) => Err(e),
+    })
+}

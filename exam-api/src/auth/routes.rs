@@ -1,0 +1,259 @@
+//! Sign-in endpoints: password, single-use link, refresh, sign-out, and `me`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{AuthUser, Claims, Grants, Role, SESSION_COOKIE, consume_link, verify_password};
+use crate::app::AppState;
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/link", post(link))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(set_password))
+}
+
+/// A password sign-in.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    /// The account's e-mail.
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A link sign-in: the token from the link.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkIn {
+    /// The token part of the sign-in link.
+    pub token: String,
+}
+
+/// A new session.
+#[derive(Serialize, ToSchema)]
+pub struct SessionOut {
+    /// The session token (also set as the `langcert_session` cookie).
+    pub token: String,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: i64,
+    /// The account id.
+    pub user_id: String,
+    /// The account's role.
+    pub role: Role,
+}
+
+pub(crate) struct UserRow {
+    pub(crate) id: String,
+    pub(crate) role: Role,
+    pub(crate) centre_id: Option<String>,
+}
+
+pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserRow>, ApiError> {
+    let row: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, role, centre_id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    row.map(|(id, role, centre_id)| {
+        let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("unknown role {role}")))?;
+        Ok(UserRow { id, role, centre_id })
+    })
+    .transpose()
+}
+
+fn session(state: &AppState, user: &UserRow, grants: Grants) -> Result<Response, ApiError> {
+    let iat = now_ms() / 1000;
+    let exp = iat + state.config.session_ttl_s;
+    let claims = Claims { sub: user.id.clone(), role: user.role, centre: user.centre_id.clone(), grants, iat, exp };
+    let token = state.keys.sign(&claims)?;
+    let secure = if state.config.secure_cookie { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        state.config.session_ttl_s
+    );
+    let mut res = Json(SessionOut { token, expires_at: exp, user_id: user.id.clone(), role: user.role }).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
+    state
+        .limiter
+        .check(key, now_ms())
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })
+}
+
+/// The client's address, when the server was started with connect info.
+pub(crate) struct Peer(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+impl Peer {
+    fn key(&self) -> String {
+        match self.0 {
+            Some(ip) => format!("ip:{ip}"),
+            None => "ip:local".to_owned(),
+        }
+    }
+}
+
+/// Signs a staff member in with e-mail and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = SessionOut), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+async fn login(
+    State(state): State<AppState>,
+    peer: Peer,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> Result<Response, ApiError> {
+    limit(&state, &peer.key())?;
+    let email = body.email.trim().to_lowercase();
+    limit(&state, &format!("login:{email}"))?;
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND role <> 'candidate'")
+            .bind(&email)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let wrong = || ApiError::Unauthorized("wrong e-mail or password".to_owned());
+    let (id, hash) = match row {
+        Some((id, Some(hash))) => (id, hash),
+        _ => return Err(wrong()),
+    };
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(wrong());
+    }
+    let user = load_user(&state, &id).await?.ok_or_else(wrong)?;
+    tracing::info!(user = %user.id, role = %user.role, "signed in with a password");
+    session(&state, &user, Grants::default())
+}
+
+/// Exchanges a single-use sign-in link for a session.
+#[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkIn,
+    responses((status = 200, body = SessionOut), (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+async fn link(
+    State(state): State<AppState>,
+    peer: Peer,
+    ApiJson(body): ApiJson<LinkIn>,
+) -> Result<Response, ApiError> {
+    limit(&state, &peer.key())?;
+    let user_id = consume_link(&state.db, body.token.trim(), now_ms()).await?.map_err(|e| e.to_api())?;
+    let user = load_user(&state, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this sign-in link is not valid".to_owned()))?;
+    tracing::info!(user = %user.id, role = %user.role, "signed in with a link");
+    session(&state, &user, Grants::default())
+}
+
+/// Issues a fresh session token for a valid one (sliding sessions).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    responses((status = 200, body = SessionOut), (status = 401, body = crate::error::ErrorBody)))]
+async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
+    let user = load_user(&state, auth.id())
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+    session(&state, &user, auth.0.grants.clone())
+}
+
+/// Clears the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+async fn logout() -> impl IntoResponse {
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))],
+    )
+}
+
+/// The signed-in account.
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    /// Account id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Training centre, if any.
+    pub centre_id: Option<String>,
+    /// First names.
+    pub first_names: String,
+    /// Last name.
+    pub last_name: String,
+    /// E-mail.
+    pub email: String,
+}
+
+/// The signed-in account's own details.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = MeOut), (status = 401, body = crate::error::ErrorBody)))]
+async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>, ApiError> {
+    let row: Option<(String, String, Option<String>, String, String, String)> = sqlx::query_as(
+        "SELECT id, role, centre_id, first_names, last_name, email FROM users WHERE id = $1",
+    )
+    .bind(auth.id())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (id, role, centre_id, first_names, last_name, email) =
+        row.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+    let role = Role::parse(&role).ok_or_else(|| ApiError::Internal("role".to_owned()))?;
+    Ok(Json(MeOut { id, role, centre_id, first_names, last_name, email }))
+}
+
+/// A new password for the signed-in staff member.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    /// The new password (12 characters or more).
+    pub password: String,
+}
+
+/// Sets the signed-in staff member's password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordIn,
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<PasswordIn>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    if !auth.role().is_staff() {
+        return Err(ApiError::Forbidden("candidates sign in with their links only".to_owned()));
+    }
+    if body.password.chars().count() < 12 {
+        return Err(ApiError::invalid("weak_password", "a password needs at least 12 characters"));
+    }
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || super::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(auth.id())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

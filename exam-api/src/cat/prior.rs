@@ -1,0 +1,124 @@
+//! The joint prior over the five domain abilities, and how a finished domain informs
+//! the ones still to come.
+//!
+//! Assumption: the abilities (θ_1, …, θ_5) are multivariate normal with mean 0, unit
+//! variances and one common correlation ρ (0.75 by default). The engine keeps the
+//! current Gaussian belief N(m, P) about all five. When domain k ends with the EAP
+//! posterior mean θ̂_k and posterior SD s_k, the belief is updated by
+//!
+//! ```text
+//! K = P[·, k] / P[k, k]
+//! m ← m + K·(θ̂_k − m_k)
+//! P ← P + K·Kᵀ·(s_k² − P[k, k])
+//! ```
+//!
+//! Because the domain-k responses depend on θ_k alone, the other abilities are linear
+//! Gaussian in θ_k under the current belief, so these are the exact posterior mean and
+//! covariance of the other domains given the first two moments of θ_k's posterior: the
+//! prior of a later domain is the conditional normal given the earlier EAP estimates,
+//! *widened* for their standard errors (s_k → 0 gives the plain conditional normal given
+//! θ_k = θ̂_k; s_k = √P[k,k] leaves the belief unchanged). Only the shape of the next
+//! prior, taken as normal, is approximate.
+
+use serde::{Deserialize, Serialize};
+
+use super::eap::{Estimate, Normal};
+
+/// The Gaussian belief about the five domain abilities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct JointPrior {
+    mean: [f64; 5],
+    cov: [[f64; 5]; 5],
+}
+
+impl JointPrior {
+    /// The population belief: mean 0, unit variances, common correlation `rho`.
+    pub(crate) fn new(rho: f64) -> Self {
+        let mut cov = [[rho; 5]; 5];
+        for (i, row) in cov.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        JointPrior { mean: [0.0; 5], cov }
+    }
+
+    /// The current belief about domain `k` alone.
+    pub(crate) fn marginal(&self, k: usize) -> Normal {
+        Normal { mean: self.mean[k], sd: self.cov[k][k].max(0.0).sqrt() }
+    }
+
+    /// Takes in the posterior of domain `k` (its EAP estimate and SE).
+    pub(crate) fn update(&mut self, k: usize, posterior: Estimate) {
+        let pkk = self.cov[k][k];
+        if pkk <= 0.0 {
+            return;
+        }
+        let gain: [f64; 5] = std::array::from_fn(|i| self.cov[i][k] / pkk);
+        let shift = posterior.theta - self.mean[k];
+        let dvar = posterior.se * posterior.se - pkk;
+        for i in 0..5 {
+            self.mean[i] += gain[i] * shift;
+            for j in 0..5 {
+                self.cov[i][j] += gain[i] * gain[j] * dvar;
+            }
+        }
+    }
+
+    /// Conditions on a direct measurement y of domain `k` with error variance `var`.
+    pub(crate) fn observe(&mut self, k: usize, y: f64, var: f64) {
+        let denom = self.cov[k][k] + var;
+        if denom <= 0.0 {
+            return;
+        }
+        let gain: [f64; 5] = std::array::from_fn(|i| self.cov[i][k] / denom);
+        let row = self.cov[k];
+        let shift = y - self.mean[k];
+        for i in 0..5 {
+            self.mean[i] += gain[i] * shift;
+            for j in 0..5 {
+                self.cov[i][j] -= gain[i] * row[j];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_estimate_gives_the_conditional_normal() {
+        let rho: f64 = 0.75;
+        let mut p = JointPrior::new(rho);
+        p.update(0, Estimate { theta: 1.0, se: 0.0 });
+        let m = p.marginal(1);
+        assert!((m.mean - rho).abs() < 1e-12);
+        assert!((m.sd - (1.0 - rho * rho).sqrt()).abs() < 1e-12);
+        // Two known domains: E = 2ρ/(1+ρ)·mean, Var = 1 − 2ρ²/(1+ρ).
+        p.update(1, Estimate { theta: 0.5, se: 0.0 });
+        let m = p.marginal(2);
+        assert!((m.mean - 2.0 * rho / (1.0 + rho) * 0.75).abs() < 1e-12);
+        assert!((m.sd * m.sd - (1.0 - 2.0 * rho * rho / (1.0 + rho))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn uninformative_domain_changes_nothing() {
+        let mut p = JointPrior::new(0.6);
+        let before = p.clone();
+        p.update(0, Estimate { theta: 0.0, se: 1.0 });
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn standard_error_widens_the_next_prior() {
+        let mut sharp = JointPrior::new(0.75);
+        let mut rough = sharp.clone();
+        sharp.update(0, Estimate { theta: 1.0, se: 0.1 });
+        rough.update(0, Estimate { theta: 1.0, se: 0.5 });
+        assert!(rough.marginal(1).sd > sharp.marginal(1).sd);
+        assert_eq!(rough.marginal(1).mean, sharp.marginal(1).mean);
+        // Independent domains learn nothing from each other.
+        let mut indep = JointPrior::new(0.0);
+        indep.update(0, Estimate { theta: 2.0, se: 0.2 });
+        assert_eq!(indep.marginal(1), Normal::STANDARD);
+    }
+}

@@ -1,0 +1,98 @@
+//! The demo training centre created on first start, and fresh sign-in links for it.
+
+use crate::accounts::{insert_user, new_id, sign_in_url};
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::db::now_ms;
+use crate::error::ApiError;
+
+const DEMO_KEY: &str = "demo_centre";
+
+/// The demo accounts: role, e-mail, first names, last name (fictitious people).
+const PEOPLE: [(Role, &str, &str, &str); 5] = [
+    (Role::Candidate, "candidat@demo.langcert.invalid", "Camille", "Martin"),
+    (Role::Evaluator, "evaluateur@demo.langcert.invalid", "Bruno", "Leroy"),
+    (Role::Reviewer, "surveillance@demo.langcert.invalid", "Chloé", "Bernard"),
+    (Role::CentreAdmin, "centre@demo.langcert.invalid", "Alice", "Durand"),
+    (Role::PlatformAdmin, "plateforme@demo.langcert.invalid", "Paul", "Moreau"),
+];
+
+/// A sign-in link for one demo role.
+#[derive(Debug, Clone)]
+pub struct DemoLink {
+    /// The role of the account.
+    pub role: Role,
+    /// A fresh single-use link.
+    pub url: String,
+}
+
+/// Creates the demo centre on first start (returns `true` then), and in every case
+/// issues one fresh sign-in link per demo account.
+pub async fn seed_demo(state: &AppState) -> Result<(bool, Vec<DemoLink>), ApiError> {
+    let existing: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+        .bind(DEMO_KEY)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let created = existing.is_none();
+    let centre = match existing {
+        Some((c,)) => c,
+        None => create(state).await?,
+    };
+    let mut links = Vec::new();
+    for (role, email, ..) in PEOPLE {
+        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1 AND (centre_id = $2 OR role = 'platform_admin')")
+            .bind(email)
+            .bind(&centre)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        if let Some((id,)) = row {
+            links.push(DemoLink { role, url: sign_in_url(state, &id).await? });
+        }
+    }
+    Ok((created, links))
+}
+
+async fn create(state: &AppState) -> Result<String, ApiError> {
+    let centre = new_id();
+    let now = now_ms();
+    sqlx::query("INSERT INTO centres (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&centre)
+        .bind("Centre de démonstration")
+        .bind(now)
+        .execute(&state.db.pool)
+        .await?;
+    let mut ids = Vec::new();
+    for (role, email, first, last) in PEOPLE {
+        let id = new_id();
+        let c = (role != Role::PlatformAdmin).then_some(centre.as_str());
+        insert_user(state, &id, c, role, email, first, last, None).await?;
+        ids.push(id);
+    }
+    sqlx::query("INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier) VALUES ($1, $2, 'B2', 1.0)")
+        .bind(&ids[0])
+        .bind(&centre)
+        .execute(&state.db.pool)
+        .await?;
+    // An interview tomorrow at 09:00 UTC between the demo candidate and evaluator.
+    let day = 24 * 3600 * 1000;
+    let tomorrow_9 = (now / day + 1) * day + 9 * 3600 * 1000;
+    sqlx::query(
+        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 30, 'B2', 'scheduled', $6)",
+    )
+    .bind(new_id())
+    .bind(&centre)
+    .bind(&ids[0])
+    .bind(&ids[1])
+    .bind(tomorrow_9)
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+        .bind(DEMO_KEY)
+        .bind(&centre)
+        .execute(&state.db.pool)
+        .await?;
+    tracing::info!("demo centre created");
+    Ok(centre)
+}

@@ -1,0 +1,3 @@
+//! Integration tests of exam-api, compiled into one binary.
+
+mod bank;

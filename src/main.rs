@@ -1,0 +1,49 @@
+//! `langcert`: the one binary of the platform. It composes the crates of the workspace:
+//! `serve` runs the HTTP API, pages (and, in later stages, signaling, the SFU and the
+//! vision workers) in one process; `items` validates and converts item banks;
+//! `simulate` runs the adaptive engine on simulated candidates.
+
+mod items;
+mod serve;
+
+
+use clap::{Parser, Subcommand};
+
+/// Self-hosted remote language certification.
+#[derive(Parser)]
+#[command(name = "langcert", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: HTTP API and pages, with the demo centre on first start.
+    Serve(serve::ServeArgs),
+    /// Validate, export and import item banks.
+    Items {
+        #[command(subcommand)]
+        command: items::ItemsCommand,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            tokio::runtime::Runtime::new()?.block_on(serve::run(args))
+        }
+        Command::Items { command } => {
+            let code = items::run(command)?;
+            std::process::exit(code)
+        }
+    }
+}

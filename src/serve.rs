@@ -1,0 +1,139 @@
+//! `langcert serve`: configuration, start-up (data directory, database, migrations, keys,
+//! item bank, demo data), the sign-in links it prints, and clean shutdown on SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use exam_api::app::{ApiConfig, AppState, router};
+use exam_api::bank::Bank;
+use exam_api::db::Db;
+
+/// Settings of `langcert serve`; each has a default, a flag and an environment variable.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ServeArgs {
+    /// Address of the HTTP server.
+    #[arg(long, env = "LANGCERT_HTTP", default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Folder for the SQLite database, keys and files.
+    #[arg(long, env = "LANGCERT_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Database URL: `postgres://…` for PostgreSQL; SQLite under --data-dir when absent.
+    #[arg(long, env = "LANGCERT_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The address users reach the server at, for links (default: http://<--http>).
+    #[arg(long, env = "LANGCERT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Do not create the demo centre or print its sign-in links.
+    #[arg(long, env = "LANGCERT_NO_DEMO")]
+    no_demo: bool,
+    /// An item bank folder to load instead of the English bank built into the binary.
+    #[arg(long, env = "LANGCERT_BANK")]
+    bank: Option<PathBuf>,
+    /// Lifetime of a session token, in seconds.
+    #[arg(long, env = "LANGCERT_SESSION_TTL", default_value_t = 1800)]
+    session_ttl_s: i64,
+    /// Sign-in attempts allowed per account or address per minute.
+    #[arg(long, env = "LANGCERT_SIGN_IN_PER_MINUTE", default_value_t = 10)]
+    sign_in_per_minute: u32,
+}
+
+/// The token-signing secret of this installation, created on first start.
+fn jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("jwt.secret");
+    if let Ok(bytes) = std::fs::read(&path)
+        && bytes.len() >= 32
+    {
+        return Ok(bytes);
+    }
+    let mut secret = vec![0u8; 32];
+    rand_bytes(&mut secret)?;
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(secret)
+}
+
+fn rand_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)?;
+    Ok(())
+}
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let url = match &args.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}?mode=rwc", args.data_dir.join("langcert.db").display()),
+    };
+    let db = Db::connect(&url).await.context("opening the database")?;
+    let bank = match &args.bank {
+        Some(p) => Bank::load(p).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("the bank {} is invalid:\n{}", p.display(), list.join("\n"))
+        })?,
+        None => Bank::english(),
+    };
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.http));
+    let config = ApiConfig {
+        public_url: public_url.clone(),
+        session_ttl_s: args.session_ttl_s,
+        sign_in_per_minute: args.sign_in_per_minute,
+        ..ApiConfig::default()
+    };
+    let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config);
+    let n = exam_api::bank_api::store_bank(&state).await.map_err(|e| anyhow::anyhow!("storing the bank: {e}"))?;
+    tracing::info!(items = n, database = ?db.backend, "item bank loaded");
+
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .with_context(|| format!("binding {}", args.http))?;
+    let addr = listener.local_addr()?;
+    println!("langcert {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    if !args.no_demo {
+        let (created, links) = exam_api::seed::seed_demo(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the demo centre: {e}"))?;
+        println!(
+            "{} — single-use sign-in links:",
+            if created { "Demo centre created" } else { "Demo centre" }
+        );
+        for l in links {
+            println!("  {:<15} {}", l.role.as_str(), l.url);
+        }
+    }
+    println!("API description: {public_url}/api/openapi.json");
+    use std::io::Write;
+    std::io::stdout().flush()?;
+
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
