@@ -1,3 +1,6 @@
-//! Integration tests of exam-api, compiled into one binary.
+//! Integration tests of exam-api, compiled into one binary. Tests that touch a database
+//! run twice, on SQLite and on PostgreSQL (see `common::both!`).
 
+mod api;
 mod bank;
+mod common;

@@ -194,7 +194,7 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
     if let Some(id) = &id
         && !valid_id(id)
     {
-        f.err("id", "must be 3–40 characters of a–z, 0–9 and '-'");
+        f.err("id", "must be 3–40 characters of a–z, 0–9 and '-', starting with a letter");
     }
     let domain = f.string("domain").and_then(|d| {
         let parsed = Domain::parse(&d);
@@ -251,6 +251,7 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
 
 fn valid_id(id: &str) -> bool {
     (3..=40).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
         && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 

@@ -249,9 +249,14 @@ pub fn gap_numbers(text: &str) -> Result<Vec<usize>, String> {
             .find('}')
             .ok_or_else(|| "a '{' is never closed".to_owned())?;
         let inner = &after[..close];
+        let canonical = !inner.is_empty()
+            && inner.bytes().all(|b| b.is_ascii_digit())
+            && !inner.starts_with('0');
         let n: usize = inner
             .parse()
-            .map_err(|_| format!("'{{{inner}}}' is not a gap (gaps are {{1}}, {{2}}, …)"))?;
+            .ok()
+            .filter(|_| canonical)
+            .ok_or_else(|| format!("'{{{inner}}}' is not a gap (gaps are {{1}}, {{2}}, …)"))?;
         out.push(n);
         rest = &after[close + 1..];
     }

@@ -4,7 +4,7 @@
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let bank = exam_api::bank::Bank::english();           // embedded in the binary
-//! let other = exam_api::bank::Bank::load("bank/en".as_ref()).map_err(|e| e.len())?;
+//! let other = exam_api::bank::Bank::load("bank/en".as_ref()).map_err(|e| format!("{} errors", e.len()))?;
 //! assert_eq!(bank.items.len(), other.items.len());
 //! # Ok(()) }
 //! ```

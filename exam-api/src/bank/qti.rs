@@ -62,11 +62,14 @@ use super::{Bank, BankError, to_toml};
 use markup::Markup;
 
 const QTI_NS: &str = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0";
-const QTI_SCHEMA: &str = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd";
+const QTI_SCHEMA: &str =
+    "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd";
 const CP_NS: &str = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1";
-const CP_SCHEMA: &str = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd";
+const CP_SCHEMA: &str =
+    "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd";
 const LOM_NS: &str = "http://ltsc.ieee.org/xsd/LOM";
-const LOM_SCHEMA: &str = "https://purl.imsglobal.org/spec/md/v1p3/schema/xsd/imsmd_loose_v1p3p2.xsd";
+const LOM_SCHEMA: &str =
+    "https://purl.imsglobal.org/spec/md/v1p3/schema/xsd/imsmd_loose_v1p3p2.xsd";
 
 /// The file name of the package's manifest.
 pub const MANIFEST: &str = "imsmanifest.xml";
@@ -198,6 +201,10 @@ pub fn export(bank: &Bank, dir: &Path) -> Result<(), QtiError> {
 
 /// Reads a package written by [`export`] and checks it as [`Bank::load`] checks a bank
 /// folder, listing every problem in [`QtiError::Invalid`] with the item's file.
+///
+/// The items are the manifest's `imsqti_item_xmlv3p0` resources, in order (the bank then
+/// keeps them in domain order); the clips are the files under `clips/` that its
+/// resources list. No path may leave `dir`.
 pub fn import(dir: &Path) -> Result<Bank, QtiError> {
     let read = |href: &str| {
         let path = dir.join(inside(href)?);
@@ -209,9 +216,14 @@ pub fn import(dir: &Path) -> Result<Bank, QtiError> {
             message: "not UTF-8".to_owned(),
         })
     };
-    let root = dom::parse(&text(MANIFEST)?)
-        .map_err(|message| QtiError::Xml { file: MANIFEST.to_owned(), message })?;
-    let missing = |what: &str| QtiError::Missing { file: MANIFEST.to_owned(), what: what.to_owned() };
+    let root = dom::parse(&text(MANIFEST)?).map_err(|message| QtiError::Xml {
+        file: MANIFEST.to_owned(),
+        message,
+    })?;
+    let missing = |what: &str| QtiError::Missing {
+        file: MANIFEST.to_owned(),
+        what: what.to_owned(),
+    };
     if root.name != "manifest" {
         return Err(QtiError::Content {
             file: MANIFEST.to_owned(),
@@ -223,19 +235,26 @@ pub fn import(dir: &Path) -> Result<Bank, QtiError> {
         .and_then(|m| m.find(&|e| e.name == "language"))
         .map(dom::Element::text)
         .ok_or_else(|| missing("the language (metadata/lom/general/language)"))?;
-    let resources = root.child("resources").ok_or_else(|| missing("<resources>"))?;
+    let resources = root
+        .child("resources")
+        .ok_or_else(|| missing("<resources>"))?;
     let mut files = Vec::new();
     let mut clips = BTreeMap::new();
     for r in resources.children_named("resource") {
         let item_href = (r.attr("type") == Some(ITEM_RESOURCE))
-            .then(|| r.attr("href").ok_or_else(|| missing("the href of an item resource")))
+            .then(|| {
+                r.attr("href")
+                    .ok_or_else(|| missing("the href of an item resource"))
+            })
             .transpose()?;
         if let Some(href) = item_href {
             let item = from_xml::parse_item(&text(href)?, href)?;
             files.push((href.to_owned(), to_toml(&language, &[&item])));
         }
         for f in r.children_named("file") {
-            let href = f.attr("href").ok_or_else(|| missing("the href of a <file>"))?;
+            let href = f
+                .attr("href")
+                .ok_or_else(|| missing("the href of a <file>"))?;
             if Some(href) != item_href && href.starts_with("clips/") {
                 clips.insert(href.to_owned(), read(href)?);
             }
@@ -260,7 +279,13 @@ fn inside(href: &str) -> Result<&Path, QtiError> {
     let ok = !href.is_empty()
         && !href.contains('\\')
         && path.components().all(|c| matches!(c, Component::Normal(_)));
-    if ok { Ok(path) } else { Err(QtiError::Path { path: href.to_owned() }) }
+    if ok {
+        Ok(path)
+    } else {
+        Err(QtiError::Path {
+            path: href.to_owned(),
+        })
+    }
 }
 
 /// The manifest's identifier of a clip's resource.
@@ -297,7 +322,14 @@ fn manifest(bank: &Bank) -> Result<String, QtiError> {
     for item in &bank.items {
         let href = item_href(item)?;
         let rid = format!("item-{}", item.id);
-        m.open("resource", &[("identifier", &rid), ("type", ITEM_RESOURCE), ("href", &href)]);
+        m.open(
+            "resource",
+            &[
+                ("identifier", &rid),
+                ("type", ITEM_RESOURCE),
+                ("href", &href),
+            ],
+        );
         m.empty("file", &[("href", &href)]);
         if let Body::Listening { clip, .. } = &item.body
             && bank.clips.contains_key(clip)
@@ -308,7 +340,14 @@ fn manifest(bank: &Bank) -> Result<String, QtiError> {
     }
     for name in bank.clips.keys() {
         inside(name)?;
-        m.open("resource", &[("identifier", &clip_resource(name)), ("type", "webcontent"), ("href", name)]);
+        m.open(
+            "resource",
+            &[
+                ("identifier", &clip_resource(name)),
+                ("type", "webcontent"),
+                ("href", name),
+            ],
+        );
         m.empty("file", &[("href", name)]);
         m.close("resource");
     }

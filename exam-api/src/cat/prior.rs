@@ -19,6 +19,11 @@
 //! *widened* for their standard errors (s_k → 0 gives the plain conditional normal given
 //! θ_k = θ̂_k; s_k = √P[k,k] leaves the belief unchanged). Only the shape of the next
 //! prior, taken as normal, is approximate.
+//!
+//! For [`collateral_priors`] (every domain borrowing from every other, once all are
+//! done) each domain's likelihood is approximated by a normal whose precision is the
+//! posterior precision minus the prior precision, 1/s_k² − 1/τ_k², and the prior of
+//! domain k is the population belief conditioned on those of the other four domains.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +68,7 @@ impl JointPrior {
         }
     }
 
-    /// Conditions on a direct measurement y of domain `k` with error variance `var`.
+    /// Conditions on a noisy measurement `y` = θ_k + e, e ~ N(0, `var`).
     pub(crate) fn observe(&mut self, k: usize, y: f64, var: f64) {
         let denom = self.cov[k][k] + var;
         if denom <= 0.0 {
@@ -79,6 +84,46 @@ impl JointPrior {
             }
         }
     }
+}
+
+/// What one domain has shown: the prior it started from, its EAP posterior, and how
+/// many responses that posterior rests on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Evidence {
+    pub(crate) prior: Normal,
+    pub(crate) posterior: Estimate,
+    pub(crate) answered: usize,
+}
+
+impl Evidence {
+    /// The normal approximation N(centre, 1/precision) of the domain's likelihood, if it
+    /// carries any information.
+    fn likelihood(&self) -> Option<(f64, f64)> {
+        if self.answered == 0 || self.posterior.se <= 0.0 {
+            return None;
+        }
+        let post = 1.0 / (self.posterior.se * self.posterior.se);
+        let prior = 1.0 / (self.prior.sd * self.prior.sd);
+        let precision = post - prior;
+        (precision > 1e-6).then(|| {
+            let centre = (self.posterior.theta * post - self.prior.mean * prior) / precision;
+            (centre, precision)
+        })
+    }
+}
+
+/// For each domain, the population belief about it given the evidence of the four others.
+pub(crate) fn collateral_priors(rho: f64, evidence: &[Evidence; 5]) -> [Normal; 5] {
+    let likelihoods = evidence.map(|e| e.likelihood());
+    std::array::from_fn(|k| {
+        let mut joint = JointPrior::new(rho);
+        for (j, lik) in likelihoods.iter().enumerate() {
+            if let Some((centre, precision)) = lik.filter(|_| j != k) {
+                joint.observe(j, centre, 1.0 / precision);
+            }
+        }
+        joint.marginal(k)
+    })
 }
 
 #[cfg(test)]
@@ -98,6 +143,39 @@ mod tests {
         let m = p.marginal(2);
         assert!((m.mean - 2.0 * rho / (1.0 + rho) * 0.75).abs() < 1e-12);
         assert!((m.sd * m.sd - (1.0 - 2.0 * rho * rho / (1.0 + rho))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn observing_matches_the_marginal_update() {
+        // A measurement y with variance v on a N(0, 1) prior gives the posterior
+        // N(y/(1+v), v/(1+v)); propagating that posterior or observing y must agree.
+        let (y, v) = (1.2, 0.25);
+        let mut observed = JointPrior::new(0.7);
+        observed.observe(0, y, v);
+        let mut propagated = JointPrior::new(0.7);
+        propagated.update(0, Estimate { theta: y / (1.0 + v), se: (v / (1.0 + v)).sqrt() });
+        for k in 0..5 {
+            let (a, b) = (observed.marginal(k), propagated.marginal(k));
+            assert!((a.mean - b.mean).abs() < 1e-12 && (a.sd - b.sd).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn collateral_priors_use_the_other_domains_only() {
+        let rho = 0.75;
+        // Domain 0 was answered with a likelihood N(1, 0.1²) on a standard prior; others empty.
+        let (y, v): (f64, f64) = (1.0, 0.01);
+        let post = Estimate { theta: y / (1.0 + v), se: (v / (1.0 + v)).sqrt() };
+        let mut evidence = [Evidence { prior: Normal::STANDARD, posterior: Estimate { theta: 0.0, se: 1.0 }, answered: 0 }; 5];
+        evidence[0] = Evidence { prior: Normal::STANDARD, posterior: post, answered: 10 };
+        let priors = collateral_priors(rho, &evidence);
+        assert_eq!(priors[0], Normal::STANDARD);
+        let mut want = JointPrior::new(rho);
+        want.observe(0, y, v);
+        for p in &priors[1..] {
+            assert!((p.mean - want.marginal(1).mean).abs() < 1e-9, "{p:?}");
+            assert!((p.sd - want.marginal(1).sd).abs() < 1e-9, "{p:?}");
+        }
     }
 
     #[test]

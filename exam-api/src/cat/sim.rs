@@ -35,6 +35,19 @@ pub struct SimConfig {
     pub correlation: f64,
     /// The engine's settings (its own assumed correlation is `cat.correlation`).
     pub cat: CatConfig,
+    /// Which estimates are compared with the truth.
+    pub scoring: Scoring,
+}
+
+/// Which of a session's estimates a study scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scoring {
+    /// [`CatSession::estimates`]: each domain borrows from the earlier ones only.
+    #[default]
+    Sequential,
+    /// [`CatSession::collateral_estimates`]: each domain borrows from all the others.
+    Collateral,
 }
 
 impl Default for SimConfig {
@@ -45,6 +58,7 @@ impl Default for SimConfig {
             seed: 7,
             correlation: 0.75,
             cat: CatConfig::default(),
+            scoring: Scoring::Sequential,
         }
     }
 }
@@ -175,8 +189,11 @@ fn simulate(config: &SimConfig, pool: &Pool, rng: &mut StdRng) -> Result<SimRepo
             t.given += 1;
             *t.seen.entry(r.item_id.clone()).or_default() += 1;
         }
-        let ests = if std::env::var("COLL").is_ok() { session.collateral_estimates() } else { session.estimates() };
-        for (est, (t, &theta)) in ests.iter().zip(tallies.iter_mut().zip(&truth)) {
+        let estimates = match config.scoring {
+            Scoring::Sequential => session.estimates(),
+            Scoring::Collateral => session.collateral_estimates(),
+        };
+        for (est, (t, &theta)) in estimates.iter().zip(tallies.iter_mut().zip(&truth)) {
             let e = est.theta - theta;
             t.err += e;
             t.err2 += e * e;

@@ -32,12 +32,16 @@ pub(super) enum Node {
 impl Element {
     /// The value of an attribute.
     pub(super) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True when the `class` attribute lists `class`.
     pub(super) fn has_class(&self, class: &str) -> bool {
-        self.attr("class").is_some_and(|c| c.split_whitespace().any(|c| c == class))
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|c| c == class))
     }
 
     /// The child elements.
@@ -60,7 +64,8 @@ impl Element {
 
     /// The first descendant (depth first, in document order) that satisfies `pred`.
     pub(super) fn find<F: Fn(&Element) -> bool>(&self, pred: &F) -> Option<&Element> {
-        self.elements().find_map(|e| if pred(e) { Some(e) } else { e.find(pred) })
+        self.elements()
+            .find_map(|e| if pred(e) { Some(e) } else { e.find(pred) })
     }
 
     /// Every descendant with that name, in document order.
@@ -107,13 +112,21 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     fn at(&mut self, offset: u64) -> usize {
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(self.xml.len());
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.xml.len());
         if offset >= self.pos {
-            self.line += self.xml.as_bytes()[self.pos..offset].iter().filter(|&&b| b == b'\n').count();
+            self.line += self.xml.as_bytes()[self.pos..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
             self.pos = offset;
             self.line
         } else {
-            1 + self.xml.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count()
+            1 + self.xml.as_bytes()[..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
         }
     }
 }
@@ -121,7 +134,11 @@ impl Lines<'_> {
 /// Parses a whole document into its root element; the error names the line.
 pub(super) fn parse(xml: &str) -> Result<Element, String> {
     let mut reader = Reader::from_str(xml);
-    let mut lines = Lines { xml, pos: 0, line: 1 };
+    let mut lines = Lines {
+        xml,
+        pos: 0,
+        line: 1,
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
@@ -147,7 +164,9 @@ pub(super) fn parse(xml: &str) -> Result<Element, String> {
             }
             Event::End(_) => {
                 // quick-xml has checked that the name matches the open element.
-                let Some(e) = stack.pop() else { return fail("an end tag with no start tag".into()) };
+                let Some(e) = stack.pop() else {
+                    return fail("an end tag with no start tag".into());
+                };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(e)),
                     None if root.is_none() => root = Some(e),
@@ -181,7 +200,10 @@ pub(super) fn parse(xml: &str) -> Result<Element, String> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(format!("the file ends inside <{}> (opened on line {})", open.name, open.line));
+        return Err(format!(
+            "the file ends inside <{}> (opened on line {})",
+            open.name, open.line
+        ));
     }
     root.ok_or_else(|| "no root element".to_owned())
 }
@@ -197,7 +219,12 @@ fn element(start: &BytesStart<'_>, reader: &Reader<&[u8]>, line: usize) -> Resul
             .map_err(|e| format!("line {line}: attribute {key}: {e}"))?;
         attrs.push((key, value.into_owned()));
     }
-    Ok(Element { name, attrs, children: Vec::new(), line })
+    Ok(Element {
+        name,
+        attrs,
+        children: Vec::new(),
+        line,
+    })
 }
 
 fn append_text(stack: &mut [Element], text: &str, line: usize) -> Result<(), String> {
@@ -231,7 +258,11 @@ mod tests {
         let err = parse("<a>\n<b>\n</c></a>").unwrap_err();
         assert!(err.starts_with("line 3"), "{err}");
         assert!(parse("<a>\n<b>").unwrap_err().contains("ends inside <b>"));
-        assert!(parse("<a>&nope;</a>").unwrap_err().contains("unknown entity"));
+        assert!(
+            parse("<a>&nope;</a>")
+                .unwrap_err()
+                .contains("unknown entity")
+        );
         assert!(parse("").is_err());
     }
 }

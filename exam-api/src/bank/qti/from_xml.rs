@@ -20,21 +20,32 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn missing(self, what: impl Into<String>) -> QtiError {
-        QtiError::Missing { file: self.file.to_owned(), what: what.into() }
+        QtiError::Missing {
+            file: self.file.to_owned(),
+            what: what.into(),
+        }
     }
 
     fn bad(self, at: &Element, message: impl std::fmt::Display) -> QtiError {
-        QtiError::Content { file: self.file.to_owned(), message: format!("line {}: {message}", at.line) }
+        QtiError::Content {
+            file: self.file.to_owned(),
+            message: format!("line {}: {message}", at.line),
+        }
     }
 
     fn attr<'e>(self, e: &'e Element, name: &str) -> Result<&'e str, QtiError> {
-        e.attr(name)
-            .ok_or_else(|| self.missing(format!("the {name} attribute of <{}> (line {})", e.name, e.line)))
+        e.attr(name).ok_or_else(|| {
+            self.missing(format!(
+                "the {name} attribute of <{}> (line {})",
+                e.name, e.line
+            ))
+        })
     }
 
     fn parsed<T: std::str::FromStr>(self, e: &Element, name: &str) -> Result<T, QtiError> {
         let v = self.attr(e, name)?;
-        v.parse().map_err(|_| self.bad(e, format!("{name}={v:?} is not a valid value")))
+        v.parse()
+            .map_err(|_| self.bad(e, format!("{name}={v:?} is not a valid value")))
     }
 
     fn child<'e>(self, e: &'e Element, name: &str) -> Result<&'e Element, QtiError> {
@@ -97,48 +108,75 @@ impl<'a> Declarations<'a> {
         let values = self.correct(cx, id)?;
         match values {
             [v] => Ok(v),
-            _ => Err(cx.bad(self.by_id[id].0, format!("{id} has {} correct values, not one", values.len()))),
+            _ => Err(cx.bad(
+                self.by_id[id].0,
+                format!("{id} has {} correct values, not one", values.len()),
+            )),
         }
     }
 
     fn mapped(&self, id: &str) -> &[String] {
-        self.by_id.get(id).map(|(_, _, keys)| keys.as_slice()).unwrap_or_default()
+        self.by_id
+            .get(id)
+            .map(|(_, _, keys)| keys.as_slice())
+            .unwrap_or_default()
     }
 }
 
 /// Reads an item; errors name `file`.
 pub(super) fn parse_item(xml: &str, file: &str) -> Result<Item, QtiError> {
     let cx = Cx { file };
-    let root = dom::parse(xml).map_err(|message| QtiError::Xml { file: file.to_owned(), message })?;
+    let root = dom::parse(xml).map_err(|message| QtiError::Xml {
+        file: file.to_owned(),
+        message,
+    })?;
     if root.name != "qti-assessment-item" {
-        return Err(cx.bad(&root, format!("the root element is <{}>, not <qti-assessment-item>", root.name)));
+        return Err(cx.bad(
+            &root,
+            format!(
+                "the root element is <{}>, not <qti-assessment-item>",
+                root.name
+            ),
+        ));
     }
     let id = cx.attr(&root, "identifier")?.to_owned();
     let domain = cx.attr(&root, attr::DOMAIN)?;
-    let domain = Domain::parse(domain).ok_or_else(|| cx.bad(&root, format!("{domain:?} is not a domain")))?;
+    let domain = Domain::parse(domain)
+        .ok_or_else(|| cx.bad(&root, format!("{domain:?} is not a domain")))?;
     let item_type = cx.attr(&root, attr::TYPE)?;
-    let item_type =
-        ItemType::parse(item_type).ok_or_else(|| cx.bad(&root, format!("{item_type:?} is not an item type")))?;
+    let item_type = ItemType::parse(item_type)
+        .ok_or_else(|| cx.bad(&root, format!("{item_type:?} is not an item type")))?;
     let cefr: Cefr = cx.parsed(&root, attr::CEFR)?;
     let time_limit_s: u32 = cx.parsed(&root, attr::TIME_LIMIT)?;
     let irt = read_irt(cx, &root)?;
     let decls = Declarations::read(cx, &root)?;
     let body_el = cx.child(&root, "qti-item-body")?;
-    let instruction = paragraphs(cx, cx.child(cx.rubric(body_el, USE_INSTRUCTIONS)?, "qti-content-body")?)?;
+    let instruction = paragraphs(
+        cx,
+        cx.child(cx.rubric(body_el, USE_INSTRUCTIONS)?, "qti-content-body")?,
+    )?;
     let body = match item_type {
         ItemType::DropdownGaps => {
             let (text, gaps) = read_dropdown_text(cx, &decls, cx.find_class(body_el, CLASS_TEXT)?)?;
             Body::DropdownGaps { text, gaps }
         }
         ItemType::OrderSentences => {
-            let passage_title = body_el.find(&|e| e.has_class(CLASS_PASSAGE_TITLE)).map(Element::text);
-            Body::OrderSentences { passage_title, sentences: read_order(cx, &decls, body_el)?.0 }
+            let passage_title = body_el
+                .find(&|e| e.has_class(CLASS_PASSAGE_TITLE))
+                .map(Element::text);
+            Body::OrderSentences {
+                passage_title,
+                sentences: read_order(cx, &decls, body_el)?.0,
+            }
         }
         ItemType::WordBank => read_word_bank(cx, &decls, body_el)?,
         ItemType::OrderWords => {
             let (words, ids) = read_order(cx, &decls, body_el)?;
             let alternatives = read_alternatives(cx, &root, &words, &ids)?;
-            Body::OrderWords { words, alternatives }
+            Body::OrderWords {
+                words,
+                alternatives,
+            }
         }
         ItemType::TextGaps => {
             let (text, gaps) = read_text_gaps(cx, &decls, cx.find_class(body_el, CLASS_TEXT)?)?;
@@ -150,16 +188,32 @@ pub(super) fn parse_item(xml: &str, file: &str) -> Result<Item, QtiError> {
                 None => None,
             };
             let (stem, options, answer) = read_choice(cx, &decls, body_el)?;
-            Body::Choice { passage, stem, options, answer }
+            Body::Choice {
+                passage,
+                stem,
+                options,
+                answer,
+            }
         }
         ItemType::Listening => read_listening(cx, &root, &decls, body_el)?,
     };
-    Ok(Item { id, domain, cefr, time_limit_s, instruction, irt, body })
+    Ok(Item {
+        id,
+        domain,
+        cefr,
+        time_limit_s,
+        instruction,
+        irt,
+        body,
+    })
 }
 
 fn read_irt(cx: Cx<'_>, root: &Element) -> Result<Irt, QtiError> {
     let model = match cx.attr(root, attr::IRT_MODEL)? {
-        "2pl" => IrtModel::TwoPl { a: cx.parsed(root, attr::IRT_A)?, b: cx.parsed(root, attr::IRT_B)? },
+        "2pl" => IrtModel::TwoPl {
+            a: cx.parsed(root, attr::IRT_A)?,
+            b: cx.parsed(root, attr::IRT_B)?,
+        },
         "3pl" => IrtModel::ThreePl {
             a: cx.parsed(root, attr::IRT_A)?,
             b: cx.parsed(root, attr::IRT_B)?,
@@ -169,16 +223,27 @@ fn read_irt(cx: Cx<'_>, root: &Element) -> Result<Irt, QtiError> {
             let steps = cx
                 .attr(root, attr::IRT_STEPS)?
                 .split_whitespace()
-                .map(|s| s.parse::<f64>().map_err(|_| cx.bad(root, format!("{s:?} is not a step difficulty"))))
+                .map(|s| {
+                    s.parse::<f64>()
+                        .map_err(|_| cx.bad(root, format!("{s:?} is not a step difficulty")))
+                })
                 .collect::<Result<_, _>>()?;
-            IrtModel::Gpcm { a: cx.parsed(root, attr::IRT_A)?, steps }
+            IrtModel::Gpcm {
+                a: cx.parsed(root, attr::IRT_A)?,
+                steps,
+            }
         }
         other => return Err(cx.bad(root, format!("{other:?} is not one of 2pl, 3pl, gpcm"))),
     };
     let provisional = match cx.attr(root, attr::IRT_PROVISIONAL)? {
         "true" => true,
         "false" => false,
-        other => return Err(cx.bad(root, format!("{}={other:?} is not true or false", attr::IRT_PROVISIONAL))),
+        other => {
+            return Err(cx.bad(
+                root,
+                format!("{}={other:?} is not true or false", attr::IRT_PROVISIONAL),
+            ));
+        }
     };
     Ok(Irt { model, provisional })
 }
@@ -187,7 +252,10 @@ fn read_irt(cx: Cx<'_>, root: &Element) -> Result<Irt, QtiError> {
 fn paragraphs(cx: Cx<'_>, block: &Element) -> Result<String, QtiError> {
     let lines: Vec<String> = block.children_named("p").map(Element::text).collect();
     if lines.is_empty() {
-        return Err(cx.missing(format!("the <p> lines of <{}> (line {})", block.name, block.line)));
+        return Err(cx.missing(format!(
+            "the <p> lines of <{}> (line {})",
+            block.name, block.line
+        )));
     }
     Ok(lines.join("\n"))
 }
@@ -199,7 +267,11 @@ struct Gapped<'a> {
 }
 
 /// Rebuilds a text whose gaps are `gap_element`s: the k-th becomes `{k}`.
-fn read_gapped<'a>(cx: Cx<'_>, div: &'a Element, gap_element: &str) -> Result<Gapped<'a>, QtiError> {
+fn read_gapped<'a>(
+    cx: Cx<'_>,
+    div: &'a Element,
+    gap_element: &str,
+) -> Result<Gapped<'a>, QtiError> {
     let mut lines = Vec::new();
     let mut gaps = Vec::new();
     let mut root: Option<(String, &Element)> = None;
@@ -222,7 +294,9 @@ fn read_gapped<'a>(cx: Cx<'_>, div: &'a Element, gap_element: &str) -> Result<Ga
                         return Err(cx.bad(e, "two roots for one gap"));
                     }
                 }
-                Node::Element(e) => return Err(cx.bad(e, format!("unexpected <{}> in the text", e.name))),
+                Node::Element(e) => {
+                    return Err(cx.bad(e, format!("unexpected <{}> in the text", e.name)));
+                }
             }
         }
         lines.push(line);
@@ -231,31 +305,52 @@ fn read_gapped<'a>(cx: Cx<'_>, div: &'a Element, gap_element: &str) -> Result<Ga
         return Err(cx.bad(e, "a root that no gap follows"));
     }
     if lines.is_empty() {
-        return Err(cx.missing(format!("the <p> lines of <{}> (line {})", div.name, div.line)));
+        return Err(cx.missing(format!(
+            "the <p> lines of <{}> (line {})",
+            div.name, div.line
+        )));
     }
-    Ok(Gapped { text: lines.join("\n"), gaps })
+    Ok(Gapped {
+        text: lines.join("\n"),
+        gaps,
+    })
 }
 
 /// The identifiers and texts of an interaction's choices (`choice` elements).
-fn choices<'a>(cx: Cx<'_>, interaction: &'a Element, choice: &str) -> Result<Vec<(&'a str, String)>, QtiError> {
+fn choices<'a>(
+    cx: Cx<'_>,
+    interaction: &'a Element,
+    choice: &str,
+) -> Result<Vec<(&'a str, String)>, QtiError> {
     interaction
         .children_named(choice)
         .map(|c| Ok((cx.attr(c, "identifier")?, c.text())))
         .collect()
 }
 
-fn index_of(cx: Cx<'_>, at: &Element, choices: &[(&str, String)], id: &str) -> Result<usize, QtiError> {
-    choices
-        .iter()
-        .position(|(c, _)| *c == id)
-        .ok_or_else(|| cx.bad(at, format!("the correct response {id:?} is not one of the choices")))
+fn index_of(
+    cx: Cx<'_>,
+    at: &Element,
+    choices: &[(&str, String)],
+    id: &str,
+) -> Result<usize, QtiError> {
+    choices.iter().position(|(c, _)| *c == id).ok_or_else(|| {
+        cx.bad(
+            at,
+            format!("the correct response {id:?} is not one of the choices"),
+        )
+    })
 }
 
 fn response_id<'e>(cx: Cx<'_>, interaction: &'e Element) -> Result<&'e str, QtiError> {
     cx.attr(interaction, "response-identifier")
 }
 
-fn read_dropdown_text(cx: Cx<'_>, decls: &Declarations<'_>, div: &Element) -> Result<(String, Vec<DropdownGap>), QtiError> {
+fn read_dropdown_text(
+    cx: Cx<'_>,
+    decls: &Declarations<'_>,
+    div: &Element,
+) -> Result<(String, Vec<DropdownGap>), QtiError> {
     let gapped = read_gapped(cx, div, "qti-inline-choice-interaction")?;
     let mut gaps = Vec::new();
     for (e, root) in gapped.gaps {
@@ -264,25 +359,40 @@ fn read_dropdown_text(cx: Cx<'_>, decls: &Declarations<'_>, div: &Element) -> Re
         }
         let list = choices(cx, e, "qti-inline-choice")?;
         let answer = index_of(cx, e, &list, decls.single(cx, response_id(cx, e)?)?)?;
-        gaps.push(DropdownGap { options: list.into_iter().map(|(_, t)| t).collect(), answer });
+        gaps.push(DropdownGap {
+            options: list.into_iter().map(|(_, t)| t).collect(),
+            answer,
+        });
     }
     Ok((gapped.text, gaps))
 }
 
-fn read_text_gaps(cx: Cx<'_>, decls: &Declarations<'_>, div: &Element) -> Result<(String, Vec<TextGap>), QtiError> {
+fn read_text_gaps(
+    cx: Cx<'_>,
+    decls: &Declarations<'_>,
+    div: &Element,
+) -> Result<(String, Vec<TextGap>), QtiError> {
     let gapped = read_gapped(cx, div, "qti-text-entry-interaction")?;
     let mut gaps = Vec::new();
     for (e, root) in gapped.gaps {
         let id = response_id(cx, e)?;
         let mapped = decls.mapped(id);
-        let accept = if mapped.is_empty() { vec![decls.single(cx, id)?.to_owned()] } else { mapped.to_vec() };
+        let accept = if mapped.is_empty() {
+            vec![decls.single(cx, id)?.to_owned()]
+        } else {
+            mapped.to_vec()
+        };
         gaps.push(TextGap { accept, root });
     }
     Ok((gapped.text, gaps))
 }
 
 /// The parts of an order interaction in the correct order, and their identifiers.
-fn read_order(cx: Cx<'_>, decls: &Declarations<'_>, body: &Element) -> Result<(Vec<String>, Vec<String>), QtiError> {
+fn read_order(
+    cx: Cx<'_>,
+    decls: &Declarations<'_>,
+    body: &Element,
+) -> Result<(Vec<String>, Vec<String>), QtiError> {
     let interaction = cx.find(body, "qti-order-interaction")?;
     let list = choices(cx, interaction, "qti-simple-choice")?;
     let ids = decls.correct(cx, response_id(cx, interaction)?)?;
@@ -294,8 +404,15 @@ fn read_order(cx: Cx<'_>, decls: &Declarations<'_>, body: &Element) -> Result<(V
 }
 
 /// The other accepted orders, from the `qti-ordered` values of the response processing.
-fn read_alternatives(cx: Cx<'_>, root: &Element, words: &[String], ids: &[String]) -> Result<Vec<Vec<String>>, QtiError> {
-    let Some(processing) = root.child("qti-response-processing") else { return Ok(Vec::new()) };
+fn read_alternatives(
+    cx: Cx<'_>,
+    root: &Element,
+    words: &[String],
+    ids: &[String],
+) -> Result<Vec<Vec<String>>, QtiError> {
+    let Some(processing) = root.child("qti-response-processing") else {
+        return Ok(Vec::new());
+    };
     let mut ordered = Vec::new();
     processing.descendants_named("qti-ordered", &mut ordered);
     ordered
@@ -305,7 +422,10 @@ fn read_alternatives(cx: Cx<'_>, root: &Element, words: &[String], ids: &[String
                 .map(|v| {
                     let id = v.text();
                     let i = ids.iter().position(|x| *x == id).ok_or_else(|| {
-                        cx.bad(v, format!("{id:?} in an accepted order is not one of the words"))
+                        cx.bad(
+                            v,
+                            format!("{id:?} in an accepted order is not one of the words"),
+                        )
                     })?;
                     Ok(words[i].clone())
                 })
@@ -334,19 +454,40 @@ fn read_word_bank(cx: Cx<'_>, decls: &Declarations<'_>, body: &Element) -> Resul
             .ok_or_else(|| cx.bad(gap, format!("no correct word for the gap {gap_id}")))?;
         answers.push(words[index_of(cx, gap, &words, word)?].1.clone());
     }
-    Ok(Body::WordBank { text: gapped.text, words: words.into_iter().map(|(_, w)| w).collect(), answers })
+    Ok(Body::WordBank {
+        text: gapped.text,
+        words: words.into_iter().map(|(_, w)| w).collect(),
+        answers,
+    })
 }
 
-fn read_choice(cx: Cx<'_>, decls: &Declarations<'_>, body: &Element) -> Result<(String, Vec<String>, usize), QtiError> {
+fn read_choice(
+    cx: Cx<'_>,
+    decls: &Declarations<'_>,
+    body: &Element,
+) -> Result<(String, Vec<String>, usize), QtiError> {
     let interaction = cx.find(body, "qti-choice-interaction")?;
     let stem = cx.child(interaction, "qti-prompt")?.text();
     let list = choices(cx, interaction, "qti-simple-choice")?;
-    let answer = index_of(cx, interaction, &list, decls.single(cx, response_id(cx, interaction)?)?)?;
+    let answer = index_of(
+        cx,
+        interaction,
+        &list,
+        decls.single(cx, response_id(cx, interaction)?)?,
+    )?;
     Ok((stem, list.into_iter().map(|(_, t)| t).collect(), answer))
 }
 
-fn read_listening(cx: Cx<'_>, root: &Element, decls: &Declarations<'_>, body: &Element) -> Result<Body, QtiError> {
-    let transcript = paragraphs(cx, cx.child(cx.rubric(body, USE_TRANSCRIPT)?, "qti-content-body")?)?;
+fn read_listening(
+    cx: Cx<'_>,
+    root: &Element,
+    decls: &Declarations<'_>,
+    body: &Element,
+) -> Result<Body, QtiError> {
+    let transcript = paragraphs(
+        cx,
+        cx.child(cx.rubric(body, USE_TRANSCRIPT)?, "qti-content-body")?,
+    )?;
     let media = cx.find(body, "qti-media-interaction")?;
     let max_plays: u32 = cx.parsed(media, "max-plays")?;
     let source = media
@@ -363,6 +504,12 @@ fn read_listening(cx: Cx<'_>, root: &Element, decls: &Declarations<'_>, body: &E
         let (text, gaps) = read_text_gaps(cx, decls, cx.find_class(body, CLASS_TEXT)?)?;
         (stem, ListeningResponse::TextGaps { text, gaps })
     };
-    Ok(Body::Listening { transcript, clip, voice, max_plays, stem, response })
+    Ok(Body::Listening {
+        transcript,
+        clip,
+        voice,
+        max_plays,
+        stem,
+        response,
+    })
 }
-

@@ -14,7 +14,10 @@ pub(super) struct Markup {
 impl Markup {
     /// A document that starts with the XML declaration.
     pub(super) fn new() -> Self {
-        Markup { out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), depth: 0 }
+        Markup {
+            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+            depth: 0,
+        }
     }
 
     /// The document, ending with a newline.

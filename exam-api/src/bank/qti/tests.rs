@@ -12,11 +12,20 @@ fn strings(list: &[&str]) -> Vec<String> {
 }
 
 fn two_pl(b: f64) -> Irt {
-    Irt { model: IrtModel::TwoPl { a: 1.0, b }, provisional: true }
+    Irt {
+        model: IrtModel::TwoPl { a: 1.0, b },
+        provisional: true,
+    }
 }
 
 fn gpcm(steps: &[f64]) -> Irt {
-    Irt { model: IrtModel::Gpcm { a: 0.9, steps: steps.to_vec() }, provisional: true }
+    Irt {
+        model: IrtModel::Gpcm {
+            a: 0.9,
+            steps: steps.to_vec(),
+        },
+        provisional: true,
+    }
 }
 
 fn item(id: &str, domain: Domain, cefr: Cefr, irt: Irt, body: Body) -> Item {
@@ -38,7 +47,14 @@ fn sample_items() -> Vec<Item> {
             "en-voc-001",
             Domain::Vocabulary,
             Cefr::A1,
-            Irt { model: IrtModel::ThreePl { a: 1.25, b: -2.5, c: 0.2 }, provisional: false },
+            Irt {
+                model: IrtModel::ThreePl {
+                    a: 1.25,
+                    b: -2.5,
+                    c: 0.2,
+                },
+                provisional: false,
+            },
             Body::Choice {
                 passage: None,
                 stem: "Which word is the opposite of \"hot\" & 'warm'?".to_owned(),
@@ -52,7 +68,9 @@ fn sample_items() -> Vec<Item> {
             Cefr::B2,
             two_pl(0.5),
             Body::Choice {
-                passage: Some("Tom's shop — \"Fish & Chips\"\n\nOpen 9 < 5?\r\nYes.  \n".to_owned()),
+                passage: Some(
+                    "Tom's shop — \"Fish & Chips\"\n\nOpen 9 < 5?\r\nYes.  \n".to_owned(),
+                ),
                 stem: "When does the shop open?".to_owned(),
                 options: strings(&["At 9", "At 5", "Never"]),
                 answer: 2,
@@ -66,8 +84,14 @@ fn sample_items() -> Vec<Item> {
             Body::DropdownGaps {
                 text: "She {1} to school every day & {2} the bus.\nThe end <3.".to_owned(),
                 gaps: vec![
-                    DropdownGap { options: strings(&["go", "goes", "going"]), answer: 1 },
-                    DropdownGap { options: strings(&["takes", "take"]), answer: 0 },
+                    DropdownGap {
+                        options: strings(&["go", "goes", "going"]),
+                        answer: 1,
+                    },
+                    DropdownGap {
+                        options: strings(&["takes", "take"]),
+                        answer: 0,
+                    },
                 ],
             },
         ),
@@ -78,7 +102,12 @@ fn sample_items() -> Vec<Item> {
             two_pl(-1.5),
             Body::OrderSentences {
                 passage_title: Some("A day at the \"zoo\"".to_owned()),
-                sentences: strings(&["First, we met.", "Then we ate.", "We saw lions & tigers.", "Finally, we left."]),
+                sentences: strings(&[
+                    "First, we met.",
+                    "Then we ate.",
+                    "We saw lions & tigers.",
+                    "Finally, we left.",
+                ]),
             },
         ),
         item(
@@ -106,7 +135,13 @@ fn sample_items() -> Vec<Item> {
             "en-gra-004",
             Domain::Grammar,
             Cefr::C1,
-            Irt { model: IrtModel::TwoPl { a: 0.1 + 0.2, b: 1.0 / 3.0 }, provisional: false },
+            Irt {
+                model: IrtModel::TwoPl {
+                    a: 0.1 + 0.2,
+                    b: 1.0 / 3.0,
+                },
+                provisional: false,
+            },
             Body::OrderWords {
                 words: strings(&["the", "cat", "saw", "the", "dog", "."]),
                 alternatives: vec![strings(&["the", "dog", "saw", "the", "cat", "."])],
@@ -117,7 +152,10 @@ fn sample_items() -> Vec<Item> {
             Domain::Grammar,
             Cefr::A1,
             two_pl(-2.5),
-            Body::OrderWords { words: strings(&["I", "am", "a", "student"]), alternatives: Vec::new() },
+            Body::OrderWords {
+                words: strings(&["I", "am", "a", "student"]),
+                alternatives: Vec::new(),
+            },
         ),
         item(
             "en-exp-001",
@@ -127,9 +165,18 @@ fn sample_items() -> Vec<Item> {
             Body::TextGaps {
                 text: "{1} you mind? I {2} (never) do that. It's a {3}.".to_owned(),
                 gaps: vec![
-                    TextGap { accept: strings(&["Would", "would", "Do"]), root: None },
-                    TextGap { accept: strings(&["would", "'d", "will"]), root: Some("will (modal)".to_owned()) },
-                    TextGap { accept: strings(&["piece of cake"]), root: Some("(x)".to_owned()) },
+                    TextGap {
+                        accept: strings(&["Would", "would", "Do"]),
+                        root: None,
+                    },
+                    TextGap {
+                        accept: strings(&["would", "'d", "will"]),
+                        root: Some("will (modal)".to_owned()),
+                    },
+                    TextGap {
+                        accept: strings(&["piece of cake"]),
+                        root: Some("(x)".to_owned()),
+                    },
                 ],
             },
         ),
@@ -139,12 +186,16 @@ fn sample_items() -> Vec<Item> {
             Cefr::B1,
             two_pl(-0.5),
             Body::Listening {
-                transcript: "A: Where's the station?\nB: Next to the bank & the \"café\".".to_owned(),
+                transcript: "A: Where's the station?\nB: Next to the bank & the \"café\"."
+                    .to_owned(),
                 clip: "clips/en-lis-001.ogg".to_owned(),
                 voice: None,
                 max_plays: 2,
                 stem: "Where is the station?".to_owned(),
-                response: ListeningResponse::Choice { options: strings(&["Next to the bank", "Far away"]), answer: 0 },
+                response: ListeningResponse::Choice {
+                    options: strings(&["Next to the bank", "Far away"]),
+                    answer: 0,
+                },
             },
         ),
         item(
@@ -161,8 +212,14 @@ fn sample_items() -> Vec<Item> {
                 response: ListeningResponse::TextGaps {
                     text: "The train to {1} leaves at {2}.".to_owned(),
                     gaps: vec![
-                        TextGap { accept: strings(&["York"]), root: None },
-                        TextGap { accept: strings(&["ten", "10", "10:00"]), root: None },
+                        TextGap {
+                            accept: strings(&["York"]),
+                            root: None,
+                        },
+                        TextGap {
+                            accept: strings(&["ten", "10", "10:00"]),
+                            root: None,
+                        },
                     ],
                 },
             },
@@ -185,7 +242,9 @@ fn sample_bank() -> Bank {
 #[test]
 fn sample_items_are_valid_and_cover_every_type() {
     let bank = sample_bank();
-    assert_eq!(bank.items, sample_items());
+    let mut expected = sample_items();
+    expected.sort_by_key(|i| i.domain);
+    assert_eq!(bank.items, expected);
     for t in crate::bank::ItemType::ALL {
         assert!(bank.items.iter().any(|i| i.item_type() == t), "no {t} item");
     }
@@ -202,7 +261,11 @@ fn every_item_round_trips() {
 
 #[test]
 fn awkward_numbers_round_trip() {
-    for (a, b, c) in [(1e-7, -0.0, 0.49999999999999994), (5.0, 6.0, 0.0), (0.1 + 0.2, -1.0 / 3.0, 1e-300)] {
+    for (a, b, c) in [
+        (1e-7, -0.0, 0.49999999999999994),
+        (5.0, 6.0, 0.0),
+        (0.1 + 0.2, -1.0 / 3.0, 1e-300),
+    ] {
         let mut i = sample_items().remove(0);
         i.irt.model = IrtModel::ThreePl { a, b, c };
         assert_eq!(item_from_xml(&item_to_xml(&i)).unwrap(), i);
@@ -214,10 +277,19 @@ fn item_xml_uses_the_qti_vocabulary() {
     let items = sample_items();
     let xml = |id: &str| item_to_xml(items.iter().find(|i| i.id == id).unwrap());
     let choice = xml("en-voc-001");
-    assert!(choice.contains("<qti-assessment-item xmlns=\"http://www.imsglobal.org/xsd/imsqtiasi_v3p0\""));
+    assert!(
+        choice
+            .contains("<qti-assessment-item xmlns=\"http://www.imsglobal.org/xsd/imsqtiasi_v3p0\"")
+    );
     assert!(choice.contains("max-choices=\"1\""));
-    assert!(choice.contains("<qti-prompt>Which word is the opposite of \"hot\" &amp; 'warm'?</qti-prompt>"));
-    assert!(choice.contains("<qti-simple-choice identifier=\"C2\">&lt;wet&gt;</qti-simple-choice>"));
+    assert!(
+        choice.contains(
+            "<qti-prompt>Which word is the opposite of \"hot\" &amp; 'warm'?</qti-prompt>"
+        )
+    );
+    assert!(
+        choice.contains("<qti-simple-choice identifier=\"C2\">&lt;wet&gt;</qti-simple-choice>")
+    );
     assert!(choice.contains("data-langcert-irt-model=\"3pl\""));
     let gaps = xml("en-gra-001");
     assert!(gaps.contains(
@@ -226,7 +298,11 @@ fn item_xml_uses_the_qti_vocabulary() {
     assert!(gaps.contains("data-langcert-irt-steps=\"-1 0\""));
     let order = xml("en-gra-004");
     assert!(order.contains("cardinality=\"ordered\" base-type=\"identifier\""));
-    assert!(order.contains("<qti-simple-choice identifier=\"W1\" fixed=\"true\">the</qti-simple-choice>"));
+    assert!(
+        order.contains(
+            "<qti-simple-choice identifier=\"W1\" fixed=\"true\">the</qti-simple-choice>"
+        )
+    );
     let bank = xml("en-voc-002");
     assert!(bank.contains("cardinality=\"multiple\" base-type=\"directedPair\""));
     assert!(bank.contains("<qti-value>W2 G1</qti-value>"));
@@ -235,12 +311,18 @@ fn item_xml_uses_the_qti_vocabulary() {
     assert!(typed.contains(
         "<span class=\"langcert-root\">(will (modal))</span><qti-text-entry-interaction response-identifier=\"RESPONSE_2\""
     ));
-    assert!(typed.contains("<qti-map-entry map-key=\"&apos;d\" mapped-value=\"1\" case-sensitive=\"false\"/>"));
+    assert!(typed.contains(
+        "<qti-map-entry map-key=\"&apos;d\" mapped-value=\"1\" case-sensitive=\"false\"/>"
+    ));
     let listening = xml("en-lis-002");
     assert!(listening.contains("max-plays=\"1\""));
     assert!(listening.contains("<source src=\"../clips/en-lis-002.ogg\" type=\"audio/ogg\"/>"));
     assert!(listening.contains("<qti-rubric-block use=\"transcript\" view=\"scorer\">"));
-    assert!(listening.contains("data-langcert-voice=\"en-gb+&quot;f3&quot; &amp; &lt;x&gt;&#9;&apos;y&apos;\""));
+    assert!(
+        listening.contains(
+            "data-langcert-voice=\"en-gb+&quot;f3&quot; &amp; &lt;x&gt;&#9;&apos;y&apos;\""
+        )
+    );
 }
 
 #[test]
@@ -250,19 +332,30 @@ fn package_round_trips_and_lists_every_item() {
     export(&bank, dir.path()).unwrap();
     let manifest = std::fs::read_to_string(dir.path().join(MANIFEST)).unwrap();
     let root = dom::parse(&manifest).unwrap();
-    let resources: Vec<_> = root.child("resources").unwrap().children_named("resource").collect();
+    let resources: Vec<_> = root
+        .child("resources")
+        .unwrap()
+        .children_named("resource")
+        .collect();
     let item_hrefs: Vec<&str> = resources
         .iter()
         .filter(|r| r.attr("type") == Some(ITEM_RESOURCE))
         .map(|r| r.attr("href").unwrap())
         .collect();
-    let expected: Vec<String> = bank.items.iter().map(|i| format!("items/{}.xml", i.id)).collect();
+    let expected: Vec<String> = bank
+        .items
+        .iter()
+        .map(|i| format!("items/{}.xml", i.id))
+        .collect();
     assert_eq!(item_hrefs, expected);
     for href in &item_hrefs {
         assert!(dir.path().join(href).is_file());
     }
     assert!(manifest.contains("<dependency identifierref=\"clip-en-lis-002.ogg\"/>"));
-    assert_eq!(std::fs::read(dir.path().join("clips/en-lis-001.ogg")).unwrap(), b"OggS one");
+    assert_eq!(
+        std::fs::read(dir.path().join("clips/en-lis-001.ogg")).unwrap(),
+        b"OggS one"
+    );
 
     let back = import(dir.path()).unwrap();
     assert_eq!(back.language, "en");
@@ -279,25 +372,36 @@ fn malformed_xml_names_the_file() {
     std::fs::write(&path, xml.replace("</qti-item-body>", "</qti-body>")).unwrap();
     match import(dir.path()) {
         Err(e @ QtiError::Xml { .. }) => {
-            let QtiError::Xml { file, message } = &e else { unreachable!() };
+            let QtiError::Xml { file, message } = &e else {
+                unreachable!()
+            };
             assert_eq!(file, "items/en-gra-001.xml");
             assert!(message.starts_with("line "), "{message}");
             assert!(e.to_string().starts_with("items/en-gra-001.xml: "), "{e}");
         }
         other => panic!("expected an XML error, got {other:?}"),
     }
-    assert!(matches!(item_from_xml("<qti-assessment-item>"), Err(QtiError::Xml { .. })));
-    assert!(matches!(item_from_xml("not xml at all"), Err(QtiError::Content { .. } | QtiError::Xml { .. })));
+    assert!(matches!(
+        item_from_xml("<qti-assessment-item>"),
+        Err(QtiError::Xml { .. })
+    ));
+    assert!(matches!(
+        item_from_xml("not xml at all"),
+        Err(QtiError::Content { .. } | QtiError::Xml { .. })
+    ));
 }
 
 #[test]
 fn missing_parts_are_named() {
     let xml = item_to_xml(&sample_items()[0]).replace(" data-langcert-cefr=\"A1\"", "");
     match item_from_xml(&xml) {
-        Err(QtiError::Missing { what, .. }) => assert!(what.contains("data-langcert-cefr"), "{what}"),
+        Err(QtiError::Missing { what, .. }) => {
+            assert!(what.contains("data-langcert-cefr"), "{what}")
+        }
         other => panic!("{other:?}"),
     }
-    let xml = item_to_xml(&sample_items()[0]).replace("<qti-value>C1</qti-value>", "<qti-value>C9</qti-value>");
+    let xml = item_to_xml(&sample_items()[0])
+        .replace("<qti-value>C1</qti-value>", "<qti-value>C9</qti-value>");
     assert!(matches!(item_from_xml(&xml), Err(QtiError::Content { .. })));
 }
 
@@ -307,7 +411,14 @@ fn import_validates_like_the_bank() {
     export(&sample_bank(), dir.path()).unwrap();
     let path = dir.path().join("items/en-voc-001.xml");
     let xml = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, xml.replace("data-langcert-time-limit-s=\"60\"", "data-langcert-time-limit-s=\"5\"")).unwrap();
+    std::fs::write(
+        &path,
+        xml.replace(
+            "data-langcert-time-limit-s=\"60\"",
+            "data-langcert-time-limit-s=\"5\"",
+        ),
+    )
+    .unwrap();
     std::fs::remove_file(dir.path().join("clips/en-lis-002.ogg")).unwrap();
     match import(dir.path()) {
         Err(QtiError::Io { path, .. }) => assert!(path.ends_with("clips/en-lis-002.ogg")),
@@ -331,19 +442,30 @@ fn paths_leaving_the_package_are_refused() {
     export(&sample_bank(), dir.path()).unwrap();
     let path = dir.path().join(MANIFEST);
     let manifest = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, manifest.replace("href=\"items/en-voc-001.xml\"", "href=\"../../etc/passwd\"")).unwrap();
+    std::fs::write(
+        &path,
+        manifest.replace("href=\"items/en-voc-001.xml\"", "href=\"../../etc/passwd\""),
+    )
+    .unwrap();
     assert!(matches!(import(dir.path()), Err(QtiError::Path { .. })));
 
     let mut bank = sample_bank();
-    bank.clips.insert("/tmp/evil.ogg".to_owned(), b"OggS".to_vec());
-    assert!(matches!(export(&bank, dir.path()), Err(QtiError::Path { .. })));
+    bank.clips
+        .insert("/tmp/evil.ogg".to_owned(), b"OggS".to_vec());
+    assert!(matches!(
+        export(&bank, dir.path()),
+        Err(QtiError::Path { .. })
+    ));
 }
 
 #[test]
 fn exported_items_parse_as_bank_toml_again() {
     // The TOML regenerated on import is the bank's own format.
     let items = sample_items();
-    let back: Vec<Item> = items.iter().map(|i| item_from_xml(&item_to_xml(i)).unwrap()).collect();
+    let back: Vec<Item> = items
+        .iter()
+        .map(|i| item_from_xml(&item_to_xml(i)).unwrap())
+        .collect();
     let refs: Vec<&Item> = back.iter().collect();
     let (language, parsed) = parse_file(&to_toml("en", &refs)).unwrap();
     assert_eq!(language, "en");
@@ -356,14 +478,17 @@ struct Awkward(u64);
 impl Awkward {
     fn string(&mut self, braces: bool) -> String {
         const POOL: &[char] = &[
-            'a', 'Z', ' ', ' ', '&', '<', '>', '"', '\'', '\n', '\r', '\t', ';', '#', '\u{1}', '\u{7f}',
-            '\u{85}', '\u{a0}', 'é', '€', '😀', ']', '{', '}', '(', ')',
+            'a', 'Z', ' ', ' ', '&', '<', '>', '"', '\'', '\n', '\r', '\t', ';', '#', '\u{1}',
+            '\u{7f}', '\u{85}', '\u{a0}', 'é', '€', '😀', ']', '{', '}', '(', ')',
         ];
         let mut out = String::new();
         loop {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = (self.0 >> 33) as usize;
-            if r % 13 == 0 && !out.is_empty() {
+            if r.is_multiple_of(13) && !out.is_empty() {
                 return out;
             }
             let c = POOL[r % POOL.len()];
@@ -381,16 +506,31 @@ fn awkward_texts_round_trip() {
         for mut item in sample_items() {
             item.instruction = g.string(true);
             match &mut item.body {
-                Body::Choice { passage, stem, options, .. } => {
+                Body::Choice {
+                    passage,
+                    stem,
+                    options,
+                    ..
+                } => {
                     *passage = Some(g.string(true));
                     *stem = g.string(true);
                     options.iter_mut().for_each(|o| *o = g.string(true));
                 }
                 Body::DropdownGaps { text, gaps } => {
-                    *text = format!("{}{{1}}{}{{2}}{}", g.string(false), g.string(false), g.string(false));
-                    gaps.iter_mut().flat_map(|g| g.options.iter_mut()).for_each(|o| *o = g.string(true));
+                    *text = format!(
+                        "{}{{1}}{}{{2}}{}",
+                        g.string(false),
+                        g.string(false),
+                        g.string(false)
+                    );
+                    gaps.iter_mut()
+                        .flat_map(|g| g.options.iter_mut())
+                        .for_each(|o| *o = g.string(true));
                 }
-                Body::OrderSentences { passage_title, sentences } => {
+                Body::OrderSentences {
+                    passage_title,
+                    sentences,
+                } => {
                     *passage_title = Some(g.string(true));
                     sentences.iter_mut().for_each(|s| *s = g.string(true));
                 }
@@ -405,7 +545,13 @@ fn awkward_texts_round_trip() {
                         gap.root = gap.root.as_ref().map(|_| g.string(true));
                     }
                 }
-                Body::Listening { transcript, voice, stem, clip, .. } => {
+                Body::Listening {
+                    transcript,
+                    voice,
+                    stem,
+                    clip,
+                    ..
+                } => {
                     *transcript = g.string(true);
                     *voice = Some(g.string(true));
                     *stem = g.string(true);
@@ -423,9 +569,13 @@ fn awkward_texts_round_trip() {
 fn damaged_documents_fail_without_panicking() {
     for item in sample_items() {
         let xml = item_to_xml(&item);
-        let cuts = (0..xml.len()).step_by(5).filter(|&i| xml.is_char_boundary(i));
+        let cuts = (0..xml.len())
+            .step_by(5)
+            .filter(|&i| xml.is_char_boundary(i));
         for cut in cuts {
-            assert!(item_from_xml(&xml[..cut]).is_err());
+            if cut < xml.trim_end().len() {
+                assert!(item_from_xml(&xml[..cut]).is_err());
+            }
             // Dropping a few characters somewhere must not panic either.
             let end = (cut + 9).min(xml.len());
             if xml.is_char_boundary(end) {

@@ -7,7 +7,8 @@ use super::{
 };
 use crate::bank::item::{Body, DropdownGap, IrtModel, Item, ListeningResponse, TextGap};
 
-const MATCH_CORRECT: &str = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml";
+const MATCH_CORRECT: &str =
+    "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml";
 const MAP_RESPONSE: &str = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml";
 
 /// The item as a QTI 3.0 document; `language` goes in `xml:lang` when given.
@@ -31,7 +32,10 @@ pub(super) fn item_xml(item: &Item, language: Option<&str>) -> String {
 fn root_attrs(item: &Item, language: Option<&str>) -> Vec<(&'static str, String)> {
     let mut a: Vec<(&'static str, String)> = vec![
         ("xmlns", QTI_NS.into()),
-        ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance".into()),
+        (
+            "xmlns:xsi",
+            "http://www.w3.org/2001/XMLSchema-instance".into(),
+        ),
         ("xsi:schemaLocation", format!("{QTI_NS} {QTI_SCHEMA}")),
         ("identifier", item.id.clone()),
         ("title", item.id.clone()),
@@ -90,7 +94,11 @@ fn declaration(
 ) {
     m.open(
         "qti-response-declaration",
-        &[("identifier", id), ("cardinality", cardinality), ("base-type", base_type)],
+        &[
+            ("identifier", id),
+            ("cardinality", cardinality),
+            ("base-type", base_type),
+        ],
     );
     if !correct.is_empty() {
         m.open("qti-correct-response", &[]);
@@ -104,11 +112,18 @@ fn declaration(
             Case::Sensitive => "true",
             Case::Insensitive => "false",
         };
-        m.open("qti-mapping", &[("default-value", "0"), ("lower-bound", "0")]);
+        m.open(
+            "qti-mapping",
+            &[("default-value", "0"), ("lower-bound", "0")],
+        );
         for k in keys {
             m.empty(
                 "qti-map-entry",
-                &[("map-key", k), ("mapped-value", "1"), ("case-sensitive", sensitive)],
+                &[
+                    ("map-key", k),
+                    ("mapped-value", "1"),
+                    ("case-sensitive", sensitive),
+                ],
             );
         }
         m.close("qti-mapping");
@@ -119,7 +134,11 @@ fn declaration(
 fn outcome(m: &mut Markup, id: &str, default: &str) {
     m.open(
         "qti-outcome-declaration",
-        &[("identifier", id), ("cardinality", "single"), ("base-type", "float")],
+        &[
+            ("identifier", id),
+            ("cardinality", "single"),
+            ("base-type", "float"),
+        ],
     );
     m.open("qti-default-value", &[]);
     m.leaf("qti-value", &[], default);
@@ -166,16 +185,34 @@ fn declarations(m: &mut Markup, body: &Body) {
         }
         Body::TextGaps { gaps, .. } => text_gap_declarations(m, gaps),
         Body::Choice { answer, .. } => {
-            declaration(m, RESPONSE_ID, "single", "identifier", &[choice_id(*answer)], None);
+            declaration(
+                m,
+                RESPONSE_ID,
+                "single",
+                "identifier",
+                &[choice_id(*answer)],
+                None,
+            );
         }
         Body::Listening { response, .. } => {
             m.empty(
                 "qti-response-declaration",
-                &[("identifier", MEDIA_ID), ("cardinality", "single"), ("base-type", "integer")],
+                &[
+                    ("identifier", MEDIA_ID),
+                    ("cardinality", "single"),
+                    ("base-type", "integer"),
+                ],
             );
             match response {
                 ListeningResponse::Choice { answer, .. } => {
-                    declaration(m, RESPONSE_ID, "single", "identifier", &[choice_id(*answer)], None);
+                    declaration(
+                        m,
+                        RESPONSE_ID,
+                        "single",
+                        "identifier",
+                        &[choice_id(*answer)],
+                        None,
+                    );
                 }
                 ListeningResponse::TextGaps { gaps, .. } => text_gap_declarations(m, gaps),
             }
@@ -187,7 +224,14 @@ fn dropdown_declarations(m: &mut Markup, gaps: &[DropdownGap]) {
     for (i, g) in gaps.iter().enumerate() {
         let key = [option_id(i + 1, g.answer)];
         let id = gap_response_id(i + 1);
-        declaration(m, &id, "single", "identifier", &key, Some((&key, Case::Sensitive)));
+        declaration(
+            m,
+            &id,
+            "single",
+            "identifier",
+            &key,
+            Some((&key, Case::Sensitive)),
+        );
     }
 }
 
@@ -195,7 +239,14 @@ fn text_gap_declarations(m: &mut Markup, gaps: &[TextGap]) {
     for (i, g) in gaps.iter().enumerate() {
         let id = gap_response_id(i + 1);
         let first: Vec<String> = g.accept.first().cloned().into_iter().collect();
-        declaration(m, &id, "single", "string", &first, Some((&g.accept, Case::Insensitive)));
+        declaration(
+            m,
+            &id,
+            "single",
+            "string",
+            &first,
+            Some((&g.accept, Case::Insensitive)),
+        );
     }
 }
 
@@ -263,7 +314,11 @@ fn next_gap(s: &str, gaps: usize) -> Option<(&str, usize, &str)> {
 fn choice_interaction(m: &mut Markup, stem: &str, options: &[String]) {
     m.open(
         "qti-choice-interaction",
-        &[("response-identifier", RESPONSE_ID), ("shuffle", "false"), ("max-choices", "1")],
+        &[
+            ("response-identifier", RESPONSE_ID),
+            ("shuffle", "false"),
+            ("max-choices", "1"),
+        ],
     );
     m.leaf("qti-prompt", &[], stem);
     for (i, o) in options.iter().enumerate() {
@@ -275,12 +330,20 @@ fn choice_interaction(m: &mut Markup, stem: &str, options: &[String]) {
 fn order_interaction(m: &mut Markup, prefix: char, orientation: &str, parts: &[String]) {
     m.open(
         "qti-order-interaction",
-        &[("response-identifier", RESPONSE_ID), ("shuffle", "true"), ("orientation", orientation)],
+        &[
+            ("response-identifier", RESPONSE_ID),
+            ("shuffle", "true"),
+            ("orientation", orientation),
+        ],
     );
     for (i, p) in parts.iter().enumerate() {
         let id = format!("{prefix}{}", i + 1);
         if i == 0 {
-            m.leaf("qti-simple-choice", &[("identifier", &id), ("fixed", "true")], p);
+            m.leaf(
+                "qti-simple-choice",
+                &[("identifier", &id), ("fixed", "true")],
+                p,
+            );
         } else {
             m.leaf("qti-simple-choice", &[("identifier", &id)], p);
         }
@@ -290,7 +353,10 @@ fn order_interaction(m: &mut Markup, prefix: char, orientation: &str, parts: &[S
 
 fn dropdown_gap(m: &mut Markup, n: usize, gap: &DropdownGap) {
     let id = gap_response_id(n);
-    m.start("qti-inline-choice-interaction", &[("response-identifier", &id), ("shuffle", "false")]);
+    m.start(
+        "qti-inline-choice-interaction",
+        &[("response-identifier", &id), ("shuffle", "false")],
+    );
     for (i, o) in gap.options.iter().enumerate() {
         m.start("qti-inline-choice", &[("identifier", &option_id(n, i))]);
         m.text(o);
@@ -305,10 +371,18 @@ fn text_gap(m: &mut Markup, n: usize, gap: &TextGap) {
         m.text(&format!("({root})"));
         m.end("span");
     }
-    let longest = gap.accept.iter().map(|a| a.chars().count()).max().unwrap_or(0);
+    let longest = gap
+        .accept
+        .iter()
+        .map(|a| a.chars().count())
+        .max()
+        .unwrap_or(0);
     m.empty_tag(
         "qti-text-entry-interaction",
-        &[("response-identifier", &gap_response_id(n)), ("expected-length", &longest.to_string())],
+        &[
+            ("response-identifier", &gap_response_id(n)),
+            ("expected-length", &longest.to_string()),
+        ],
     );
 }
 
@@ -319,21 +393,34 @@ fn text_gaps(m: &mut Markup, text: &str, gaps: &[TextGap]) {
 fn body(m: &mut Markup, body: &Body) {
     match body {
         Body::DropdownGaps { text, gaps } => {
-            gapped_text(m, text, gaps.len(), &|m, n| dropdown_gap(m, n, &gaps[n - 1]));
+            gapped_text(m, text, gaps.len(), &|m, n| {
+                dropdown_gap(m, n, &gaps[n - 1])
+            });
         }
-        Body::OrderSentences { passage_title, sentences } => {
+        Body::OrderSentences {
+            passage_title,
+            sentences,
+        } => {
             if let Some(t) = passage_title {
                 m.leaf("h2", &[("class", CLASS_PASSAGE_TITLE)], t);
             }
             order_interaction(m, 'S', "vertical", sentences);
         }
-        Body::WordBank { text, words, answers } => {
+        Body::WordBank {
+            text,
+            words,
+            answers,
+        } => {
             m.open(
                 "qti-gap-match-interaction",
                 &[("response-identifier", RESPONSE_ID), ("shuffle", "false")],
             );
             for (i, w) in words.iter().enumerate() {
-                m.leaf("qti-gap-text", &[("identifier", &format!("W{}", i + 1)), ("match-max", "1")], w);
+                m.leaf(
+                    "qti-gap-text",
+                    &[("identifier", &format!("W{}", i + 1)), ("match-max", "1")],
+                    w,
+                );
             }
             gapped_text(m, text, answers.len(), &|m, n| {
                 m.empty_tag("qti-gap", &[("identifier", &format!("G{n}"))]);
@@ -342,13 +429,25 @@ fn body(m: &mut Markup, body: &Body) {
         }
         Body::OrderWords { words, .. } => order_interaction(m, 'W', "horizontal", words),
         Body::TextGaps { text, gaps } => text_gaps(m, text, gaps),
-        Body::Choice { passage, stem, options, .. } => {
+        Body::Choice {
+            passage,
+            stem,
+            options,
+            ..
+        } => {
             if let Some(p) = passage {
                 block(m, CLASS_PASSAGE, p);
             }
             choice_interaction(m, stem, options);
         }
-        Body::Listening { transcript, clip, max_plays, stem, response, .. } => {
+        Body::Listening {
+            transcript,
+            clip,
+            max_plays,
+            stem,
+            response,
+            ..
+        } => {
             rubric(m, USE_TRANSCRIPT, "scorer", transcript);
             m.open(
                 "qti-media-interaction",
@@ -359,7 +458,10 @@ fn body(m: &mut Markup, body: &Body) {
                 ],
             );
             m.open("audio", &[("controls", "controls")]);
-            m.empty("source", &[("src", &format!("../{clip}")), ("type", "audio/ogg")]);
+            m.empty(
+                "source",
+                &[("src", &format!("../{clip}")), ("type", "audio/ogg")],
+            );
             m.close("audio");
             m.close("qti-media-interaction");
             match response {
@@ -379,13 +481,15 @@ fn processing(m: &mut Markup, body: &Body) {
     match body {
         Body::DropdownGaps { gaps, .. } => sum_of_gaps(m, gaps.len()),
         Body::TextGaps { gaps, .. }
-        | Body::Listening { response: ListeningResponse::TextGaps { gaps, .. }, .. } => {
-            sum_of_gaps(m, gaps.len())
-        }
+        | Body::Listening {
+            response: ListeningResponse::TextGaps { gaps, .. },
+            ..
+        } => sum_of_gaps(m, gaps.len()),
         Body::WordBank { .. } => m.empty("qti-response-processing", &[("template", MAP_RESPONSE)]),
-        Body::OrderWords { words, alternatives } if !alternatives.is_empty() => {
-            order_with_alternatives(m, words, alternatives)
-        }
+        Body::OrderWords {
+            words,
+            alternatives,
+        } if !alternatives.is_empty() => order_with_alternatives(m, words, alternatives),
         Body::OrderSentences { .. }
         | Body::OrderWords { .. }
         | Body::Choice { .. }
@@ -464,13 +568,19 @@ mod tests {
     #[test]
     fn finds_canonical_gaps_only() {
         assert_eq!(next_gap("a {1} b", 1), Some(("a ", 1, " b")));
-        assert_eq!(next_gap("{x} {01} {3} {2}", 2), Some(("{x} {01} {3} ", 2, "")));
+        assert_eq!(
+            next_gap("{x} {01} {3} {2}", 2),
+            Some(("{x} {01} {3} ", 2, ""))
+        );
         assert_eq!(next_gap("{", 1), None);
     }
 
     #[test]
     fn repeated_tokens_take_distinct_identifiers() {
         let w = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        assert_eq!(order_ids(&w("the cat saw the dog"), &w("the dog saw the cat")), ["W1", "W5", "W3", "W4", "W2"]);
+        assert_eq!(
+            order_ids(&w("the cat saw the dog"), &w("the dog saw the cat")),
+            ["W1", "W5", "W3", "W4", "W2"]
+        );
     }
 }
