@@ -70,14 +70,27 @@ pub(crate) fn run(command: ItemsCommand) -> anyhow::Result<i32> {
                 Ok(1)
             }
         },
-        ItemsCommand::Export { format: Format::Qti3, out, bank } => {
+        ItemsCommand::Export {
+            format: Format::Qti3,
+            out,
+            bank,
+        } => {
             let bank = load(bank.as_ref())?;
             qti::export(&bank, &out).with_context(|| format!("exporting to {}", out.display()))?;
-            println!("{} items written to {} (IMS QTI 3.0)", bank.items.len(), out.display());
+            println!(
+                "{} items written to {} (IMS QTI 3.0)",
+                bank.items.len(),
+                out.display()
+            );
             Ok(0)
         }
-        ItemsCommand::Import { format: Format::Qti3, package, out } => {
-            let bank = qti::import(&package).with_context(|| format!("importing {}", package.display()))?;
+        ItemsCommand::Import {
+            format: Format::Qti3,
+            package,
+            out,
+        } => {
+            let bank = qti::import(&package)
+                .with_context(|| format!("importing {}", package.display()))?;
             std::fs::create_dir_all(out.join("clips"))?;
             for (name, text) in bank.to_files() {
                 std::fs::write(out.join(&name), text)?;

@@ -6,7 +6,6 @@
 mod items;
 mod serve;
 
-
 use clap::{Parser, Subcommand};
 
 /// Self-hosted remote language certification.

@@ -69,7 +69,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let url = match &args.database_url {
         Some(u) => u.clone(),
-        None => format!("sqlite://{}?mode=rwc", args.data_dir.join("langcert.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            args.data_dir.join("langcert.db").display()
+        ),
     };
     let db = Db::connect(&url).await.context("opening the database")?;
     let bank = match &args.bank {
@@ -79,7 +82,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })?,
         None => Bank::english(),
     };
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.http));
+    let listener = tokio::net::TcpListener::bind(args.http)
+        .await
+        .with_context(|| format!("binding {}", args.http))?;
+    let addr = listener.local_addr()?;
+    // Links name the bound address (an --http port of 0 picks a free one).
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let config = ApiConfig {
         public_url: public_url.clone(),
         session_ttl_s: args.session_ttl_s,
@@ -87,21 +98,26 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ..ApiConfig::default()
     };
     let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config);
-    let n = exam_api::bank_api::store_bank(&state).await.map_err(|e| anyhow::anyhow!("storing the bank: {e}"))?;
+    let n = exam_api::bank_api::store_bank(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("storing the bank: {e}"))?;
     tracing::info!(items = n, database = ?db.backend, "item bank loaded");
 
-    let listener = tokio::net::TcpListener::bind(args.http)
-        .await
-        .with_context(|| format!("binding {}", args.http))?;
-    let addr = listener.local_addr()?;
-    println!("langcert {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "langcert {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
     if !args.no_demo {
         let (created, links) = exam_api::seed::seed_demo(&state)
             .await
             .map_err(|e| anyhow::anyhow!("seeding the demo centre: {e}"))?;
         println!(
             "{} — single-use sign-in links:",
-            if created { "Demo centre created" } else { "Demo centre" }
+            if created {
+                "Demo centre created"
+            } else {
+                "Demo centre"
+            }
         );
         for l in links {
             println!("  {:<15} {}", l.role.as_str(), l.url);
@@ -111,9 +127,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     use std::io::Write;
     std::io::stdout().flush()?;
 
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -125,7 +144,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -25,7 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/centres", post(create_centre))
         .route("/api/v1/centres/{id}", get(get_centre))
         .route("/api/v1/centres/{id}/staff", post(create_staff))
-        .route("/api/v1/candidates", post(create_candidate).get(list_candidates))
+        .route(
+            "/api/v1/candidates",
+            post(create_candidate).get(list_candidates),
+        )
         .route("/api/v1/candidates/{id}", get(get_candidate))
         .route("/api/v1/candidates/{id}/links", post(new_candidate_link))
 }
@@ -37,15 +40,27 @@ pub(crate) fn new_id() -> String {
 fn check_email(email: &str) -> Result<String, ApiError> {
     let e = email.trim().to_lowercase();
     let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
         && !e.chars().any(char::is_whitespace);
-    if ok { Ok(e) } else { Err(ApiError::invalid("invalid_email", "the e-mail address is not valid")) }
+    if ok {
+        Ok(e)
+    } else {
+        Err(ApiError::invalid(
+            "invalid_email",
+            "the e-mail address is not valid",
+        ))
+    }
 }
 
 fn check_name(field: &str, v: &str) -> Result<String, ApiError> {
     let t = v.trim();
     if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
-        return Err(ApiError::invalid("invalid_name", format!("{field} must be 1–100 printable characters")));
+        return Err(ApiError::invalid(
+            "invalid_name",
+            format!("{field} must be 1–100 printable characters"),
+        ));
     }
     Ok(t.to_owned())
 }
@@ -105,10 +120,11 @@ async fn get_centre(
     Path(id): Path<String>,
 ) -> Result<Json<CentreOut>, ApiError> {
     centre_scope(&auth, &id)?;
-    let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM centres WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM centres WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&state.db.pool)
+            .await?;
     let (id, name) = row.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
     Ok(Json(CentreOut { id, name }))
 }
@@ -150,15 +166,24 @@ async fn create_staff(
 ) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     centre_scope(&auth, &centre)?;
-    if !matches!(body.role, Role::Evaluator | Role::Reviewer | Role::CentreAdmin) {
-        return Err(ApiError::invalid("invalid_role", "a centre's staff are evaluators, reviewers or centre admins"));
+    if !matches!(
+        body.role,
+        Role::Evaluator | Role::Reviewer | Role::CentreAdmin
+    ) {
+        return Err(ApiError::invalid(
+            "invalid_role",
+            "a centre's staff are evaluators, reviewers or centre admins",
+        ));
     }
     let email = check_email(&body.email)?;
     let first = check_name("first_names", &body.first_names)?;
     let last = check_name("last_name", &body.last_name)?;
     let hash = match body.password {
         Some(p) if p.chars().count() < 12 => {
-            return Err(ApiError::invalid("weak_password", "a password needs at least 12 characters"));
+            return Err(ApiError::invalid(
+                "weak_password",
+                "a password needs at least 12 characters",
+            ));
         }
         Some(p) => Some(
             tokio::task::spawn_blocking(move || hash_password(&p))
@@ -168,9 +193,25 @@ async fn create_staff(
         None => None,
     };
     let id = new_id();
-    insert_user(&state, &id, Some(&centre), body.role, &email, &first, &last, hash.as_deref()).await?;
+    insert_user(
+        &state,
+        &id,
+        Some(&centre),
+        body.role,
+        &email,
+        &first,
+        &last,
+        hash.as_deref(),
+    )
+    .await?;
     let url = sign_in_url(&state, &id).await?;
-    Ok((StatusCode::CREATED, Json(CreatedOut { id, sign_in_url: url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOut {
+            id,
+            sign_in_url: url,
+        }),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -218,7 +259,10 @@ pub(crate) async fn insert_user(
 /// A fresh single-use sign-in link for an account.
 pub(crate) async fn sign_in_url(state: &AppState, user_id: &str) -> Result<String, ApiError> {
     let token = create_link(&state.db, user_id, now_ms(), state.config.link_ttl_s * 1000).await?;
-    Ok(format!("{}/signin/{token}", state.config.public_url.trim_end_matches('/')))
+    Ok(format!(
+        "{}/signin/{token}",
+        state.config.public_url.trim_end_matches('/')
+    ))
 }
 
 /// A candidate to register.
@@ -275,21 +319,41 @@ async fn create_candidate(
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let centre = match (auth.role(), body.centre_id) {
         (Role::PlatformAdmin, Some(c)) => c,
-        (Role::PlatformAdmin, None) => return Err(ApiError::invalid("missing_centre", "centre_id is required")),
-        (_, Some(c)) if Some(c.as_str()) != auth.centre() => {
-            return Err(ApiError::Forbidden("a centre admin registers candidates in their own centre".to_owned()));
+        (Role::PlatformAdmin, None) => {
+            return Err(ApiError::invalid("missing_centre", "centre_id is required"));
         }
-        _ => auth.centre().map(str::to_owned).ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?,
+        (_, Some(c)) if Some(c.as_str()) != auth.centre() => {
+            return Err(ApiError::Forbidden(
+                "a centre admin registers candidates in their own centre".to_owned(),
+            ));
+        }
+        _ => auth
+            .centre()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?,
     };
     let multiplier = body.time_multiplier.unwrap_or(1.0);
     if !(1.0..=3.0).contains(&multiplier) {
-        return Err(ApiError::invalid("invalid_time_multiplier", "time_multiplier must be between 1.0 and 3.0"));
+        return Err(ApiError::invalid(
+            "invalid_time_multiplier",
+            "time_multiplier must be between 1.0 and 3.0",
+        ));
     }
     let email = check_email(&body.email)?;
     let first = check_name("first_names", &body.first_names)?;
     let last = check_name("last_name", &body.last_name)?;
     let id = new_id();
-    insert_user(&state, &id, Some(&centre), Role::Candidate, &email, &first, &last, None).await?;
+    insert_user(
+        &state,
+        &id,
+        Some(&centre),
+        Role::Candidate,
+        &email,
+        &first,
+        &last,
+        None,
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier, created_by) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -302,7 +366,13 @@ async fn create_candidate(
     .await?;
     tracing::info!(candidate = %id, "candidate registered");
     let url = sign_in_url(&state, &id).await?;
-    Ok((StatusCode::CREATED, Json(CreatedOut { id, sign_in_url: url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOut {
+            id,
+            sign_in_url: url,
+        }),
+    ))
 }
 
 type CandidateRow = (String, String, String, String, String, String, f64);
@@ -311,34 +381,59 @@ const CANDIDATE_SELECT: &str = "SELECT u.id, c.centre_id, u.email, u.first_names
      FROM users u JOIN candidates c ON c.user_id = u.id";
 
 fn candidate_out(r: CandidateRow) -> Result<CandidateOut, ApiError> {
-    let cefr_target = r.5.parse().map_err(|_| ApiError::Internal("stored cefr".to_owned()))?;
-    Ok(CandidateOut { id: r.0, centre_id: r.1, email: r.2, first_names: r.3, last_name: r.4, cefr_target, time_multiplier: r.6 })
+    let cefr_target =
+        r.5.parse()
+            .map_err(|_| ApiError::Internal("stored cefr".to_owned()))?;
+    Ok(CandidateOut {
+        id: r.0,
+        centre_id: r.1,
+        email: r.2,
+        first_names: r.3,
+        last_name: r.4,
+        cefr_target,
+        time_multiplier: r.6,
+    })
 }
 
 /// The candidates of the caller's centre (every centre for a platform admin).
 #[utoipa::path(get, path = "/api/v1/candidates", tag = "accounts",
     responses((status = 200, body = [CandidateOut]), (status = 403, body = crate::error::ErrorBody)))]
-async fn list_candidates(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<CandidateOut>>, ApiError> {
+async fn list_candidates(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<CandidateOut>>, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let rows: Vec<CandidateRow> = if auth.role() == Role::PlatformAdmin {
-        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} ORDER BY u.last_name, u.first_names")))
-            .fetch_all(&state.db.pool)
-            .await?
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{CANDIDATE_SELECT} ORDER BY u.last_name, u.first_names"
+        )))
+        .fetch_all(&state.db.pool)
+        .await?
     } else {
-        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names")))
-            .bind(auth.centre().unwrap_or(""))
-            .fetch_all(&state.db.pool)
-            .await?
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{CANDIDATE_SELECT} WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names"
+        )))
+        .bind(auth.centre().unwrap_or(""))
+        .fetch_all(&state.db.pool)
+        .await?
     };
-    rows.into_iter().map(candidate_out).collect::<Result<_, _>>().map(Json)
+    rows.into_iter()
+        .map(candidate_out)
+        .collect::<Result<_, _>>()
+        .map(Json)
 }
 
 /// Loads a candidate the caller may see, or 404.
-pub(crate) async fn visible_candidate(state: &AppState, auth: &AuthUser, id: &str) -> Result<CandidateOut, ApiError> {
-    let row: Option<CandidateRow> = sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE u.id = $1")))
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+pub(crate) async fn visible_candidate(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<CandidateOut, ApiError> {
+    let row: Option<CandidateRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE u.id = $1")))
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
     let c = row.map(candidate_out).transpose()?;
     let visible = c.as_ref().is_some_and(|c| match auth.role() {
         Role::PlatformAdmin => true,
@@ -374,5 +469,11 @@ async fn new_candidate_link(
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let c = visible_candidate(&state, &auth, &id).await?;
     let url = sign_in_url(&state, &c.id).await?;
-    Ok((StatusCode::CREATED, Json(CreatedOut { id: c.id, sign_in_url: url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOut {
+            id: c.id,
+            sign_in_url: url,
+        }),
+    ))
 }

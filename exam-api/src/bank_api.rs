@@ -89,7 +89,12 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Item>, ApiError> {
     auth.require(&[Role::PlatformAdmin])?;
-    state.bank.item(&id).cloned().map(Json).ok_or_else(|| ApiError::NotFound("no such item".to_owned()))
+    state
+        .bank
+        .item(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such item".to_owned()))
 }
 
 /// Stores the bank's items in the database (insert or update), so sessions can refer to them.

@@ -46,7 +46,10 @@ impl Cefr {
     /// The lowest and highest levels met by θ ± 1.96·SE.
     pub fn band(theta: f64, se: f64) -> (Cefr, Cefr) {
         let half = 1.96 * se.max(0.0);
-        (Cefr::from_theta(theta - half), Cefr::from_theta(theta + half))
+        (
+            Cefr::from_theta(theta - half),
+            Cefr::from_theta(theta + half),
+        )
     }
 
     /// The position of the level, 0 for A1 to 5 for C2.

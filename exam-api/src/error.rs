@@ -64,12 +64,18 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 with a code.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A 422 with a code.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Unprocessable { code, message: message.into() }
+        ApiError::Unprocessable {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The status and machine-readable code of this error.
@@ -115,7 +121,10 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "internal error");
         }
         let body = ErrorBody {
-            error: ErrorDetail { code: code.to_owned(), message: self.to_string() },
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
         };
         let mut res = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests { retry_after_s } = self
@@ -139,12 +148,17 @@ impl From<sqlx::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", source_text(&e)))
-            }
-            JsonRejection::JsonDataError(e) => {
-                ApiError::invalid("invalid_body", format!("the body does not have the expected shape: {}", source_text(&e)))
-            }
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON: {}", source_text(&e)),
+            ),
+            JsonRejection::JsonDataError(e) => ApiError::invalid(
+                "invalid_body",
+                format!(
+                    "the body does not have the expected shape: {}",
+                    source_text(&e)
+                ),
+            ),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
                 "send the body as JSON with Content-Type: application/json".to_owned(),
             ),

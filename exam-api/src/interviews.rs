@@ -76,9 +76,13 @@ fn out(r: Row) -> Result<InterviewOut, ApiError> {
         centre_id: r.1,
         candidate_id: r.2,
         evaluator_id: r.3,
-        scheduled_at: DateTime::from_timestamp_millis(r.4).ok_or_else(|| ApiError::Internal("time".to_owned()))?,
+        scheduled_at: DateTime::from_timestamp_millis(r.4)
+            .ok_or_else(|| ApiError::Internal("time".to_owned()))?,
         duration_min: r.5,
-        target_cefr: r.6.parse().map_err(|_| ApiError::Internal("cefr".to_owned()))?,
+        target_cefr: r
+            .6
+            .parse()
+            .map_err(|_| ApiError::Internal("cefr".to_owned()))?,
         status: r.7,
     })
 }
@@ -101,11 +105,18 @@ async fn create(
             .await?;
     match evaluator {
         Some((Some(c),)) if c == candidate.centre_id => {}
-        _ => return Err(ApiError::NotFound("no such evaluator in the candidate's centre".to_owned())),
+        _ => {
+            return Err(ApiError::NotFound(
+                "no such evaluator in the candidate's centre".to_owned(),
+            ));
+        }
     }
     let duration = body.duration_min.unwrap_or(30);
     if !(15..=60).contains(&duration) {
-        return Err(ApiError::invalid("invalid_duration", "duration_min must be between 15 and 60"));
+        return Err(ApiError::invalid(
+            "invalid_duration",
+            "duration_min must be between 15 and 60",
+        ));
     }
     let id = new_id();
     sqlx::query(
@@ -122,26 +133,41 @@ async fn create(
     .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
-    let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id = $1"))).bind(&id).fetch_one(&state.db.pool).await?;
+    let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(&id)
+        .fetch_one(&state.db.pool)
+        .await?;
     Ok((StatusCode::CREATED, Json(out(row)?)))
 }
 
 /// The interviews the caller takes part in or manages, by start time.
 #[utoipa::path(get, path = "/api/v1/interviews", tag = "interviews",
     responses((status = 200, body = [InterviewOut]), (status = 403, body = crate::error::ErrorBody)))]
-async fn list(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Vec<InterviewOut>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<InterviewOut>>, ApiError> {
     let (filter, arg) = match auth.role() {
         Role::Evaluator => ("evaluator_id = $1", auth.id().to_owned()),
         Role::Candidate => ("candidate_id = $1", auth.id().to_owned()),
         Role::CentreAdmin => ("centre_id = $1", auth.centre().unwrap_or("").to_owned()),
         Role::PlatformAdmin => ("$1 = $1", String::new()),
-        Role::Reviewer => return Err(ApiError::Forbidden("reviewers do not take part in interviews".to_owned())),
+        Role::Reviewer => {
+            return Err(ApiError::Forbidden(
+                "reviewers do not take part in interviews".to_owned(),
+            ));
+        }
     };
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE {filter} ORDER BY scheduled_at")))
-        .bind(arg)
-        .fetch_all(&state.db.pool)
-        .await?;
-    rows.into_iter().map(out).collect::<Result<_, _>>().map(Json)
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE {filter} ORDER BY scheduled_at"
+    )))
+    .bind(arg)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.into_iter()
+        .map(out)
+        .collect::<Result<_, _>>()
+        .map(Json)
 }
 
 /// One interview, if the caller takes part in it or manages it.

@@ -27,3 +27,5 @@ pub mod interviews;
 pub mod meta;
 pub mod pages;
 pub mod seed;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -47,7 +47,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/app/") }))
         .route("/app/", get(|| async { static_file("app.html") }))
-        .route("/static/{*path}", get(|Path(p): Path<String>| async move { static_file(&p) }))
+        .route(
+            "/static/{*path}",
+            get(|Path(p): Path<String>| async move { static_file(&p) }),
+        )
         .route("/signin/{token}", get(signin))
 }
 
@@ -64,7 +67,14 @@ fn static_file(path: &str) -> Response {
         Some("ogg") => "audio/ogg",
         _ => "application/octet-stream",
     };
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], file.contents()).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        file.contents(),
+    )
+        .into_response()
 }
 
 /// The language of a page: `?lang=`, else the browser's preference, else French.
@@ -76,7 +86,11 @@ fn page_lang(query: &LangQuery, headers: &HeaderMap) -> &'static str {
             .unwrap_or("fr")
             .to_owned()
     });
-    if wanted.trim_start().starts_with("en") { "en" } else { "fr" }
+    if wanted.trim_start().starts_with("en") {
+        "en"
+    } else {
+        "fr"
+    }
 }
 
 #[derive(Deserialize)]
@@ -85,7 +99,10 @@ struct LangQuery {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn signin(

@@ -10,11 +10,36 @@ const DEMO_KEY: &str = "demo_centre";
 
 /// The demo accounts: role, e-mail, first names, last name (fictitious people).
 const PEOPLE: [(Role, &str, &str, &str); 5] = [
-    (Role::Candidate, "candidat@demo.langcert.invalid", "Camille", "Martin"),
-    (Role::Evaluator, "evaluateur@demo.langcert.invalid", "Bruno", "Leroy"),
-    (Role::Reviewer, "surveillance@demo.langcert.invalid", "Chloé", "Bernard"),
-    (Role::CentreAdmin, "centre@demo.langcert.invalid", "Alice", "Durand"),
-    (Role::PlatformAdmin, "plateforme@demo.langcert.invalid", "Paul", "Moreau"),
+    (
+        Role::Candidate,
+        "candidat@demo.langcert.invalid",
+        "Camille",
+        "Martin",
+    ),
+    (
+        Role::Evaluator,
+        "evaluateur@demo.langcert.invalid",
+        "Bruno",
+        "Leroy",
+    ),
+    (
+        Role::Reviewer,
+        "surveillance@demo.langcert.invalid",
+        "Chloé",
+        "Bernard",
+    ),
+    (
+        Role::CentreAdmin,
+        "centre@demo.langcert.invalid",
+        "Alice",
+        "Durand",
+    ),
+    (
+        Role::PlatformAdmin,
+        "plateforme@demo.langcert.invalid",
+        "Paul",
+        "Moreau",
+    ),
 ];
 
 /// A sign-in link for one demo role.
@@ -40,13 +65,18 @@ pub async fn seed_demo(state: &AppState) -> Result<(bool, Vec<DemoLink>), ApiErr
     };
     let mut links = Vec::new();
     for (role, email, ..) in PEOPLE {
-        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1 AND (centre_id = $2 OR role = 'platform_admin')")
-            .bind(email)
-            .bind(&centre)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM users WHERE email = $1 AND (centre_id = $2 OR role = 'platform_admin')",
+        )
+        .bind(email)
+        .bind(&centre)
+        .fetch_optional(&state.db.pool)
+        .await?;
         if let Some((id,)) = row {
-            links.push(DemoLink { role, url: sign_in_url(state, &id).await? });
+            links.push(DemoLink {
+                role,
+                url: sign_in_url(state, &id).await?,
+            });
         }
     }
     Ok((created, links))

@@ -13,7 +13,11 @@ use crate::common::{Backend, Res, SECRET, TestApp};
 fn assert_error(r: &Res, status: StatusCode, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.code(), code, "{}", r.text);
-    assert!(!r.json["error"]["message"].as_str().unwrap_or("").is_empty(), "a message: {}", r.text);
+    assert!(
+        !r.json["error"]["message"].as_str().unwrap_or("").is_empty(),
+        "a message: {}",
+        r.text
+    );
 }
 
 both!(health_and_openapi, |app: TestApp| async move {
@@ -25,13 +29,21 @@ both!(health_and_openapi, |app: TestApp| async move {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json["openapi"].as_str().unwrap().starts_with("3."));
     let paths = r.json["paths"].as_object().unwrap();
-    for p in ["/api/v1/auth/link", "/api/v1/candidates", "/api/v1/interviews/{id}", "/api/v1/items"] {
+    for p in [
+        "/api/v1/auth/link",
+        "/api/v1/candidates",
+        "/api/v1/interviews/{id}",
+        "/api/v1/items",
+    ] {
         assert!(paths.contains_key(p), "{p} documented");
     }
 });
 
 both!(bank_is_stored_in_the_database, |app: TestApp| async move {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM items").fetch_one(&app.state.db.pool).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM items")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(n as usize, app.state.bank.items.len());
 });
 
@@ -39,7 +51,9 @@ both!(link_sign_in_is_single_use, |app: TestApp| async move {
     let url = app.link("candidate");
     let token = TestApp::link_token(&url);
     // The landing page does not use the link up.
-    let page = app.call("GET", &format!("/signin/{token}"), None, None).await;
+    let page = app
+        .call("GET", &format!("/signin/{token}"), None, None)
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("id=\"continue\""));
     let session = app.sign_in_url(&url).await;
@@ -47,64 +61,145 @@ both!(link_sign_in_is_single_use, |app: TestApp| async move {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json["role"], "candidate");
     // Reused: a clear error and a clear page.
-    let again = app.call("POST", "/api/v1/auth/link", None, Some(json!({ "token": token }))).await;
+    let again = app
+        .call(
+            "POST",
+            "/api/v1/auth/link",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
     assert_error(&again, StatusCode::GONE, "gone");
-    assert!(again.json["error"]["message"].as_str().unwrap().contains("already been used"));
-    let page = app.call("GET", &format!("/signin/{token}"), None, None).await;
+    assert!(
+        again.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already been used")
+    );
+    let page = app
+        .call("GET", &format!("/signin/{token}"), None, None)
+        .await;
     assert_eq!(page.status, StatusCode::GONE);
     assert!(page.text.contains("data-state=\"used\""), "{}", page.text);
-    let page = app.raw("GET", &format!("/signin/{token}?lang=en"), None, None, None).await;
+    let page = app
+        .raw("GET", &format!("/signin/{token}?lang=en"), None, None, None)
+        .await;
     assert!(page.text.contains("already been used"), "{}", page.text);
     // Unknown.
-    let unknown = app.call("POST", "/api/v1/auth/link", None, Some(json!({ "token": "nope" }))).await;
+    let unknown = app
+        .call(
+            "POST",
+            "/api/v1/auth/link",
+            None,
+            Some(json!({ "token": "nope" })),
+        )
+        .await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
 });
 
 both!(an_expired_link_is_refused, |app: TestApp| async move {
-    let me = app.call("GET", "/api/v1/me", Some(&app.sign_in("candidate").await), None).await;
+    let me = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            Some(&app.sign_in("candidate").await),
+            None,
+        )
+        .await;
     let id = me.json["id"].as_str().unwrap();
-    let token = create_link(&app.state.db, id, now_ms() - 10_000, 5_000).await.unwrap();
-    let r = app.call("POST", "/api/v1/auth/link", None, Some(json!({ "token": token }))).await;
+    let token = create_link(&app.state.db, id, now_ms() - 10_000, 5_000)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/auth/link",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
     assert_error(&r, StatusCode::GONE, "gone");
     assert!(r.text.contains("expired"));
-    let page = app.call("GET", &format!("/signin/{token}"), None, None).await;
+    let page = app
+        .call("GET", &format!("/signin/{token}"), None, None)
+        .await;
     assert!(page.text.contains("data-state=\"expired\""));
 });
 
-both!(forged_expired_and_missing_tokens_are_refused, |app: TestApp| async move {
-    let session = app.sign_in("evaluator").await;
-    let ok = app.call("GET", "/api/v1/me", Some(&session), None).await;
-    assert_eq!(ok.status, StatusCode::OK);
-    let id = ok.json["id"].as_str().unwrap().to_owned();
-    let now = now_ms() / 1000;
-    let claims = |role, exp| Claims { sub: id.clone(), role, centre: None, grants: Grants::default(), iat: now, exp };
-    // Signed with another key.
-    let forged = JwtKeys::from_secret(b"another secret of thirty-two bytes or more").sign(&claims(Role::PlatformAdmin, now + 600)).unwrap();
-    assert_error(&app.call("GET", "/api/v1/items", Some(&forged), None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    // The right key, but expired.
-    let expired = JwtKeys::from_secret(SECRET).sign(&claims(Role::Evaluator, now - 1)).unwrap();
-    let r = app.call("GET", "/api/v1/me", Some(&expired), None).await;
-    assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert!(r.text.contains("expired"));
-    // A tampered payload (role raised) with the original signature.
-    let mut parts: Vec<String> = session.split('.').map(str::to_owned).collect();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut payload: serde_json::Value = serde_json::from_slice(&b64.decode(&parts[1]).unwrap()).unwrap();
-    payload["role"] = json!("platform_admin");
-    parts[1] = b64.encode(payload.to_string());
-    assert_error(&app.call("GET", "/api/v1/items", Some(&parts.join(".")), None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&app.call("GET", "/api/v1/me", Some("garbage"), None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&app.call("GET", "/api/v1/me", None, None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-});
+both!(
+    forged_expired_and_missing_tokens_are_refused,
+    |app: TestApp| async move {
+        let session = app.sign_in("evaluator").await;
+        let ok = app.call("GET", "/api/v1/me", Some(&session), None).await;
+        assert_eq!(ok.status, StatusCode::OK);
+        let id = ok.json["id"].as_str().unwrap().to_owned();
+        let now = now_ms() / 1000;
+        let claims = |role, exp| Claims {
+            sub: id.clone(),
+            role,
+            centre: None,
+            grants: Grants::default(),
+            iat: now,
+            exp,
+        };
+        // Signed with another key.
+        let forged = JwtKeys::from_secret(b"another secret of thirty-two bytes or more")
+            .sign(&claims(Role::PlatformAdmin, now + 600))
+            .unwrap();
+        assert_error(
+            &app.call("GET", "/api/v1/items", Some(&forged), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        // The right key, but expired.
+        let expired = JwtKeys::from_secret(SECRET)
+            .sign(&claims(Role::Evaluator, now - 1))
+            .unwrap();
+        let r = app.call("GET", "/api/v1/me", Some(&expired), None).await;
+        assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert!(r.text.contains("expired"));
+        // A tampered payload (role raised) with the original signature.
+        let mut parts: Vec<String> = session.split('.').map(str::to_owned).collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&b64.decode(&parts[1]).unwrap()).unwrap();
+        payload["role"] = json!("platform_admin");
+        parts[1] = b64.encode(payload.to_string());
+        assert_error(
+            &app.call("GET", "/api/v1/items", Some(&parts.join(".")), None)
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &app.call("GET", "/api/v1/me", Some("garbage"), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &app.call("GET", "/api/v1/me", None, None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
+);
 
 both!(tokens_carry_no_personal_data, |app: TestApp| async move {
     let session = app.sign_in("candidate").await;
     let me = app.call("GET", "/api/v1/me", Some(&session), None).await;
     let payload = session.split('.').nth(1).unwrap();
-    let decoded = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let decoded = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
     for field in ["email", "first_names", "last_name"] {
         let v = me.json[field].as_str().unwrap();
-        assert!(!decoded.contains(v), "{field} leaked into the token: {decoded}");
+        assert!(
+            !decoded.contains(v),
+            "{field} leaked into the token: {decoded}"
+        );
     }
     assert!(decoded.contains("\"role\":\"candidate\""));
 });
@@ -116,144 +211,496 @@ both!(roles_are_enforced, |app: TestApp| async move {
     let admin = app.sign_in("centre_admin").await;
     let platform = app.sign_in("platform_admin").await;
     let new = json!({ "email": "new@example.org", "first_names": "Ana", "last_name": "Lopes", "cefr_target": "B1" });
-    assert_error(&app.call("POST", "/api/v1/candidates", Some(&candidate), Some(new.clone())).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.call("POST", "/api/v1/candidates", Some(&evaluator), Some(new.clone())).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.call("GET", "/api/v1/items", Some(&admin), None).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.call("GET", "/api/v1/items/en-voc-001", Some(&candidate), None).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.call("GET", "/api/v1/interviews", Some(&reviewer), None).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.call("POST", "/api/v1/centres", Some(&admin), Some(json!({ "name": "X" }))).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &app.call(
+            "POST",
+            "/api/v1/candidates",
+            Some(&candidate),
+            Some(new.clone()),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.call(
+            "POST",
+            "/api/v1/candidates",
+            Some(&evaluator),
+            Some(new.clone()),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.call("GET", "/api/v1/items", Some(&admin), None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.call("GET", "/api/v1/items/en-voc-001", Some(&candidate), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.call("GET", "/api/v1/interviews", Some(&reviewer), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.call(
+            "POST",
+            "/api/v1/centres",
+            Some(&admin),
+            Some(json!({ "name": "X" })),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
     // The right roles get through.
-    let created = app.call("POST", "/api/v1/candidates", Some(&admin), Some(new)).await;
+    let created = app
+        .call("POST", "/api/v1/candidates", Some(&admin), Some(new))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    assert!(created.json["sign_in_url"].as_str().unwrap().contains("/signin/"));
-    let items = app.call("GET", "/api/v1/items?domain=listening", Some(&platform), None).await;
+    assert!(
+        created.json["sign_in_url"]
+            .as_str()
+            .unwrap()
+            .contains("/signin/")
+    );
+    let items = app
+        .call(
+            "GET",
+            "/api/v1/items?domain=listening",
+            Some(&platform),
+            None,
+        )
+        .await;
     assert_eq!(items.status, StatusCode::OK);
-    assert!(items.json.as_array().unwrap().iter().all(|i| i["type"] == "listening"));
-    let item = app.call("GET", "/api/v1/items/en-voc-001", Some(&platform), None).await;
+    assert!(
+        items
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["type"] == "listening")
+    );
+    let item = app
+        .call("GET", "/api/v1/items/en-voc-001", Some(&platform), None)
+        .await;
     assert_eq!(item.json["body"]["type"], "choice");
-    assert_error(&app.call("GET", "/api/v1/items/en-nope-999", Some(&platform), None).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &app.call("GET", "/api/v1/items/en-nope-999", Some(&platform), None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
 });
 
-both!(nobody_reads_another_users_resources, |app: TestApp| async move {
-    let admin = app.sign_in("centre_admin").await;
-    let platform = app.sign_in("platform_admin").await;
-    let demo_candidate = app.sign_in("candidate").await;
-    let demo_id = app.call("GET", "/api/v1/me", Some(&demo_candidate), None).await.json["id"].as_str().unwrap().to_owned();
-    // A second candidate of the same centre.
-    let other = app
+both!(
+    nobody_reads_another_users_resources,
+    |app: TestApp| async move {
+        let admin = app.sign_in("centre_admin").await;
+        let platform = app.sign_in("platform_admin").await;
+        let demo_candidate = app.sign_in("candidate").await;
+        let demo_id = app
+            .call("GET", "/api/v1/me", Some(&demo_candidate), None)
+            .await
+            .json["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A second candidate of the same centre.
+        let other = app
         .call("POST", "/api/v1/candidates", Some(&admin),
             Some(json!({ "email": "other@example.org", "first_names": "Léa", "last_name": "Petit", "cefr_target": "C1", "time_multiplier": 1.33 })))
         .await;
-    let other_id = other.json["id"].as_str().unwrap().to_owned();
-    let other_session = app.sign_in_url(other.json["sign_in_url"].as_str().unwrap()).await;
-    // Each candidate reads themself, not the other.
-    assert_eq!(app.call("GET", &format!("/api/v1/candidates/{other_id}"), Some(&other_session), None).await.status, StatusCode::OK);
-    assert_error(&app.call("GET", &format!("/api/v1/candidates/{demo_id}"), Some(&other_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&app.call("GET", &format!("/api/v1/candidates/{other_id}"), Some(&demo_candidate), None).await, StatusCode::NOT_FOUND, "not_found");
-    // The demo interview belongs to the demo candidate and evaluator only.
-    let evaluator = app.sign_in("evaluator").await;
-    let list = app.call("GET", "/api/v1/interviews", Some(&evaluator), None).await;
-    let interview = list.json[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(app.call("GET", &format!("/api/v1/interviews/{interview}"), Some(&demo_candidate), None).await.status, StatusCode::OK);
-    assert_error(&app.call("GET", &format!("/api/v1/interviews/{interview}"), Some(&other_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(app.call("GET", "/api/v1/interviews", Some(&other_session), None).await.json.as_array().unwrap().len(), 0);
-    // A second evaluator sees none of the first one's interviews.
-    let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"].as_str().unwrap().to_owned();
-    let ev2 = app
+        let other_id = other.json["id"].as_str().unwrap().to_owned();
+        let other_session = app
+            .sign_in_url(other.json["sign_in_url"].as_str().unwrap())
+            .await;
+        // Each candidate reads themself, not the other.
+        assert_eq!(
+            app.call(
+                "GET",
+                &format!("/api/v1/candidates/{other_id}"),
+                Some(&other_session),
+                None
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/candidates/{demo_id}"),
+                Some(&other_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/candidates/{other_id}"),
+                Some(&demo_candidate),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        // The demo interview belongs to the demo candidate and evaluator only.
+        let evaluator = app.sign_in("evaluator").await;
+        let list = app
+            .call("GET", "/api/v1/interviews", Some(&evaluator), None)
+            .await;
+        let interview = list.json[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.call(
+                "GET",
+                &format!("/api/v1/interviews/{interview}"),
+                Some(&demo_candidate),
+                None
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/interviews/{interview}"),
+                Some(&other_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/interviews", Some(&other_session), None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        // A second evaluator sees none of the first one's interviews.
+        let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ev2 = app
         .call("POST", &format!("/api/v1/centres/{centre}/staff"), Some(&admin),
             Some(json!({ "role": "evaluator", "email": "ev2@example.org", "first_names": "Jo", "last_name": "Roux" })))
         .await;
-    assert_eq!(ev2.status, StatusCode::CREATED, "{}", ev2.text);
-    let ev2_session = app.sign_in_url(ev2.json["sign_in_url"].as_str().unwrap()).await;
-    assert_eq!(app.call("GET", "/api/v1/interviews", Some(&ev2_session), None).await.json.as_array().unwrap().len(), 0);
-    assert_error(&app.call("GET", &format!("/api/v1/interviews/{interview}"), Some(&ev2_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    // The centre admin schedules one for ev2 and the other candidate; only they see it.
-    let created = app
+        assert_eq!(ev2.status, StatusCode::CREATED, "{}", ev2.text);
+        let ev2_session = app
+            .sign_in_url(ev2.json["sign_in_url"].as_str().unwrap())
+            .await;
+        assert_eq!(
+            app.call("GET", "/api/v1/interviews", Some(&ev2_session), None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/interviews/{interview}"),
+                Some(&ev2_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        // The centre admin schedules one for ev2 and the other candidate; only they see it.
+        let created = app
         .call("POST", "/api/v1/interviews", Some(&admin),
             Some(json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T09:00:00Z" })))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    assert_eq!(created.json["target_cefr"], "C1");
-    assert_eq!(app.call("GET", "/api/v1/interviews", Some(&ev2_session), None).await.json.as_array().unwrap().len(), 1);
-    assert_eq!(app.call("GET", "/api/v1/interviews", Some(&evaluator), None).await.json.as_array().unwrap().len(), 1);
-    // An admin of another centre sees nothing of this one.
-    let c2 = app.call("POST", "/api/v1/centres", Some(&platform), Some(json!({ "name": "Autre centre" }))).await;
-    let c2_id = c2.json["id"].as_str().unwrap();
-    let admin2 = app
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        assert_eq!(created.json["target_cefr"], "C1");
+        assert_eq!(
+            app.call("GET", "/api/v1/interviews", Some(&ev2_session), None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/interviews", Some(&evaluator), None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        // An admin of another centre sees nothing of this one.
+        let c2 = app
+            .call(
+                "POST",
+                "/api/v1/centres",
+                Some(&platform),
+                Some(json!({ "name": "Autre centre" })),
+            )
+            .await;
+        let c2_id = c2.json["id"].as_str().unwrap();
+        let admin2 = app
         .call("POST", &format!("/api/v1/centres/{c2_id}/staff"), Some(&platform),
             Some(json!({ "role": "centre_admin", "email": "admin2@example.org", "first_names": "Sam", "last_name": "Blanc" })))
         .await;
-    let admin2_session = app.sign_in_url(admin2.json["sign_in_url"].as_str().unwrap()).await;
-    assert_error(&app.call("GET", &format!("/api/v1/candidates/{other_id}"), Some(&admin2_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&app.call("GET", &format!("/api/v1/centres/{centre}"), Some(&admin2_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(app.call("GET", "/api/v1/candidates", Some(&admin2_session), None).await.json.as_array().unwrap().len(), 0);
-    assert_error(&app.call("POST", &format!("/api/v1/candidates/{other_id}/links"), Some(&admin2_session), None).await, StatusCode::NOT_FOUND, "not_found");
-    let r = app
+        let admin2_session = app
+            .sign_in_url(admin2.json["sign_in_url"].as_str().unwrap())
+            .await;
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/candidates/{other_id}"),
+                Some(&admin2_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &app.call(
+                "GET",
+                &format!("/api/v1/centres/{centre}"),
+                Some(&admin2_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/candidates", Some(&admin2_session), None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_error(
+            &app.call(
+                "POST",
+                &format!("/api/v1/candidates/{other_id}/links"),
+                Some(&admin2_session),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        let r = app
         .call("POST", "/api/v1/interviews", Some(&admin2_session),
             Some(json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T10:00:00Z" })))
         .await;
-    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
-});
+        assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    }
+);
 
-both!(bad_input_gets_clear_json_errors, |app: TestApp| async move {
-    let admin = app.sign_in("centre_admin").await;
-    let a = Some(admin.as_str());
-    // Malformed JSON.
-    let r = app.raw("POST", "/api/v1/candidates", a, Some("{\"email\": "), Some("application/json")).await;
-    assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
-    // Wrong types, missing and unknown fields, bad values.
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": 12, "first_names": "A", "last_name": "B", "cefr_target": "B1" }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    assert!(r.text.contains("email"), "names the field: {}", r.text);
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B3" }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B" }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1", "admin": true }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "not-an-email", "first_names": "A", "last_name": "B", "cefr_target": "B1" }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
-    let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1", "time_multiplier": 9 }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time_multiplier");
-    // Not JSON at all.
-    let r = app.raw("POST", "/api/v1/candidates", a, Some("email=x"), Some("application/x-www-form-urlencoded")).await;
-    assert_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    // Oversize.
-    let big = json!({ "email": "x@example.org", "first_names": "A".repeat(200_000), "last_name": "B", "cefr_target": "B1" });
-    assert_error(&app.call("POST", "/api/v1/candidates", a, Some(big)).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
-    // Duplicate e-mail.
-    let ok = json!({ "email": "dup@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1" });
-    assert_eq!(app.call("POST", "/api/v1/candidates", a, Some(ok.clone())).await.status, StatusCode::CREATED);
-    assert_error(&app.call("POST", "/api/v1/candidates", a, Some(ok)).await, StatusCode::CONFLICT, "conflict");
-    // Unknown ids and routes, wrong methods.
-    assert_error(&app.call("GET", "/api/v1/candidates/00000000-0000-0000-0000-000000000000", a, None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&app.call("GET", "/api/v1/nothing-here", a, None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&app.call("DELETE", "/api/v1/candidates", a, None).await, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-    let r = app.call("POST", "/api/v1/interviews", a, Some(json!({ "candidate_id": "x", "evaluator_id": "y", "scheduled_at": "tomorrow" }))).await;
-    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-});
+both!(
+    bad_input_gets_clear_json_errors,
+    |app: TestApp| async move {
+        let admin = app.sign_in("centre_admin").await;
+        let a = Some(admin.as_str());
+        // Malformed JSON.
+        let r = app
+            .raw(
+                "POST",
+                "/api/v1/candidates",
+                a,
+                Some("{\"email\": "),
+                Some("application/json"),
+            )
+            .await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+        // Wrong types, missing and unknown fields, bad values.
+        let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": 12, "first_names": "A", "last_name": "B", "cefr_target": "B1" }))).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        assert!(r.text.contains("email"), "names the field: {}", r.text);
+        let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B3" }))).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/candidates",
+                a,
+                Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B" })),
+            )
+            .await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1", "admin": true }))).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "not-an-email", "first_names": "A", "last_name": "B", "cefr_target": "B1" }))).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
+        let r = app.call("POST", "/api/v1/candidates", a, Some(json!({ "email": "x@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1", "time_multiplier": 9 }))).await;
+        assert_error(
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_time_multiplier",
+        );
+        // Not JSON at all.
+        let r = app
+            .raw(
+                "POST",
+                "/api/v1/candidates",
+                a,
+                Some("email=x"),
+                Some("application/x-www-form-urlencoded"),
+            )
+            .await;
+        assert_error(
+            &r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
+        // Oversize.
+        let big = json!({ "email": "x@example.org", "first_names": "A".repeat(200_000), "last_name": "B", "cefr_target": "B1" });
+        assert_error(
+            &app.call("POST", "/api/v1/candidates", a, Some(big)).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        );
+        // Duplicate e-mail.
+        let ok = json!({ "email": "dup@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1" });
+        assert_eq!(
+            app.call("POST", "/api/v1/candidates", a, Some(ok.clone()))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+        assert_error(
+            &app.call("POST", "/api/v1/candidates", a, Some(ok)).await,
+            StatusCode::CONFLICT,
+            "conflict",
+        );
+        // Unknown ids and routes, wrong methods.
+        assert_error(
+            &app.call(
+                "GET",
+                "/api/v1/candidates/00000000-0000-0000-0000-000000000000",
+                a,
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &app.call("GET", "/api/v1/nothing-here", a, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &app.call("DELETE", "/api/v1/candidates", a, None).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/interviews",
+                a,
+                Some(
+                    json!({ "candidate_id": "x", "evaluator_id": "y", "scheduled_at": "tomorrow" }),
+                ),
+            )
+            .await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    }
+);
 
 both!(passwords_and_rate_limits, |app: TestApp| async move {
     let session = app.sign_in("evaluator").await;
     let me = app.call("GET", "/api/v1/me", Some(&session), None).await;
     let email = me.json["email"].as_str().unwrap().to_owned();
-    let short = app.call("POST", "/api/v1/me/password", Some(&session), Some(json!({ "password": "short" }))).await;
+    let short = app
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(&session),
+            Some(json!({ "password": "short" })),
+        )
+        .await;
     assert_error(&short, StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
-    let set = app.call("POST", "/api/v1/me/password", Some(&session), Some(json!({ "password": "a long passphrase 42" }))).await;
+    let set = app
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(&session),
+            Some(json!({ "password": "a long passphrase 42" })),
+        )
+        .await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
-    let ok = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email.to_uppercase(), "password": "a long passphrase 42" }))).await;
+    let ok = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email.to_uppercase(), "password": "a long passphrase 42" })),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
-    assert!(ok.headers.get("set-cookie").unwrap().to_str().unwrap().contains("HttpOnly"));
-    let wrong = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": "wrong password!" }))).await;
+    assert!(
+        ok.headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly")
+    );
+    let wrong = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": "wrong password!" })),
+        )
+        .await;
     assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
     // Candidates have no password sign-in.
     let candidate = app.sign_in("candidate").await;
-    let r = app.call("POST", "/api/v1/me/password", Some(&candidate), Some(json!({ "password": "a long passphrase 42" }))).await;
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(&candidate),
+            Some(json!({ "password": "a long passphrase 42" })),
+        )
+        .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // Keep trying: the limit (10 a minute) answers 429 with Retry-After.
     let mut limited = None;
     for _ in 0..12 {
-        let r = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": "guess guess guess" }))).await;
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": email, "password": "guess guess guess" })),
+            )
+            .await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             limited = Some(r);
             break;
@@ -263,25 +710,43 @@ both!(passwords_and_rate_limits, |app: TestApp| async move {
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(r.headers.get("retry-after").is_some());
     // Even the right password is refused while limited.
-    let r = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": "a long passphrase 42" }))).await;
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": "a long passphrase 42" })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 });
 
 both!(refresh_extends_a_valid_session, |app: TestApp| async move {
     let session = app.sign_in("reviewer").await;
-    let r = app.call("POST", "/api/v1/auth/refresh", Some(&session), None).await;
+    let r = app
+        .call("POST", "/api/v1/auth/refresh", Some(&session), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["role"], "reviewer");
-    assert_error(&app.call("POST", "/api/v1/auth/refresh", None, None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(
+        &app.call("POST", "/api/v1/auth/refresh", None, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
 });
 
 #[tokio::test]
 async fn the_same_database_serves_two_starts() {
     // Migrations and the demo seed are idempotent: a second start reuses both.
-    let db = crate::common::TestDb::new(Backend::Sqlite).await;
+    let db = exam_api::testing::TestDb::new(Backend::Sqlite).await;
     for round in 0..2 {
         let conn = exam_api::db::Db::connect(&db.url).await.unwrap();
-        let state = exam_api::app::AppState::new(conn, SECRET, exam_api::bank::Bank::english(), Default::default());
+        let state = exam_api::app::AppState::new(
+            conn,
+            SECRET,
+            exam_api::bank::Bank::english(),
+            Default::default(),
+        );
         exam_api::bank_api::store_bank(&state).await.unwrap();
         let (created, links) = exam_api::seed::seed_demo(&state).await.unwrap();
         assert_eq!(created, round == 0);

@@ -7,8 +7,20 @@ use exam_api::bank::{Bank, Body, Domain, ItemType, parse_file};
 use exam_api::cefr::Cefr;
 
 fn shipped() -> Bank {
-    Bank::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../bank/en")))
-        .unwrap_or_else(|errors| panic!("the shipped bank has errors:\n{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))
+    Bank::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bank/en"
+    )))
+    .unwrap_or_else(|errors| {
+        panic!(
+            "the shipped bank has errors:\n{}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
 }
 
 #[test]
@@ -22,13 +34,24 @@ fn shipped_bank_validates_and_covers_every_domain_type_and_level() {
         *per_domain.entry(item.domain).or_default() += 1;
         types.insert(item.item_type());
         levels.entry(item.domain).or_default().insert(item.cefr);
-        assert!(item.irt.provisional, "{}: the shipped parameters are provisional", item.id);
+        assert!(
+            item.irt.provisional,
+            "{}: the shipped parameters are provisional",
+            item.id
+        );
     }
     for d in Domain::ALL {
-        assert!(per_domain.get(&d).copied().unwrap_or(0) >= 40, "{d}: {per_domain:?}");
+        assert!(
+            per_domain.get(&d).copied().unwrap_or(0) >= 40,
+            "{d}: {per_domain:?}"
+        );
         assert_eq!(levels[&d].len(), 6, "{d} spans A1–C2");
     }
-    assert_eq!(types.len(), ItemType::ALL.len(), "every type present: {types:?}");
+    assert_eq!(
+        types.len(),
+        ItemType::ALL.len(),
+        "every type present: {types:?}"
+    );
     assert!(bank.items.len() >= 200);
 }
 
@@ -37,7 +60,10 @@ fn embedded_bank_is_the_shipped_bank() {
     let embedded = Bank::english();
     let shipped = shipped();
     assert_eq!(embedded.items, shipped.items);
-    assert_eq!(embedded.clips.keys().collect::<Vec<_>>(), shipped.clips.keys().collect::<Vec<_>>());
+    assert_eq!(
+        embedded.clips.keys().collect::<Vec<_>>(),
+        shipped.clips.keys().collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -130,12 +156,27 @@ fn a_malformed_file_gets_every_error_listed() {
     // One per problem, each located by item and field.
     assert!(has("bad-choice cefr: not a CEFR level"), "{text:#?}");
     assert!(has("bad-choice time_limit_s: 5 is outside"), "{text:#?}");
-    assert!(has("bad-choice answer: the answer index 4 is out of range (2 options)"), "{text:#?}");
+    assert!(
+        has("bad-choice answer: the answer index 4 is out of range (2 options)"),
+        "{text:#?}"
+    );
     assert!(has("bad-choice colour: unknown field"), "{text:#?}");
-    assert!(has("bad-gaps text: has gaps [1, 3] but 2 gap definitions"), "{text:#?}");
-    assert!(has("bad-gaps irt.model: 2pl describes one-point items; this one has 2 points"), "{text:#?}");
-    assert!(has("bad-bank irt.provisional: expected true or false"), "{text:#?}");
-    assert!(has("bad-bank words: needs more words than gaps") || has("bad-bank answers"), "{text:#?}");
+    assert!(
+        has("bad-gaps text: has gaps [1, 3] but 2 gap definitions"),
+        "{text:#?}"
+    );
+    assert!(
+        has("bad-gaps irt.model: 2pl describes one-point items; this one has 2 points"),
+        "{text:#?}"
+    );
+    assert!(
+        has("bad-bank irt.provisional: expected true or false"),
+        "{text:#?}"
+    );
+    assert!(
+        has("bad-bank words: needs more words than gaps") || has("bad-bank answers"),
+        "{text:#?}"
+    );
     assert!(has("#4 id: missing"), "{text:#?}");
     assert!(has("#4 answer: expected an integer"), "{text:#?}");
     assert!(errors.len() >= 10, "{text:#?}");
@@ -164,9 +205,17 @@ stem = "Pick"
 options = ["a", "b"]
 answer = 0
 "#;
-    let errors = Bank::from_sources(vec![("a.toml".into(), one.into()), ("b.toml".into(), one.into())], Default::default())
-        .expect_err("duplicate");
-    assert!(errors.iter().any(|e| e.to_string().contains("dup-1 id: appears twice")), "{errors:?}");
+    let errors = Bank::from_sources(
+        vec![("a.toml".into(), one.into()), ("b.toml".into(), one.into())],
+        Default::default(),
+    )
+    .expect_err("duplicate");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("dup-1 id: appears twice")),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -174,7 +223,8 @@ fn every_shipped_item_round_trips_through_qti3() {
     let bank = shipped();
     for item in &bank.items {
         let xml = exam_api::bank::qti::item_to_xml(item);
-        let back = exam_api::bank::qti::item_from_xml(&xml).unwrap_or_else(|e| panic!("{}: {e}", item.id));
+        let back =
+            exam_api::bank::qti::item_from_xml(&xml).unwrap_or_else(|e| panic!("{}: {e}", item.id));
         assert_eq!(&back, item, "{}", item.id);
     }
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,4 @@
-//! A test harness: the API in-process over a fresh SQLite file or a fresh PostgreSQL
-//! database (created on the server named by `LANGCERT_TEST_PG`, dropped afterwards).
+//! A test harness: the API in-process over a fresh database (`exam_api::testing::TestDb`).
 
 use axum::Router;
 use axum::body::Body;
@@ -7,72 +6,14 @@ use axum::http::{Request, StatusCode, header};
 use exam_api::app::{ApiConfig, AppState, router};
 use exam_api::bank::Bank;
 use exam_api::db::Db;
+use exam_api::testing::TestDb;
 use serde_json::Value;
 use tower::ServiceExt;
 
 /// The token secret of test servers.
 pub(crate) const SECRET: &[u8] = b"test secret of at least thirty-two bytes!";
 
-/// Which database a test runs against.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The PostgreSQL server tests create their databases on.
-pub(crate) fn pg_admin_url() -> String {
-    std::env::var("LANGCERT_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A fresh database; dropped (PostgreSQL) or deleted (SQLite) with the value.
-pub(crate) struct TestDb {
-    pub(crate) url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg_name: Option<String>,
-}
-
-impl TestDb {
-    pub(crate) async fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-                TestDb { url, _dir: Some(dir), pg_name: None }
-            }
-            Backend::Postgres => {
-                use sqlx::Connection;
-                let name = format!("lc_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = pg_admin_url();
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by the tests: {e}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-                TestDb { url: format!("{base}/{name}"), _dir: None, pg_name: Some(name) }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
-        // Drop from a thread of its own: this may run while a test unwinds.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                use sqlx::Connection;
-                if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+pub(crate) use exam_api::testing::Backend;
 
 /// The API over a fresh database, with the demo centre seeded.
 pub(crate) struct TestApp {
@@ -108,8 +49,16 @@ impl TestApp {
         let state = AppState::new(db, SECRET, Bank::english(), config);
         exam_api::bank_api::store_bank(&state).await.unwrap();
         let (_, links) = exam_api::seed::seed_demo(&state).await.unwrap();
-        let demo = links.into_iter().map(|l| (l.role.as_str().to_owned(), l.url)).collect();
-        TestApp { router: router(state.clone()), state, demo, db_guard: std::sync::Arc::new(tdb) }
+        let demo = links
+            .into_iter()
+            .map(|l| (l.role.as_str().to_owned(), l.url))
+            .collect();
+        TestApp {
+            router: router(state.clone()),
+            state,
+            demo,
+            db_guard: std::sync::Arc::new(tdb),
+        }
     }
 
     /// Keeps the database alive while held (test bodies may move only parts of the app).
@@ -119,7 +68,11 @@ impl TestApp {
 
     /// The demo sign-in link of a role.
     pub(crate) fn link(&self, role: &str) -> String {
-        self.demo.iter().find(|(r, _)| r == role).map(|(_, u)| u.clone()).expect("demo role")
+        self.demo
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, u)| u.clone())
+            .expect("demo role")
     }
 
     /// The token of a sign-in link URL.
@@ -135,19 +88,46 @@ impl TestApp {
     /// Signs in through a link URL; returns the session token.
     pub(crate) async fn sign_in_url(&self, url: &str) -> String {
         let token = Self::link_token(url);
-        let r = self.call("POST", "/api/v1/auth/link", None, Some(serde_json::json!({ "token": token }))).await;
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/auth/link",
+                None,
+                Some(serde_json::json!({ "token": token })),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.json["token"].as_str().unwrap().to_owned()
     }
 
     /// Sends a JSON request.
-    pub(crate) async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
         let body = body.map(|b| b.to_string());
-        self.raw(method, path, token, body.as_deref(), Some("application/json")).await
+        self.raw(
+            method,
+            path,
+            token,
+            body.as_deref(),
+            Some("application/json"),
+        )
+        .await
     }
 
     /// Sends a request with a raw body and content type.
-    pub(crate) async fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, content_type: Option<&str>) -> Res {
+    pub(crate) async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Res {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -157,14 +137,26 @@ impl TestApp {
         {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let req = req.body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty)).unwrap();
+        let req = req
+            .body(
+                body.map(|b| Body::from(b.to_owned()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Res { status, json, text, headers }
+        Res {
+            status,
+            json,
+            text,
+            headers,
+        }
     }
 }
 

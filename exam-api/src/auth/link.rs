@@ -24,8 +24,12 @@ impl LinkError {
     pub fn to_api(self) -> ApiError {
         match self {
             LinkError::Unknown => ApiError::NotFound("this sign-in link is not valid".to_owned()),
-            LinkError::Used => ApiError::Gone("this sign-in link has already been used; ask for a new one".to_owned()),
-            LinkError::Expired => ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned()),
+            LinkError::Used => ApiError::Gone(
+                "this sign-in link has already been used; ask for a new one".to_owned(),
+            ),
+            LinkError::Expired => {
+                ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned())
+            }
         }
     }
 }
@@ -36,7 +40,12 @@ fn hash(token: &str) -> String {
 }
 
 /// Creates a link token for a user, valid `ttl_ms` from `now_ms`.
-pub async fn create_link(db: &Db, user_id: &str, now_ms: i64, ttl_ms: i64) -> Result<String, ApiError> {
+pub async fn create_link(
+    db: &Db,
+    user_id: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<String, ApiError> {
     let mut raw = [0u8; 32];
     rand::fill(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
@@ -51,12 +60,17 @@ pub async fn create_link(db: &Db, user_id: &str, now_ms: i64, ttl_ms: i64) -> Re
 }
 
 /// Whether a link would sign in now, without using it (for the link's landing page).
-pub async fn link_status(db: &Db, token: &str, now_ms: i64) -> Result<Result<String, LinkError>, ApiError> {
-    let row: Option<(String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT user_id, expires_at, used_at FROM sign_in_links WHERE token_hash = $1")
-            .bind(hash(token))
-            .fetch_optional(&db.pool)
-            .await?;
+pub async fn link_status(
+    db: &Db,
+    token: &str,
+    now_ms: i64,
+) -> Result<Result<String, LinkError>, ApiError> {
+    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT user_id, expires_at, used_at FROM sign_in_links WHERE token_hash = $1",
+    )
+    .bind(hash(token))
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(match row {
         None => Err(LinkError::Unknown),
         Some((_, _, Some(_))) => Err(LinkError::Used),
@@ -66,7 +80,11 @@ pub async fn link_status(db: &Db, token: &str, now_ms: i64) -> Result<Result<Str
 }
 
 /// Uses a link: exactly one concurrent caller gets the user id, the others an error.
-pub async fn consume_link(db: &Db, token: &str, now_ms: i64) -> Result<Result<String, LinkError>, ApiError> {
+pub async fn consume_link(
+    db: &Db,
+    token: &str,
+    now_ms: i64,
+) -> Result<Result<String, LinkError>, ApiError> {
     let h = hash(token);
     let done = sqlx::query(
         "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
@@ -76,10 +94,11 @@ pub async fn consume_link(db: &Db, token: &str, now_ms: i64) -> Result<Result<St
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 1 {
-        let (user,): (String,) = sqlx::query_as("SELECT user_id FROM sign_in_links WHERE token_hash = $1")
-            .bind(&h)
-            .fetch_one(&db.pool)
-            .await?;
+        let (user,): (String,) =
+            sqlx::query_as("SELECT user_id FROM sign_in_links WHERE token_hash = $1")
+                .bind(&h)
+                .fetch_one(&db.pool)
+                .await?;
         return Ok(Ok(user));
     }
     Ok(match link_status(db, token, now_ms).await? {

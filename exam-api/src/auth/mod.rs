@@ -56,9 +56,15 @@ impl Role {
 
     /// The role with that name.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Candidate, Role::Evaluator, Role::Reviewer, Role::CentreAdmin, Role::PlatformAdmin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Role::Candidate,
+            Role::Evaluator,
+            Role::Reviewer,
+            Role::CentreAdmin,
+            Role::PlatformAdmin,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 
     /// Staff sign in with a password as well as with a link; candidates only with links.
@@ -175,7 +181,10 @@ impl AuthUser {
         if roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the {} role may not do this", self.0.role)))
+            Err(ApiError::Forbidden(format!(
+                "the {} role may not do this",
+                self.0.role
+            )))
         }
     }
 }
@@ -189,16 +198,20 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let keys = JwtKeys::from_ref(state);
-        let token = bearer(parts).or_else(|| cookie(parts, SESSION_COOKIE)).ok_or_else(|| {
-            ApiError::Unauthorized("sign in first (no session token in the request)".to_owned())
-        })?;
+        let token = bearer(parts)
+            .or_else(|| cookie(parts, SESSION_COOKIE))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("sign in first (no session token in the request)".to_owned())
+            })?;
         keys.verify(&token).map(AuthUser)
     }
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
     Some(t.trim().to_owned())
 }
 

@@ -17,7 +17,11 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// At most `max` attempts per key per `window_ms`.
     pub fn new(max: u32, window_ms: i64) -> Self {
-        RateLimiter { max, window_ms, slots: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            max,
+            window_ms,
+            slots: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Records an attempt at `now_ms`; `Err(retry_after_s)` when over the limit.

@@ -70,8 +70,13 @@ pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserR
             .fetch_optional(&state.db.pool)
             .await?;
     row.map(|(id, role, centre_id)| {
-        let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("unknown role {role}")))?;
-        Ok(UserRow { id, role, centre_id })
+        let role =
+            Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("unknown role {role}")))?;
+        Ok(UserRow {
+            id,
+            role,
+            centre_id,
+        })
     })
     .transpose()
 }
@@ -79,14 +84,31 @@ pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserR
 fn session(state: &AppState, user: &UserRow, grants: Grants) -> Result<Response, ApiError> {
     let iat = now_ms() / 1000;
     let exp = iat + state.config.session_ttl_s;
-    let claims = Claims { sub: user.id.clone(), role: user.role, centre: user.centre_id.clone(), grants, iat, exp };
+    let claims = Claims {
+        sub: user.id.clone(),
+        role: user.role,
+        centre: user.centre_id.clone(),
+        grants,
+        iat,
+        exp,
+    };
     let token = state.keys.sign(&claims)?;
-    let secure = if state.config.secure_cookie { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         state.config.session_ttl_s
     );
-    let mut res = Json(SessionOut { token, expires_at: exp, user_id: user.id.clone(), role: user.role }).into_response();
+    let mut res = Json(SessionOut {
+        token,
+        expires_at: exp,
+        user_id: user.id.clone(),
+        role: user.role,
+    })
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -106,8 +128,16 @@ pub(crate) struct Peer(Option<std::net::IpAddr>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 
@@ -132,11 +162,12 @@ async fn login(
     limit(&state, &peer.key())?;
     let email = body.email.trim().to_lowercase();
     limit(&state, &format!("login:{email}"))?;
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND role <> 'candidate'")
-            .bind(&email)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, password_hash FROM users WHERE email = $1 AND role <> 'candidate'",
+    )
+    .bind(&email)
+    .fetch_optional(&state.db.pool)
+    .await?;
     let wrong = || ApiError::Unauthorized("wrong e-mail or password".to_owned());
     let (id, hash) = match row {
         Some((id, Some(hash))) => (id, hash),
@@ -164,7 +195,9 @@ async fn link(
     ApiJson(body): ApiJson<LinkIn>,
 ) -> Result<Response, ApiError> {
     limit(&state, &peer.key())?;
-    let user_id = consume_link(&state.db, body.token.trim(), now_ms()).await?.map_err(|e| e.to_api())?;
+    let user_id = consume_link(&state.db, body.token.trim(), now_ms())
+        .await?
+        .map_err(|e| e.to_api())?;
     let user = load_user(&state, &user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("this sign-in link is not valid".to_owned()))?;
@@ -187,7 +220,10 @@ async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Respon
 async fn logout() -> impl IntoResponse {
     (
         axum::http::StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))],
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
     )
 }
 
@@ -221,7 +257,14 @@ async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>
     let (id, role, centre_id, first_names, last_name, email) =
         row.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
     let role = Role::parse(&role).ok_or_else(|| ApiError::Internal("role".to_owned()))?;
-    Ok(Json(MeOut { id, role, centre_id, first_names, last_name, email }))
+    Ok(Json(MeOut {
+        id,
+        role,
+        centre_id,
+        first_names,
+        last_name,
+        email,
+    }))
 }
 
 /// A new password for the signed-in staff member.
@@ -241,10 +284,15 @@ async fn set_password(
     ApiJson(body): ApiJson<PasswordIn>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     if !auth.role().is_staff() {
-        return Err(ApiError::Forbidden("candidates sign in with their links only".to_owned()));
+        return Err(ApiError::Forbidden(
+            "candidates sign in with their links only".to_owned(),
+        ));
     }
     if body.password.chars().count() < 12 {
-        return Err(ApiError::invalid("weak_password", "a password needs at least 12 characters"));
+        return Err(ApiError::invalid(
+            "weak_password",
+            "a password needs at least 12 characters",
+        ));
     }
     let password = body.password;
     let hash = tokio::task::spawn_blocking(move || super::hash_password(&password))

@@ -21,18 +21,30 @@ pub fn parse_file(source: &str) -> Result<(String, Vec<Item>), Vec<BankError>> {
     let language = match table.get("language").and_then(Value::as_str) {
         Some(l) if l.len() == 2 && l.chars().all(|c| c.is_ascii_lowercase()) => l.to_owned(),
         Some(l) => {
-            errors.push(BankError::file("language", format!("{l:?} is not an ISO 639-1 code")));
+            errors.push(BankError::file(
+                "language",
+                format!("{l:?} is not an ISO 639-1 code"),
+            ));
             String::new()
         }
         None => {
-            errors.push(BankError::file("language", "missing (a two-letter code, e.g. \"en\")"));
+            errors.push(BankError::file(
+                "language",
+                "missing (a two-letter code, e.g. \"en\")",
+            ));
             String::new()
         }
     };
     match table.get("format").and_then(Value::as_integer) {
         Some(FORMAT) => {}
-        Some(v) => errors.push(BankError::file("format", format!("version {v} is not supported (expected {FORMAT})"))),
-        None => errors.push(BankError::file("format", format!("missing (expected {FORMAT})"))),
+        Some(v) => errors.push(BankError::file(
+            "format",
+            format!("version {v} is not supported (expected {FORMAT})"),
+        )),
+        None => errors.push(BankError::file(
+            "format",
+            format!("missing (expected {FORMAT})"),
+        )),
     }
     for key in table.keys() {
         if !["language", "format", "items"].contains(&key.as_str()) {
@@ -44,7 +56,10 @@ pub fn parse_file(source: &str) -> Result<(String, Vec<Item>), Vec<BankError>> {
         Some(Value::Array(list)) => {
             for (n, value) in list.iter().enumerate() {
                 let Value::Table(t) = value else {
-                    errors.push(BankError::file("items", format!("entry {} is not a table", n + 1)));
+                    errors.push(BankError::file(
+                        "items",
+                        format!("entry {} is not a table", n + 1),
+                    ));
                     continue;
                 };
                 let mut f = Fields::new(t, n);
@@ -54,10 +69,17 @@ pub fn parse_file(source: &str) -> Result<(String, Vec<Item>), Vec<BankError>> {
                 errors.append(&mut f.errors);
             }
         }
-        Some(_) => errors.push(BankError::file("items", "must be an array of [[items]] tables")),
+        Some(_) => errors.push(BankError::file(
+            "items",
+            "must be an array of [[items]] tables",
+        )),
         None => errors.push(BankError::file("items", "no [[items]] in the file")),
     }
-    if errors.is_empty() { Ok((language, items)) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok((language, items))
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads the fields of one `[[items]]` table, recording each error with the item's id.
@@ -75,7 +97,12 @@ impl<'a> Fields<'a> {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("#{}", position + 1));
-        Fields { table, id, used: vec!["id"], errors: Vec::new() }
+        Fields {
+            table,
+            id,
+            used: vec!["id"],
+            errors: Vec::new(),
+        }
     }
 
     fn err(&mut self, field: &str, message: impl Into<String>) {
@@ -95,7 +122,10 @@ impl<'a> Fields<'a> {
                 None
             }
             other => {
-                self.err(field, format!("expected a string, found {}", other.type_str()));
+                self.err(
+                    field,
+                    format!("expected a string, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -115,7 +145,10 @@ impl<'a> Fields<'a> {
             Some(Value::Float(x)) if x.is_finite() => Some(*x),
             Some(Value::Integer(i)) => Some(*i as f64),
             Some(other) => {
-                self.err(field, format!("expected a number, found {}", other.type_str()));
+                self.err(
+                    field,
+                    format!("expected a number, found {}", other.type_str()),
+                );
                 None
             }
             None => {
@@ -129,7 +162,10 @@ impl<'a> Fields<'a> {
         match self.raw(field) {
             Some(Value::Integer(i)) => Some(*i),
             Some(other) => {
-                self.err(field, format!("expected an integer, found {}", other.type_str()));
+                self.err(
+                    field,
+                    format!("expected an integer, found {}", other.type_str()),
+                );
                 None
             }
             None => {
@@ -141,7 +177,10 @@ impl<'a> Fields<'a> {
 
     fn strings_of(&mut self, field: &str, value: &Value) -> Option<Vec<String>> {
         let Value::Array(list) = value else {
-            self.err(field, format!("expected a list of strings, found {}", value.type_str()));
+            self.err(
+                field,
+                format!("expected a list of strings, found {}", value.type_str()),
+            );
             return None;
         };
         let mut out = Vec::with_capacity(list.len());
@@ -169,7 +208,10 @@ impl<'a> Fields<'a> {
         let i = self.integer(field)?;
         match len {
             Some(n) if i < 0 || i as usize >= n => {
-                self.err(field, format!("the answer index {i} is out of range ({n} options)"));
+                self.err(
+                    field,
+                    format!("the answer index {i} is out of range ({n} options)"),
+                );
                 None
             }
             _ => usize::try_from(i).ok(),
@@ -194,12 +236,18 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
     if let Some(id) = &id
         && !valid_id(id)
     {
-        f.err("id", "must be 3–40 characters of a–z, 0–9 and '-', starting with a letter");
+        f.err(
+            "id",
+            "must be 3–40 characters of a–z, 0–9 and '-', starting with a letter",
+        );
     }
     let domain = f.string("domain").and_then(|d| {
         let parsed = Domain::parse(&d);
         if parsed.is_none() {
-            f.err("domain", format!("{d:?} is not one of vocabulary, grammar, expressions, reading, listening"));
+            f.err(
+                "domain",
+                format!("{d:?} is not one of vocabulary, grammar, expressions, reading, listening"),
+            );
         }
         parsed
     });
@@ -252,7 +300,9 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
 fn valid_id(id: &str) -> bool {
     (3..=40).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
@@ -261,7 +311,10 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
         return None;
     };
     let Value::Table(t) = value else {
-        f.err("irt", format!("expected a table, found {}", value.type_str()));
+        f.err(
+            "irt",
+            format!("expected a table, found {}", value.type_str()),
+        );
         return None;
     };
     let provisional = match t.get("provisional") {
@@ -281,12 +334,18 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
         "3pl" => &["model", "a", "b", "c", "provisional"],
         "gpcm" => &["model", "a", "steps", "provisional"],
         other => {
-            f.err("irt.model", format!("{other:?} is not one of 2pl, 3pl, gpcm"));
+            f.err(
+                "irt.model",
+                format!("{other:?} is not one of 2pl, 3pl, gpcm"),
+            );
             return None;
         }
     };
     for k in t.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        f.err(&format!("irt.{k}"), format!("not a parameter of the {model_name} model"));
+        f.err(
+            &format!("irt.{k}"),
+            format!("not a parameter of the {model_name} model"),
+        );
     }
     let a = f.number("irt.a", t.get("a"));
     if let Some(a) = a
@@ -295,7 +354,10 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
         f.err("irt.a", format!("{a} is outside (0, 5]"));
     }
     let model = match model_name {
-        "2pl" => IrtModel::TwoPl { a: a?, b: f.number("irt.b", t.get("b"))? },
+        "2pl" => IrtModel::TwoPl {
+            a: a?,
+            b: f.number("irt.b", t.get("b"))?,
+        },
         "3pl" => {
             let b = f.number("irt.b", t.get("b"));
             let c = f.number("irt.c", t.get("c"));
@@ -304,17 +366,26 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
             {
                 f.err("irt.c", format!("{c} is outside [0, 0.5)"));
             }
-            IrtModel::ThreePl { a: a?, b: b?, c: c? }
+            IrtModel::ThreePl {
+                a: a?,
+                b: b?,
+                c: c?,
+            }
         }
         _ => {
             let steps = match t.get("steps") {
                 Some(Value::Array(list)) => {
-                    let v: Vec<Option<f64>> =
-                        list.iter().map(|x| f.number("irt.steps", Some(x))).collect();
+                    let v: Vec<Option<f64>> = list
+                        .iter()
+                        .map(|x| f.number("irt.steps", Some(x)))
+                        .collect();
                     v.into_iter().collect::<Option<Vec<f64>>>()
                 }
                 Some(other) => {
-                    f.err("irt.steps", format!("expected a list of numbers, found {}", other.type_str()));
+                    f.err(
+                        "irt.steps",
+                        format!("expected a list of numbers, found {}", other.type_str()),
+                    );
                     None
                 }
                 None => {
@@ -322,7 +393,10 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
                     None
                 }
             };
-            IrtModel::Gpcm { a: a?, steps: steps? }
+            IrtModel::Gpcm {
+                a: a?,
+                steps: steps?,
+            }
         }
     };
     if let IrtModel::TwoPl { b, .. } | IrtModel::ThreePl { b, .. } = model
@@ -330,7 +404,10 @@ fn read_irt(f: &mut Fields<'_>) -> Option<Irt> {
     {
         f.err("irt.b", format!("{b} is outside [-6, 6]"));
     }
-    Some(Irt { model, provisional: provisional? })
+    Some(Irt {
+        model,
+        provisional: provisional?,
+    })
 }
 
 fn read_text_gaps(f: &mut Fields<'_>, field: &'static str) -> Option<Vec<TextGap>> {
@@ -339,7 +416,10 @@ fn read_text_gaps(f: &mut Fields<'_>, field: &'static str) -> Option<Vec<TextGap
         return None;
     };
     let Value::Array(list) = value else {
-        f.err(field, "expected a list of { accept = [..], root = \"..\" } tables");
+        f.err(
+            field,
+            "expected a list of { accept = [..], root = \"..\" } tables",
+        );
         return None;
     };
     let mut gaps = Vec::new();
@@ -349,8 +429,14 @@ fn read_text_gaps(f: &mut Fields<'_>, field: &'static str) -> Option<Vec<TextGap
             f.err(&name, "expected a table");
             continue;
         };
-        for k in t.keys().filter(|k| !["accept", "root"].contains(&k.as_str())) {
-            f.err(&format!("{name}.{k}"), "unknown field (expected accept, root)");
+        for k in t
+            .keys()
+            .filter(|k| !["accept", "root"].contains(&k.as_str()))
+        {
+            f.err(
+                &format!("{name}.{k}"),
+                "unknown field (expected accept, root)",
+            );
         }
         let accept = match t.get("accept") {
             Some(v) => f.strings_of(&format!("{name}.accept"), v),
@@ -383,7 +469,10 @@ fn read_dropdown_gaps(f: &mut Fields<'_>) -> Option<Vec<DropdownGap>> {
         return None;
     };
     let Value::Array(list) = value else {
-        f.err("gaps", "expected a list of { options = [..], answer = i } tables");
+        f.err(
+            "gaps",
+            "expected a list of { options = [..], answer = i } tables",
+        );
         return None;
     };
     let mut gaps = Vec::new();
@@ -393,8 +482,14 @@ fn read_dropdown_gaps(f: &mut Fields<'_>) -> Option<Vec<DropdownGap>> {
             f.err(&name, "expected a table");
             continue;
         };
-        for k in t.keys().filter(|k| !["options", "answer"].contains(&k.as_str())) {
-            f.err(&format!("{name}.{k}"), "unknown field (expected options, answer)");
+        for k in t
+            .keys()
+            .filter(|k| !["options", "answer"].contains(&k.as_str()))
+        {
+            f.err(
+                &format!("{name}.{k}"),
+                "unknown field (expected options, answer)",
+            );
         }
         let options = match t.get("options") {
             Some(v) => f.strings_of(&format!("{name}.options"), v),
@@ -414,14 +509,20 @@ fn read_dropdown_gaps(f: &mut Fields<'_>) -> Option<Vec<DropdownGap>> {
             if answer < 0 || answer as usize >= options.len() {
                 f.err(
                     &format!("{name}.answer"),
-                    format!("the answer index {answer} is out of range ({} options)", options.len()),
+                    format!(
+                        "the answer index {answer} is out of range ({} options)",
+                        options.len()
+                    ),
                 );
                 continue;
             }
             if !(2..=6).contains(&options.len()) {
                 f.err(&format!("{name}.options"), "must list 2–6 options");
             }
-            gaps.push(DropdownGap { options, answer: answer as usize });
+            gaps.push(DropdownGap {
+                options,
+                answer: answer as usize,
+            });
         }
     }
     (gaps.len() == list.len()).then_some(gaps)
@@ -432,24 +533,37 @@ fn read_body(f: &mut Fields<'_>, t: ItemType) -> Option<Body> {
         ItemType::DropdownGaps => {
             let text = f.string("text");
             let gaps = read_dropdown_gaps(f);
-            Body::DropdownGaps { text: text?, gaps: gaps? }
+            Body::DropdownGaps {
+                text: text?,
+                gaps: gaps?,
+            }
         }
         ItemType::OrderSentences => {
             let passage_title = f.opt_str("passage_title");
-            Body::OrderSentences { passage_title, sentences: f.strings("sentences")? }
+            Body::OrderSentences {
+                passage_title,
+                sentences: f.strings("sentences")?,
+            }
         }
         ItemType::WordBank => {
             let text = f.string("text");
             let words = f.strings("words");
             let answers = f.strings("answers");
-            Body::WordBank { text: text?, words: words?, answers: answers? }
+            Body::WordBank {
+                text: text?,
+                words: words?,
+                answers: answers?,
+            }
         }
         ItemType::OrderWords => {
             let words = f.strings("words");
             let alternatives = match f.raw("alternatives") {
                 None => Some(Vec::new()),
                 Some(Value::Array(list)) => {
-                    let v: Vec<_> = list.iter().map(|a| f.strings_of("alternatives", a)).collect();
+                    let v: Vec<_> = list
+                        .iter()
+                        .map(|a| f.strings_of("alternatives", a))
+                        .collect();
                     v.into_iter().collect::<Option<Vec<_>>>()
                 }
                 Some(_) => {
@@ -457,19 +571,30 @@ fn read_body(f: &mut Fields<'_>, t: ItemType) -> Option<Body> {
                     None
                 }
             };
-            Body::OrderWords { words: words?, alternatives: alternatives? }
+            Body::OrderWords {
+                words: words?,
+                alternatives: alternatives?,
+            }
         }
         ItemType::TextGaps => {
             let text = f.string("text");
             let gaps = read_text_gaps(f, "gaps");
-            Body::TextGaps { text: text?, gaps: gaps? }
+            Body::TextGaps {
+                text: text?,
+                gaps: gaps?,
+            }
         }
         ItemType::Choice => {
             let passage = f.opt_str("passage");
             let stem = f.string("stem");
             let options = f.strings("options");
             let answer = f.index("answer", options.as_ref().map(Vec::len));
-            Body::Choice { passage, stem: stem?, options: options?, answer: answer? }
+            Body::Choice {
+                passage,
+                stem: stem?,
+                options: options?,
+                answer: answer?,
+            }
         }
         ItemType::Listening => {
             let transcript = f.string("transcript");
@@ -488,12 +613,18 @@ fn read_body(f: &mut Fields<'_>, t: ItemType) -> Option<Body> {
                 Some("choice") => {
                     let options = f.strings("options");
                     let answer = f.index("answer", options.as_ref().map(Vec::len));
-                    Some(ListeningResponse::Choice { options: options?, answer: answer? })
+                    Some(ListeningResponse::Choice {
+                        options: options?,
+                        answer: answer?,
+                    })
                 }
                 Some("text_gaps") => {
                     let text = f.string("text");
                     let gaps = read_text_gaps(f, "gaps");
-                    Some(ListeningResponse::TextGaps { text: text?, gaps: gaps? })
+                    Some(ListeningResponse::TextGaps {
+                        text: text?,
+                        gaps: gaps?,
+                    })
                 }
                 Some(other) => {
                     f.err("response", format!("{other:?} is not choice or text_gaps"));
@@ -519,19 +650,27 @@ fn check_body(f: &mut Fields<'_>, domain: Option<Domain>, body: &Body) {
     if let Some(domain) = domain
         && (domain == Domain::Listening) != (ty == ItemType::Listening)
     {
-        f.err("type", "listening items, and only they, belong to the listening domain");
+        f.err(
+            "type",
+            "listening items, and only they, belong to the listening domain",
+        );
     }
     let check_gaps = |f: &mut Fields<'_>, text: &str, n: usize| match gap_numbers(text) {
         Ok(nums) if nums == (1..=n).collect::<Vec<_>>() => {}
         Ok(nums) => f.err(
             "text",
-            format!("has gaps {nums:?} but {n} gap definitions (expected {{1}} … {{{n}}} in order)"),
+            format!(
+                "has gaps {nums:?} but {n} gap definitions (expected {{1}} … {{{n}}} in order)"
+            ),
         ),
         Err(e) => f.err("text", e),
     };
     let check_choice = |f: &mut Fields<'_>, options: &[String]| {
         if !(2..=6).contains(&options.len()) {
-            f.err("options", format!("{} options (expected 2–6)", options.len()));
+            f.err(
+                "options",
+                format!("{} options (expected 2–6)", options.len()),
+            );
         }
         if has_duplicates(options) {
             f.err("options", "two options are the same");
@@ -546,13 +685,20 @@ fn check_body(f: &mut Fields<'_>, domain: Option<Domain>, body: &Body) {
         }
         Body::OrderSentences { sentences, .. } => {
             if !(4..=8).contains(&sentences.len()) {
-                f.err("sentences", format!("{} sentences (expected 4–8)", sentences.len()));
+                f.err(
+                    "sentences",
+                    format!("{} sentences (expected 4–8)", sentences.len()),
+                );
             }
             if has_duplicates(sentences) {
                 f.err("sentences", "two sentences are the same");
             }
         }
-        Body::WordBank { text, words, answers } => {
+        Body::WordBank {
+            text,
+            words,
+            answers,
+        } => {
             check_gaps(f, text, answers.len());
             if words.len() <= answers.len() {
                 f.err("words", "needs more words than gaps");
@@ -567,7 +713,10 @@ fn check_body(f: &mut Fields<'_>, domain: Option<Domain>, body: &Body) {
                 f.err("answers", format!("{a:?} is not in words"));
             }
         }
-        Body::OrderWords { words, alternatives } => {
+        Body::OrderWords {
+            words,
+            alternatives,
+        } => {
             if !(4..=16).contains(&words.len()) {
                 f.err("words", format!("{} words (expected 4–16)", words.len()));
             }
@@ -577,9 +726,15 @@ fn check_body(f: &mut Fields<'_>, domain: Option<Domain>, body: &Body) {
                 let mut s = alt.clone();
                 s.sort();
                 if s != sorted {
-                    f.err("alternatives", "an alternative does not use exactly the same words");
+                    f.err(
+                        "alternatives",
+                        "an alternative does not use exactly the same words",
+                    );
                 } else if alt.first() != words.first() {
-                    f.err("alternatives", "an alternative must start with the given first word");
+                    f.err(
+                        "alternatives",
+                        "an alternative must start with the given first word",
+                    );
                 }
             }
         }
@@ -603,11 +758,17 @@ fn check_irt(f: &mut Fields<'_>, irt: &Irt, points: u32) {
     match &irt.model {
         IrtModel::Gpcm { steps, .. } if steps.len() as u32 != points => f.err(
             "irt.steps",
-            format!("{} steps for an item scored on {points} points", steps.len()),
+            format!(
+                "{} steps for an item scored on {points} points",
+                steps.len()
+            ),
         ),
         IrtModel::TwoPl { .. } | IrtModel::ThreePl { .. } if points != 1 => f.err(
             "irt.model",
-            format!("{} describes one-point items; this one has {points} points (use gpcm)", irt.model.name()),
+            format!(
+                "{} describes one-point items; this one has {points} points (use gpcm)",
+                irt.model.name()
+            ),
         ),
         _ => {}
     }
@@ -676,18 +837,28 @@ pub fn to_toml(language: &str, items: &[&Item]) -> String {
                     .collect();
                 t.insert("gaps".into(), Value::Array(list));
             }
-            Body::OrderSentences { passage_title, sentences } => {
+            Body::OrderSentences {
+                passage_title,
+                sentences,
+            } => {
                 if let Some(title) = passage_title {
                     t.insert("passage_title".into(), title.clone().into());
                 }
                 t.insert("sentences".into(), sentences.clone().into());
             }
-            Body::WordBank { text, words, answers } => {
+            Body::WordBank {
+                text,
+                words,
+                answers,
+            } => {
                 t.insert("text".into(), text.clone().into());
                 t.insert("words".into(), words.clone().into());
                 t.insert("answers".into(), answers.clone().into());
             }
-            Body::OrderWords { words, alternatives } => {
+            Body::OrderWords {
+                words,
+                alternatives,
+            } => {
                 t.insert("words".into(), words.clone().into());
                 if !alternatives.is_empty() {
                     t.insert("alternatives".into(), alternatives.clone().into());
@@ -697,7 +868,12 @@ pub fn to_toml(language: &str, items: &[&Item]) -> String {
                 t.insert("text".into(), text.clone().into());
                 t.insert("gaps".into(), text_gaps(gaps));
             }
-            Body::Choice { passage, stem, options, answer } => {
+            Body::Choice {
+                passage,
+                stem,
+                options,
+                answer,
+            } => {
                 if let Some(p) = passage {
                     t.insert("passage".into(), p.clone().into());
                 }
@@ -705,7 +881,14 @@ pub fn to_toml(language: &str, items: &[&Item]) -> String {
                 t.insert("options".into(), options.clone().into());
                 t.insert("answer".into(), (*answer as i64).into());
             }
-            Body::Listening { transcript, clip, voice, max_plays, stem, response } => {
+            Body::Listening {
+                transcript,
+                clip,
+                voice,
+                max_plays,
+                stem,
+                response,
+            } => {
                 t.insert("transcript".into(), transcript.clone().into());
                 t.insert("clip".into(), clip.clone().into());
                 if let Some(v) = voice {

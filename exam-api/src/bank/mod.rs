@@ -44,7 +44,12 @@ pub struct BankError {
 
 impl BankError {
     fn file(field: &str, message: impl Into<String>) -> Self {
-        BankError { file: None, item: None, field: field.to_owned(), message: message.into() }
+        BankError {
+            file: None,
+            item: None,
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     fn item(id: &str, field: &str, message: impl Into<String>) -> Self {
@@ -104,12 +109,14 @@ impl Bank {
                     .collect()
             })
             .unwrap_or_default();
-        Bank::from_sources(files, clips).expect("the embedded English bank is validated by its tests")
+        Bank::from_sources(files, clips)
+            .expect("the embedded English bank is validated by its tests")
     }
 
     /// Loads a bank folder (every `*.toml` file and `clips/`), or a single file.
     pub fn load(path: &Path) -> Result<Bank, Vec<BankError>> {
-        let io = |e: std::io::Error| vec![BankError::file("path", format!("{}: {e}", path.display()))];
+        let io =
+            |e: std::io::Error| vec![BankError::file("path", format!("{}: {e}", path.display()))];
         let mut files = Vec::new();
         let mut clips = BTreeMap::new();
         let base = if path.is_dir() {
@@ -121,12 +128,20 @@ impl Bank {
                 .collect();
             entries.sort();
             for p in entries {
-                let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 files.push((name, std::fs::read_to_string(&p).map_err(io)?));
             }
             path.to_owned()
         } else {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             files.push((name, std::fs::read_to_string(path).map_err(io)?));
             path.parent().unwrap_or(Path::new(".")).to_owned()
         };
@@ -145,14 +160,26 @@ impl Bank {
         clips: BTreeMap<String, Vec<u8>>,
     ) -> Result<Bank, Vec<BankError>> {
         let mut errors = Vec::new();
-        let mut bank = Bank { clips, ..Bank::default() };
+        let mut bank = Bank {
+            clips,
+            ..Bank::default()
+        };
         for (name, source) in files {
             match parse_file(&source) {
                 Ok((language, items)) => {
                     if bank.language.is_empty() {
                         bank.language = language;
                     } else if bank.language != language {
-                        errors.push(BankError::file("language", format!("{language:?} differs from {:?} in another file", bank.language)).in_file(&name));
+                        errors.push(
+                            BankError::file(
+                                "language",
+                                format!(
+                                    "{language:?} differs from {:?} in another file",
+                                    bank.language
+                                ),
+                            )
+                            .in_file(&name),
+                        );
                     }
                     bank.items.extend(items);
                 }
@@ -168,15 +195,25 @@ impl Bank {
             }
             if let Body::Listening { clip, .. } = &item.body {
                 match bank.clips.get(clip) {
-                    None => errors.push(BankError::item(&item.id, "clip", format!("{clip} is missing (run tools/clipgen)"))),
-                    Some(bytes) if !bytes.starts_with(b"OggS") => {
-                        errors.push(BankError::item(&item.id, "clip", format!("{clip} is not an Ogg file")))
-                    }
+                    None => errors.push(BankError::item(
+                        &item.id,
+                        "clip",
+                        format!("{clip} is missing (run tools/clipgen)"),
+                    )),
+                    Some(bytes) if !bytes.starts_with(b"OggS") => errors.push(BankError::item(
+                        &item.id,
+                        "clip",
+                        format!("{clip} is not an Ogg file"),
+                    )),
                     Some(_) => {}
                 }
             }
         }
-        if errors.is_empty() { Ok(bank) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(bank)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The item with that id.

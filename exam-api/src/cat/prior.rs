@@ -60,10 +60,10 @@ impl JointPrior {
         let gain: [f64; 5] = std::array::from_fn(|i| self.cov[i][k] / pkk);
         let shift = posterior.theta - self.mean[k];
         let dvar = posterior.se * posterior.se - pkk;
-        for i in 0..5 {
-            self.mean[i] += gain[i] * shift;
-            for j in 0..5 {
-                self.cov[i][j] += gain[i] * gain[j] * dvar;
+        for ((m, row), gi) in self.mean.iter_mut().zip(&mut self.cov).zip(gain) {
+            *m += gi * shift;
+            for (c, gj) in row.iter_mut().zip(gain) {
+                *c += gi * gj * dvar;
             }
         }
     }
@@ -77,10 +77,10 @@ impl JointPrior {
         let gain: [f64; 5] = std::array::from_fn(|i| self.cov[i][k] / denom);
         let row = self.cov[k];
         let shift = y - self.mean[k];
-        for i in 0..5 {
-            self.mean[i] += gain[i] * shift;
-            for j in 0..5 {
-                self.cov[i][j] -= gain[i] * row[j];
+        for ((m, cov_row), gi) in self.mean.iter_mut().zip(&mut self.cov).zip(gain) {
+            *m += gi * shift;
+            for (c, rj) in cov_row.iter_mut().zip(row) {
+                *c -= gi * rj;
             }
         }
     }

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `langcert` binary: the commands of the README, run as a
+//! user runs them, against real SQLite and PostgreSQL databases.
+
+mod items_cli;
+mod serve;

@@ -1,0 +1,170 @@
+//! `langcert serve`: start-up on SQLite and PostgreSQL, the printed sign-in links, the
+//! API behind them, and a clean stop on SIGTERM; a second start reuses the data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use exam_api::testing::{Backend, TestDb};
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    links: Vec<(String, String)>,
+    created: bool,
+}
+
+impl Server {
+    /// Starts the binary on a free port and reads what it prints up to the API line.
+    fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_langcert"));
+        cmd.args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir);
+        if let Some(url) = database_url {
+            cmd.args(["--database-url", url]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn langcert");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut base, mut links, mut created) = (String::new(), Vec::new(), false);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("langcert ") {
+                base = rest
+                    .split("listening on ")
+                    .nth(1)
+                    .unwrap()
+                    .trim()
+                    .to_owned();
+            } else if line.starts_with("Demo centre") {
+                created = line.starts_with("Demo centre created");
+            } else if let Some((role, url)) = line.trim().split_once(char::is_whitespace) {
+                if url.trim().starts_with("http") && line.starts_with("  ") {
+                    links.push((role.to_owned(), url.trim().to_owned()));
+                }
+            }
+            if line.starts_with("API description") {
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        assert!(base.starts_with("http://127.0.0.1:"), "printed its address");
+        Server {
+            child,
+            base,
+            links,
+            created,
+        }
+    }
+
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "clean exit on SIGTERM: {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "stopped within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn journey(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = (backend == Backend::Postgres).then_some(db.url.as_str());
+    let server = Server::start(dir.path(), url);
+    assert!(server.created);
+    let roles: Vec<&str> = server.links.iter().map(|(r, _)| r.as_str()).collect();
+    for role in ["candidate", "evaluator", "reviewer", "centre_admin"] {
+        assert!(roles.contains(&role), "a link for {role}: {roles:?}");
+    }
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        health["database"],
+        if backend == Backend::Postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
+    // The candidate's printed link opens a session that sees the candidate's own data.
+    let link = server
+        .links
+        .iter()
+        .find(|(r, _)| r == "candidate")
+        .unwrap()
+        .1
+        .clone();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let session: Value = http
+        .post(format!("{}/api/v1/auth/link", server.base))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let me: Value = http
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "candidate");
+    server.stop();
+    // A second start keeps the data and prints fresh links; the used one stays used.
+    let again = Server::start(dir.path(), url);
+    assert!(!again.created);
+    assert_eq!(again.links.len(), 5, "one link per demo account");
+    let used = reqwest::get(format!("{}/signin/{token}", again.base))
+        .await
+        .unwrap();
+    assert_eq!(used.status(), 410);
+    again.stop();
+}
+
+#[tokio::test]
+async fn serve_on_sqlite() {
+    journey(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn serve_on_postgres() {
+    journey(Backend::Postgres).await;
+}
