@@ -17,10 +17,10 @@
 //! covariance of the other domains given the first two moments of θ_k's posterior: the
 //! prior of a later domain is the conditional normal given the earlier EAP estimates,
 //! *widened* for their standard errors (s_k → 0 gives the plain conditional normal given
-//! θ_k = θ̂_k; s_k = √P[k,k] leaves the belief unchanged). Only the shape of the next
+//! θ_k = θ̂_k; s_k = √P(k, k) leaves the belief unchanged). Only the shape of the next
 //! prior, taken as normal, is approximate.
 //!
-//! For [`collateral_priors`] (every domain borrowing from every other, once all are
+//! For the collateral estimates (every domain borrowing from every other, once all are
 //! done) each domain's likelihood is approximated by a normal whose precision is the
 //! posterior precision minus the prior precision, 1/s_k² − 1/τ_k², and the prior of
 //! domain k is the population belief conditioned on those of the other four domains.

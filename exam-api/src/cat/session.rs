@@ -171,7 +171,6 @@ impl CatSession {
         responses: &[(S, u32)],
     ) -> Result<CatSession, CatError> {
         let mut session = CatSession::new(config, seed)?;
-        session.counted = !responses.is_empty();
         for (id, score) in responses {
             session.restore_pending(pool, id.as_ref())?;
             session.record(id.as_ref(), *score)?;
@@ -223,6 +222,8 @@ impl CatSession {
         if self.responses.iter().any(|r| r.item_id == item.id) {
             return Err(CatError::Repeated(item.id.clone()));
         }
+        // The candidate was counted when this item was first chosen.
+        self.counted = true;
         Ok(&*self.pending.insert(item.clone()))
     }
 
@@ -408,6 +409,12 @@ mod tests {
         assert_eq!(e.candidates(), 1);
         assert_eq!(e.iter().map(|(_, n)| n).sum::<u64>(), 20);
         assert!(s.next_item(&pool, &mut e).is_none());
+        // Nothing more can be recorded or replayed.
+        assert!(matches!(s.record("vocabulary-000", 1), Err(CatError::NotPending { .. })));
+        let mut more = given.clone();
+        let spare = pool.domain(Domain::Listening).find(|i| !given.iter().any(|(id, _)| *id == i.id));
+        more.push((spare.unwrap().id.clone(), 1));
+        assert_eq!(CatSession::replay(small_config(), &pool, 5, &more), Err(CatError::Finished));
     }
 
     #[test]
@@ -502,8 +509,10 @@ mod tests {
         let shown = s.next_item(&pool, &mut e).unwrap().id.clone();
         let mut back = CatSession::replay(small_config(), &pool, 4, &[] as &[(&str, u32)]).unwrap();
         back.restore_pending(&pool, &shown).unwrap();
+        assert_eq!(back, s);
         assert_eq!(back.next_item(&pool, &mut e).unwrap().id, shown);
-        assert_eq!(e.given(&shown), 1);
+        assert_eq!((e.given(&shown), e.candidates()), (1, 1));
+        assert_eq!(back.restore_pending(&pool, &shown).unwrap_err(), CatError::AlreadyPending(shown));
     }
 
     #[test]
