@@ -24,9 +24,11 @@ impl Server {
         if let Some(url) = database_url {
             cmd.args(["--database-url", url]);
         }
+        let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
         let mut child = cmd
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("spawn langcert");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -147,7 +149,32 @@ async fn journey(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(me["role"], "candidate");
+    // A centre admin registers someone; their personal data must not reach the log.
+    let admin_link = server.links.iter().find(|(r, _)| r == "centre_admin").unwrap().1.clone();
+    let admin_token = admin_link.rsplit('/').next().unwrap();
+    let admin: Value = http
+        .post(format!("{}/api/v1/auth/link", server.base))
+        .json(&json!({ "token": admin_token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = http
+        .post(format!("{}/api/v1/candidates", server.base))
+        .bearer_auth(admin["token"].as_str().unwrap())
+        .json(&json!({ "email": "zoe.quintal@example.org", "first_names": "Zoé", "last_name": "Quintal", "cefr_target": "B2" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
     server.stop();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("candidate registered"), "the log is written: {log}");
+    for secret in ["zoe.quintal", "Quintal", "Zoé", me["email"].as_str().unwrap(), me["last_name"].as_str().unwrap(), token.as_str(), admin_token] {
+        assert!(!log.contains(secret), "{secret:?} leaked into the server log");
+    }
     // A second start keeps the data and prints fresh links; the used one stays used.
     let again = Server::start(dir.path(), url);
     assert!(!again.created);

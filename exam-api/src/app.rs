@@ -92,11 +92,16 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // The path only: query strings may carry tokens.
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                // The path only (query strings may carry tokens), sign-in tokens cut off.
+                tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()))
             }),
         )
         .with_state(state)
+}
+
+/// The path as it may appear in logs: no query string, and sign-in tokens cut off.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/signin/") { "/signin/…" } else { path }
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {

@@ -41,11 +41,17 @@
 //! gives back the same session, and [`CatSession::restore_pending`] the item that was
 //! on screen.
 //!
+//! [`CatSession::estimates`] are the live estimates: a domain borrows only from the
+//! domains before it. [`CatSession::collateral_estimates`] let every domain borrow from
+//! all the others once the test is over (more precise, independent of the order, but
+//! an earlier domain's result then depends on later ones) — a scoring policy choice.
+//!
 //! # Simulation
 //!
 //! [`sim::synthetic_pool`] builds a synthetic 2PL bank, [`sim::run`] runs simulated
 //! candidates through it and [`sim::run_on_pool`] through any pool (the real bank);
-//! both return a [`sim::SimReport`] of RMSE, bias, level agreement, exposure and overlap.
+//! both return a [`sim::SimReport`] of RMSE, bias, level agreement, exposure and overlap,
+//! scoring either kind of estimate ([`sim::Scoring`]).
 //!
 //! [`Domain::ALL`]: crate::bank::Domain::ALL
 
