@@ -150,7 +150,13 @@ async fn journey(backend: Backend) {
         .unwrap();
     assert_eq!(me["role"], "candidate");
     // A centre admin registers someone; their personal data must not reach the log.
-    let admin_link = server.links.iter().find(|(r, _)| r == "centre_admin").unwrap().1.clone();
+    let admin_link = server
+        .links
+        .iter()
+        .find(|(r, _)| r == "centre_admin")
+        .unwrap()
+        .1
+        .clone();
     let admin_token = admin_link.rsplit('/').next().unwrap();
     let admin: Value = http
         .post(format!("{}/api/v1/auth/link", server.base))
@@ -171,9 +177,23 @@ async fn journey(backend: Backend) {
     assert_eq!(created.status(), 201);
     server.stop();
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
-    assert!(log.contains("candidate registered"), "the log is written: {log}");
-    for secret in ["zoe.quintal", "Quintal", "Zoé", me["email"].as_str().unwrap(), me["last_name"].as_str().unwrap(), token.as_str(), admin_token] {
-        assert!(!log.contains(secret), "{secret:?} leaked into the server log");
+    assert!(
+        log.contains("candidate registered"),
+        "the log is written: {log}"
+    );
+    for secret in [
+        "zoe.quintal",
+        "Quintal",
+        "Zoé",
+        me["email"].as_str().unwrap(),
+        me["last_name"].as_str().unwrap(),
+        token.as_str(),
+        admin_token,
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret:?} leaked into the server log"
+        );
     }
     // A second start keeps the data and prints fresh links; the used one stays used.
     let again = Server::start(dir.path(), url);

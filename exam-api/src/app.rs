@@ -101,7 +101,11 @@ pub fn router(state: AppState) -> Router {
 
 /// The path as it may appear in logs: no query string, and sign-in tokens cut off.
 fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/signin/") { "/signin/…" } else { path }
+    if path.starts_with("/signin/") {
+        "/signin/…"
+    } else {
+        path
+    }
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {

@@ -917,3 +917,81 @@ pub fn to_toml(language: &str, items: &[&Item]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    /// The first items of a shipped file, as a seed for mutations.
+    fn seed_text() -> String {
+        let full = include_str!("../../../bank/en/grammar.toml");
+        let cut = full
+            .match_indices("[[items]]")
+            .nth(4)
+            .map(|(i, _)| i)
+            .unwrap_or(full.len());
+        full[..cut].to_owned()
+    }
+
+    #[test]
+    fn the_seed_parses() {
+        let (lang, items) = parse_file(&seed_text()).expect("seed parses");
+        assert_eq!(lang, "en");
+        assert_eq!(items.len(), 4);
+    }
+
+    #[test]
+    fn mutated_files_never_panic_and_what_parses_writes_back() {
+        let seed = seed_text();
+        let pieces = [
+            "{",
+            "}",
+            "\"",
+            "[",
+            "]",
+            "=",
+            "\n",
+            "-1",
+            "99999999999999999999",
+            "1e400",
+            "{0}",
+            "{2}",
+            "é",
+            "\u{0}",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut parsed = 0;
+        for _ in 0..1500 {
+            let mut text: Vec<char> = seed.chars().collect();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..text.len());
+                match rng.random_range(0..3) {
+                    0 => {
+                        text.remove(at);
+                    }
+                    1 => {
+                        let p = pieces[rng.random_range(0..pieces.len())];
+                        for (k, c) in p.chars().enumerate() {
+                            text.insert(at + k, c);
+                        }
+                    }
+                    _ => {
+                        let end = (at + rng.random_range(1..40)).min(text.len());
+                        text.drain(at..end);
+                    }
+                }
+            }
+            let text: String = text.into_iter().collect();
+            if let Ok((lang, items)) = parse_file(&text) {
+                parsed += 1;
+                let refs: Vec<&Item> = items.iter().collect();
+                let (_, again) = parse_file(&to_toml(&lang, &refs)).expect("rewritten file parses");
+                assert_eq!(again, items);
+            }
+        }
+        assert!(parsed > 0, "some mutations keep the file valid");
+    }
+}
