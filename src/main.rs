@@ -5,6 +5,7 @@
 
 mod items;
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,8 @@ enum Command {
         #[command(subcommand)]
         command: items::ItemsCommand,
     },
+    /// Run the adaptive engine on simulated candidates and print accuracy and exposure.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +47,6 @@ fn main() -> anyhow::Result<()> {
             let code = items::run(command)?;
             std::process::exit(code)
         }
+        Command::Simulate(args) => simulate::run(args),
     }
 }

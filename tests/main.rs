@@ -3,3 +3,4 @@
 
 mod items_cli;
 mod serve;
+mod simulate;

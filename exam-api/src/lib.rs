@@ -19,7 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod bank;
 pub mod bank_api;
-// pub mod cat; (being written)
+pub mod cat;
 pub mod cefr;
 pub mod db;
 pub mod error;

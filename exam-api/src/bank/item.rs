@@ -74,6 +74,26 @@ impl IrtModel {
         }
     }
 
+    /// The same model in the adaptive engine's terms.
+    pub fn to_cat(&self) -> crate::cat::Model {
+        match self {
+            IrtModel::TwoPl { a, b } => crate::cat::Model::Logistic {
+                a: *a,
+                b: *b,
+                c: 0.0,
+            },
+            IrtModel::ThreePl { a, b, c } => crate::cat::Model::Logistic {
+                a: *a,
+                b: *b,
+                c: *c,
+            },
+            IrtModel::Gpcm { a, steps } => crate::cat::Model::Gpcm {
+                a: *a,
+                steps: steps.clone(),
+            },
+        }
+    }
+
     /// The highest score the model describes.
     pub fn max_score(&self) -> u32 {
         match self {

@@ -221,6 +221,21 @@ impl Bank {
         self.items.iter().find(|i| i.id == id)
     }
 
+    /// The bank as the adaptive engine's pool (ids, domains, types and IRT models).
+    pub fn cat_pool(&self) -> Result<crate::cat::Pool, crate::cat::CatError> {
+        crate::cat::Pool::new(
+            self.items
+                .iter()
+                .map(|i| crate::cat::CatItem {
+                    id: i.id.clone(),
+                    domain: i.domain,
+                    item_type: i.item_type(),
+                    model: i.irt.model.to_cat(),
+                })
+                .collect(),
+        )
+    }
+
     /// The bank in the TOML format, one text per domain file (`vocabulary.toml`, …).
     pub fn to_files(&self) -> Vec<(String, String)> {
         Domain::ALL

@@ -22,7 +22,11 @@ pub struct Grid {
 impl Default for Grid {
     /// 81 points on [−4, 4], a step of 0.1.
     fn default() -> Self {
-        Grid { lo: -4.0, hi: 4.0, points: 81 }
+        Grid {
+            lo: -4.0,
+            hi: 4.0,
+            points: 81,
+        }
     }
 }
 
@@ -94,7 +98,10 @@ pub fn eap<'a>(
     }
     let theta = m1 / w_sum;
     let var = (m2 / w_sum - theta * theta).max(0.0);
-    Estimate { theta, se: var.sqrt() }
+    Estimate {
+        theta,
+        se: var.sqrt(),
+    }
 }
 
 #[cfg(test)]
@@ -111,7 +118,14 @@ mod tests {
         assert!((nodes[80] - 4.0).abs() < 1e-12);
         assert!((nodes[41] - 0.1).abs() < 1e-12);
         assert!(g.is_valid());
-        assert!(!Grid { lo: 1.0, hi: 1.0, points: 5 }.is_valid());
+        assert!(
+            !Grid {
+                lo: 1.0,
+                hi: 1.0,
+                points: 5
+            }
+            .is_valid()
+        );
     }
 
     #[test]

@@ -82,8 +82,12 @@ mod tests {
         assert_eq!(e.given("a"), 1);
         assert_eq!(e.given("b"), 0);
         assert_eq!(e.rate("a"), 0.5);
-        let back: ExposureCounts = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        let back: ExposureCounts =
+            serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);
-        assert_eq!(ExposureCounts::from_parts(2, [("a".to_owned(), 1)].into()), e);
+        assert_eq!(
+            ExposureCounts::from_parts(2, [("a".to_owned(), 1)].into()),
+            e
+        );
     }
 }

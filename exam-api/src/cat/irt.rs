@@ -234,9 +234,19 @@ mod tests {
     fn models() -> Vec<Model> {
         vec![
             Model::two_pl(1.2, 0.3),
-            Model::Logistic { a: 0.8, b: -1.0, c: 0.2 },
-            Model::Gpcm { a: 1.1, steps: vec![-1.0, 0.2, 1.5] },
-            Model::Gpcm { a: 0.7, steps: vec![0.5, -0.5] },
+            Model::Logistic {
+                a: 0.8,
+                b: -1.0,
+                c: 0.2,
+            },
+            Model::Gpcm {
+                a: 1.1,
+                steps: vec![-1.0, 0.2, 1.5],
+            },
+            Model::Gpcm {
+                a: 0.7,
+                steps: vec![0.5, -0.5],
+            },
         ]
     }
 
@@ -256,7 +266,11 @@ mod tests {
 
     #[test]
     fn logistic_matches_formula() {
-        let m = Model::Logistic { a: 1.0, b: 0.5, c: 0.25 };
+        let m = Model::Logistic {
+            a: 1.0,
+            b: 0.5,
+            c: 0.25,
+        };
         let want = 0.25 + 0.75 / (1.0 + (-1.7_f64 * (1.0 - 0.5)).exp());
         assert!((m.expected_score(1.0) - want).abs() < 1e-15);
         assert!((Model::two_pl(2.0, 1.0).expected_score(1.0) - 0.5).abs() < 1e-15);
@@ -309,7 +323,10 @@ mod tests {
 
     #[test]
     fn gpcm_expected_score_is_mean_of_categories() {
-        let m = Model::Gpcm { a: 1.3, steps: vec![-0.4, 0.1, 0.9] };
+        let m = Model::Gpcm {
+            a: 1.3,
+            steps: vec![-0.4, 0.1, 0.9],
+        };
         let p = m.category_probabilities(0.3);
         let mean: f64 = p.iter().enumerate().map(|(k, pk)| k as f64 * pk).sum();
         assert!((m.expected_score(0.3) - mean).abs() < 1e-12);
@@ -318,14 +335,39 @@ mod tests {
     #[test]
     fn max_score_and_validation() {
         assert_eq!(Model::two_pl(1.0, 0.0).max_score(), 1);
-        assert_eq!(Model::Gpcm { a: 1.0, steps: vec![0.0; 4] }.max_score(), 4);
-        assert_eq!(Model::two_pl(0.0, 0.0).validate(), Err(ModelError::NonPositiveDiscrimination));
         assert_eq!(
-            Model::Logistic { a: 1.0, b: 0.0, c: 1.0 }.validate(),
+            Model::Gpcm {
+                a: 1.0,
+                steps: vec![0.0; 4]
+            }
+            .max_score(),
+            4
+        );
+        assert_eq!(
+            Model::two_pl(0.0, 0.0).validate(),
+            Err(ModelError::NonPositiveDiscrimination)
+        );
+        assert_eq!(
+            Model::Logistic {
+                a: 1.0,
+                b: 0.0,
+                c: 1.0
+            }
+            .validate(),
             Err(ModelError::GuessingOutOfRange)
         );
-        assert_eq!(Model::Gpcm { a: 1.0, steps: vec![] }.validate(), Err(ModelError::NoSteps));
-        assert_eq!(Model::two_pl(1.0, f64::NAN).validate(), Err(ModelError::NotFinite));
+        assert_eq!(
+            Model::Gpcm {
+                a: 1.0,
+                steps: vec![]
+            }
+            .validate(),
+            Err(ModelError::NoSteps)
+        );
+        assert_eq!(
+            Model::two_pl(1.0, f64::NAN).validate(),
+            Err(ModelError::NotFinite)
+        );
         assert!(models().iter().all(|m| m.validate().is_ok()));
     }
 

@@ -38,10 +38,12 @@ impl Pool {
         let mut by_domain: [Vec<usize>; 5] = Default::default();
         let mut types: [Vec<ItemType>; 5] = Default::default();
         for (i, item) in items.iter().enumerate() {
-            item.model.validate().map_err(|source| CatError::InvalidItem {
-                id: item.id.clone(),
-                source,
-            })?;
+            item.model
+                .validate()
+                .map_err(|source| CatError::InvalidItem {
+                    id: item.id.clone(),
+                    source,
+                })?;
             if by_id.insert(item.id.clone(), i).is_some() {
                 return Err(CatError::DuplicateItem(item.id.clone()));
             }
@@ -52,7 +54,12 @@ impl Pool {
             }
         }
         types.iter_mut().for_each(|t| t.sort());
-        Ok(Pool { items, by_id, by_domain, types })
+        Ok(Pool {
+            items,
+            by_id,
+            by_domain,
+            types,
+        })
     }
 
     /// Every item, in the order given to [`Pool::new`].
@@ -77,7 +84,9 @@ impl Pool {
 
     /// The items of a domain, in pool order.
     pub fn domain(&self, domain: Domain) -> impl Iterator<Item = &CatItem> + '_ {
-        self.by_domain[domain.index()].iter().map(|&i| &self.items[i])
+        self.by_domain[domain.index()]
+            .iter()
+            .map(|&i| &self.items[i])
     }
 
     /// How many items a domain has.
@@ -96,7 +105,12 @@ mod tests {
     use super::*;
 
     fn item(id: &str, domain: Domain, item_type: ItemType) -> CatItem {
-        CatItem { id: id.into(), domain, item_type, model: Model::two_pl(1.0, 0.0) }
+        CatItem {
+            id: id.into(),
+            domain,
+            item_type,
+            model: Model::two_pl(1.0, 0.0),
+        }
     }
 
     #[test]
@@ -111,9 +125,15 @@ mod tests {
         assert_eq!(pool.len(), 4);
         assert_eq!(pool.domain_len(Domain::Vocabulary), 3);
         assert_eq!(pool.domain_len(Domain::Listening), 0);
-        let ids: Vec<&str> = pool.domain(Domain::Vocabulary).map(|i| i.id.as_str()).collect();
+        let ids: Vec<&str> = pool
+            .domain(Domain::Vocabulary)
+            .map(|i| i.id.as_str())
+            .collect();
         assert_eq!(ids, ["v1", "v2", "v3"]);
-        assert_eq!(pool.types_in(Domain::Vocabulary), [ItemType::DropdownGaps, ItemType::Choice]);
+        assert_eq!(
+            pool.types_in(Domain::Vocabulary),
+            [ItemType::DropdownGaps, ItemType::Choice]
+        );
         assert_eq!(pool.get("g1").unwrap().domain, Domain::Grammar);
         assert!(pool.get("x").is_none());
     }
@@ -127,6 +147,9 @@ mod tests {
         assert_eq!(dup.unwrap_err(), CatError::DuplicateItem("v1".into()));
         let mut bad = item("v1", Domain::Vocabulary, ItemType::Choice);
         bad.model = Model::two_pl(-1.0, 0.0);
-        assert!(matches!(Pool::new(vec![bad]), Err(CatError::InvalidItem { .. })));
+        assert!(matches!(
+            Pool::new(vec![bad]),
+            Err(CatError::InvalidItem { .. })
+        ));
     }
 }

@@ -43,12 +43,18 @@ impl JointPrior {
         for (i, row) in cov.iter_mut().enumerate() {
             row[i] = 1.0;
         }
-        JointPrior { mean: [0.0; 5], cov }
+        JointPrior {
+            mean: [0.0; 5],
+            cov,
+        }
     }
 
     /// The current belief about domain `k` alone.
     pub(crate) fn marginal(&self, k: usize) -> Normal {
-        Normal { mean: self.mean[k], sd: self.cov[k][k].max(0.0).sqrt() }
+        Normal {
+            mean: self.mean[k],
+            sd: self.cov[k][k].max(0.0).sqrt(),
+        }
     }
 
     /// Takes in the posterior of domain `k` (its EAP estimate and SE).
@@ -134,12 +140,24 @@ mod tests {
     fn exact_estimate_gives_the_conditional_normal() {
         let rho: f64 = 0.75;
         let mut p = JointPrior::new(rho);
-        p.update(0, Estimate { theta: 1.0, se: 0.0 });
+        p.update(
+            0,
+            Estimate {
+                theta: 1.0,
+                se: 0.0,
+            },
+        );
         let m = p.marginal(1);
         assert!((m.mean - rho).abs() < 1e-12);
         assert!((m.sd - (1.0 - rho * rho).sqrt()).abs() < 1e-12);
         // Two known domains: E = 2ρ/(1+ρ)·mean, Var = 1 − 2ρ²/(1+ρ).
-        p.update(1, Estimate { theta: 0.5, se: 0.0 });
+        p.update(
+            1,
+            Estimate {
+                theta: 0.5,
+                se: 0.0,
+            },
+        );
         let m = p.marginal(2);
         assert!((m.mean - 2.0 * rho / (1.0 + rho) * 0.75).abs() < 1e-12);
         assert!((m.sd * m.sd - (1.0 - 2.0 * rho * rho / (1.0 + rho))).abs() < 1e-12);
@@ -153,7 +171,13 @@ mod tests {
         let mut observed = JointPrior::new(0.7);
         observed.observe(0, y, v);
         let mut propagated = JointPrior::new(0.7);
-        propagated.update(0, Estimate { theta: y / (1.0 + v), se: (v / (1.0 + v)).sqrt() });
+        propagated.update(
+            0,
+            Estimate {
+                theta: y / (1.0 + v),
+                se: (v / (1.0 + v)).sqrt(),
+            },
+        );
         for k in 0..5 {
             let (a, b) = (observed.marginal(k), propagated.marginal(k));
             assert!((a.mean - b.mean).abs() < 1e-12 && (a.sd - b.sd).abs() < 1e-12);
@@ -165,9 +189,23 @@ mod tests {
         let rho = 0.75;
         // Domain 0 was answered with a likelihood N(1, 0.1²) on a standard prior; others empty.
         let (y, v): (f64, f64) = (1.0, 0.01);
-        let post = Estimate { theta: y / (1.0 + v), se: (v / (1.0 + v)).sqrt() };
-        let mut evidence = [Evidence { prior: Normal::STANDARD, posterior: Estimate { theta: 0.0, se: 1.0 }, answered: 0 }; 5];
-        evidence[0] = Evidence { prior: Normal::STANDARD, posterior: post, answered: 10 };
+        let post = Estimate {
+            theta: y / (1.0 + v),
+            se: (v / (1.0 + v)).sqrt(),
+        };
+        let mut evidence = [Evidence {
+            prior: Normal::STANDARD,
+            posterior: Estimate {
+                theta: 0.0,
+                se: 1.0,
+            },
+            answered: 0,
+        }; 5];
+        evidence[0] = Evidence {
+            prior: Normal::STANDARD,
+            posterior: post,
+            answered: 10,
+        };
         let priors = collateral_priors(rho, &evidence);
         assert_eq!(priors[0], Normal::STANDARD);
         let mut want = JointPrior::new(rho);
@@ -182,7 +220,13 @@ mod tests {
     fn uninformative_domain_changes_nothing() {
         let mut p = JointPrior::new(0.6);
         let before = p.clone();
-        p.update(0, Estimate { theta: 0.0, se: 1.0 });
+        p.update(
+            0,
+            Estimate {
+                theta: 0.0,
+                se: 1.0,
+            },
+        );
         assert_eq!(p, before);
     }
 
@@ -190,13 +234,31 @@ mod tests {
     fn standard_error_widens_the_next_prior() {
         let mut sharp = JointPrior::new(0.75);
         let mut rough = sharp.clone();
-        sharp.update(0, Estimate { theta: 1.0, se: 0.1 });
-        rough.update(0, Estimate { theta: 1.0, se: 0.5 });
+        sharp.update(
+            0,
+            Estimate {
+                theta: 1.0,
+                se: 0.1,
+            },
+        );
+        rough.update(
+            0,
+            Estimate {
+                theta: 1.0,
+                se: 0.5,
+            },
+        );
         assert!(rough.marginal(1).sd > sharp.marginal(1).sd);
         assert_eq!(rough.marginal(1).mean, sharp.marginal(1).mean);
         // Independent domains learn nothing from each other.
         let mut indep = JointPrior::new(0.0);
-        indep.update(0, Estimate { theta: 2.0, se: 0.2 });
+        indep.update(
+            0,
+            Estimate {
+                theta: 2.0,
+                se: 0.2,
+            },
+        );
         assert_eq!(indep.marginal(1), Normal::STANDARD);
     }
 }

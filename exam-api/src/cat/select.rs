@@ -58,7 +58,11 @@ pub struct SelectionConfig {
 
 impl Default for SelectionConfig {
     fn default() -> Self {
-        SelectionConfig { max_exposure: 0.25, randomness: 0.3, type_cap_extra: 1 }
+        SelectionConfig {
+            max_exposure: 0.25,
+            randomness: 0.3,
+            type_cap_extra: 1,
+        }
     }
 }
 
@@ -101,7 +105,11 @@ pub(crate) fn select<'p>(
         .filter(|&t| count_of(t) == 0 && fresh.iter().any(|i| i.item_type == t))
         .collect();
     let compulsory = missing.len() >= remaining;
-    let under_cap: Vec<ItemType> = types.iter().copied().filter(|&t| count_of(t) < cap).collect();
+    let under_cap: Vec<ItemType> = types
+        .iter()
+        .copied()
+        .filter(|&t| count_of(t) < cap)
+        .collect();
     let limit = config.max_exposure * exposure.candidates().max(1) as f64;
 
     // Levels of eligibility, strictest first: 3 = all rules, 0 = merely unused.
@@ -130,7 +138,11 @@ pub(crate) fn select<'p>(
     let r = (config.randomness * (1.0 - progress)).clamp(0.0, 1.0);
     let top_info = eligible.iter().map(|&(_, info)| info).fold(0.0, f64::max);
     let weight = |item: &CatItem, info: f64| {
-        if r == 0.0 { info } else { (1.0 - r) * info + r * uniform(req.stream, &item.id) * top_info }
+        if r == 0.0 {
+            info
+        } else {
+            (1.0 - r) * info + r * uniform(req.stream, &item.id) * top_info
+        }
     };
     let mut best: Option<(&CatItem, f64)> = None;
     for &(item, info) in &eligible {
@@ -150,9 +162,9 @@ pub(crate) fn stream(seed: u64, position: usize) -> u64 {
 /// A uniform number in [0, 1) for an item within a stream.
 fn uniform(stream: u64, id: &str) -> f64 {
     // FNV-1a over the id, then a SplitMix64 finaliser with the stream.
-    let h = id
-        .bytes()
-        .fold(0xCBF2_9CE4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
+    let h = id.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    });
     (mix(h ^ stream) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
@@ -170,15 +182,30 @@ mod tests {
     use crate::cat::irt::Model;
 
     fn item(id: &str, t: ItemType, a: f64, b: f64) -> CatItem {
-        CatItem { id: id.into(), domain: Domain::Grammar, item_type: t, model: Model::two_pl(a, b) }
+        CatItem {
+            id: id.into(),
+            domain: Domain::Grammar,
+            item_type: t,
+            model: Model::two_pl(a, b),
+        }
     }
 
     fn pure_information() -> SelectionConfig {
-        SelectionConfig { max_exposure: 1.0, randomness: 0.0, type_cap_extra: 1 }
+        SelectionConfig {
+            max_exposure: 1.0,
+            randomness: 0.0,
+            type_cap_extra: 1,
+        }
     }
 
     fn request<'a>(used: &'a [&'a CatItem], theta: f64) -> Request<'a> {
-        Request { domain: Domain::Grammar, theta, used, length: 10, stream: stream(1, used.len()) }
+        Request {
+            domain: Domain::Grammar,
+            theta,
+            used,
+            length: 10,
+            stream: stream(1, used.len()),
+        }
     }
 
     #[test]
@@ -195,13 +222,20 @@ mod tests {
         let want = pool
             .items()
             .iter()
-            .max_by(|x, y| x.model.information(1.0).total_cmp(&y.model.information(1.0)))
+            .max_by(|x, y| {
+                x.model
+                    .information(1.0)
+                    .total_cmp(&y.model.information(1.0))
+            })
             .unwrap();
         let got = select(&pool, &cfg, &request(&[], 1.0), &e).unwrap();
         assert_eq!(got.id, want.id);
         assert_eq!(got.id, "best");
         let used = [pool.get("best").unwrap()];
-        assert_eq!(select(&pool, &cfg, &request(&used, 1.0), &e).unwrap().id, "near");
+        assert_eq!(
+            select(&pool, &cfg, &request(&used, 1.0), &e).unwrap().id,
+            "near"
+        );
         let all: Vec<&CatItem> = pool.items().iter().collect();
         assert!(select(&pool, &cfg, &request(&all, 1.0), &e).is_none());
     }
@@ -213,21 +247,37 @@ mod tests {
             item("second", ItemType::Choice, 1.0, 0.0),
         ])
         .unwrap();
-        let cfg = SelectionConfig { max_exposure: 0.5, ..pure_information() };
+        let cfg = SelectionConfig {
+            max_exposure: 0.5,
+            ..pure_information()
+        };
         let mut e = ExposureCounts::from_parts(10, [("best".to_owned(), 5)].into());
-        assert_eq!(select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id, "second");
+        assert_eq!(
+            select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id,
+            "second"
+        );
         e.note_candidate();
-        assert_eq!(select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id, "best");
+        assert_eq!(
+            select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id,
+            "best"
+        );
         // When every item is over-exposed the restriction is dropped.
-        let e = ExposureCounts::from_parts(2, [("best".to_owned(), 2), ("second".to_owned(), 2)].into());
-        assert_eq!(select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id, "best");
+        let e = ExposureCounts::from_parts(
+            2,
+            [("best".to_owned(), 2), ("second".to_owned(), 2)].into(),
+        );
+        assert_eq!(
+            select(&pool, &cfg, &request(&[], 0.0), &e).unwrap().id,
+            "best"
+        );
     }
 
     #[test]
     fn type_cap_and_compulsory_types() {
         // Two types; the choice items are far more informative.
-        let mut items: Vec<CatItem> =
-            (0..12).map(|i| item(&format!("c{i}"), ItemType::Choice, 2.0, 0.0)).collect();
+        let mut items: Vec<CatItem> = (0..12)
+            .map(|i| item(&format!("c{i}"), ItemType::Choice, 2.0, 0.0))
+            .collect();
         items.extend((0..12).map(|i| item(&format!("w{i}"), ItemType::WordBank, 0.5, 0.0)));
         let pool = Pool::new(items).unwrap();
         let cfg = pure_information();
@@ -238,7 +288,10 @@ mod tests {
             let next = select(&pool, &cfg, &req, &e).unwrap();
             used.push(next);
         }
-        let choices = used.iter().filter(|i| i.item_type == ItemType::Choice).count();
+        let choices = used
+            .iter()
+            .filter(|i| i.item_type == ItemType::Choice)
+            .count();
         // ⌈10 / 2⌉ + 1 = 6 at most of one type.
         assert_eq!(choices, 6);
         // The word-bank type came in only when forced, i.e. never before the cap bit.
@@ -247,20 +300,29 @@ mod tests {
 
     #[test]
     fn unused_type_becomes_compulsory_at_the_end() {
-        let mut items: Vec<CatItem> =
-            (0..12).map(|i| item(&format!("c{i}"), ItemType::Choice, 2.0, 0.0)).collect();
+        let mut items: Vec<CatItem> = (0..12)
+            .map(|i| item(&format!("c{i}"), ItemType::Choice, 2.0, 0.0))
+            .collect();
         items.extend((0..4).map(|i| item(&format!("d{i}"), ItemType::DropdownGaps, 2.0, 0.0)));
         items.extend((0..4).map(|i| item(&format!("w{i}"), ItemType::WordBank, 0.3, 0.0)));
         items.extend((0..4).map(|i| item(&format!("t{i}"), ItemType::TextGaps, 0.3, 0.0)));
         let pool = Pool::new(items).unwrap();
-        let cfg = SelectionConfig { type_cap_extra: 3, ..pure_information() };
+        let cfg = SelectionConfig {
+            type_cap_extra: 3,
+            ..pure_information()
+        };
         let e = ExposureCounts::new();
         let mut used: Vec<&CatItem> = Vec::new();
         for _ in 0..10 {
             let next = select(&pool, &cfg, &request(&used, 0.0), &e).unwrap();
             used.push(next);
         }
-        for t in [ItemType::Choice, ItemType::DropdownGaps, ItemType::WordBank, ItemType::TextGaps] {
+        for t in [
+            ItemType::Choice,
+            ItemType::DropdownGaps,
+            ItemType::WordBank,
+            ItemType::TextGaps,
+        ] {
             let n = used.iter().filter(|i| i.item_type == t).count();
             assert!((1..=6).contains(&n), "{t}: {n}");
         }
@@ -273,7 +335,10 @@ mod tests {
         assert_eq!(uniform(stream(3, 4), "x"), uniform(stream(3, 4), "x"));
         assert_ne!(uniform(stream(3, 4), "x"), uniform(stream(3, 5), "x"));
         assert_ne!(uniform(stream(3, 4), "x"), uniform(stream(4, 4), "x"));
-        let mean: f64 = (0..10_000).map(|i| uniform(stream(9, i), "item")).sum::<f64>() / 10_000.0;
+        let mean: f64 = (0..10_000)
+            .map(|i| uniform(stream(9, i), "item"))
+            .sum::<f64>()
+            / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02);
     }
 }

@@ -43,13 +43,17 @@ impl CatConfig {
     /// Checks every value is in range.
     pub fn validate(&self) -> Result<(), CatError> {
         if self.items_per_domain == 0 {
-            return Err(CatError::InvalidConfig("items_per_domain must be at least 1"));
+            return Err(CatError::InvalidConfig(
+                "items_per_domain must be at least 1",
+            ));
         }
         if !(0.0..1.0).contains(&self.correlation) {
             return Err(CatError::InvalidConfig("correlation must be in [0, 1)"));
         }
         if !self.grid.is_valid() {
-            return Err(CatError::InvalidConfig("grid needs 2 or more points on lo < hi"));
+            return Err(CatError::InvalidConfig(
+                "grid needs 2 or more points on lo < hi",
+            ));
         }
         let s = &self.selection;
         if !(s.max_exposure > 0.0 && s.max_exposure <= 1.0) {
@@ -136,13 +140,19 @@ impl CatSession {
         let first = joint.marginal(0);
         let mut domains = [DomainState {
             prior: first,
-            estimate: Estimate { theta: first.mean, se: first.sd },
+            estimate: Estimate {
+                theta: first.mean,
+                se: first.sd,
+            },
             answered: 0,
         }; 5];
         // Until they start, later domains show the population prior.
         for d in &mut domains[1..] {
             d.prior = Normal::STANDARD;
-            d.estimate = Estimate { theta: 0.0, se: 1.0 };
+            d.estimate = Estimate {
+                theta: 0.0,
+                se: 1.0,
+            };
         }
         Ok(CatSession {
             config,
@@ -214,10 +224,16 @@ impl CatSession {
             return Err(CatError::AlreadyPending(p.id.clone()));
         }
         self.settle(pool);
-        let item = pool.get(item_id).ok_or_else(|| CatError::UnknownItem(item_id.to_owned()))?;
+        let item = pool
+            .get(item_id)
+            .ok_or_else(|| CatError::UnknownItem(item_id.to_owned()))?;
         let expected = self.current_domain().ok_or(CatError::Finished)?;
         if item.domain != expected {
-            return Err(CatError::OutOfOrder { item: item.id.clone(), expected, got: item.domain });
+            return Err(CatError::OutOfOrder {
+                item: item.id.clone(),
+                expected,
+                got: item.domain,
+            });
         }
         if self.responses.iter().any(|r| r.item_id == item.id) {
             return Err(CatError::Repeated(item.id.clone()));
@@ -237,7 +253,11 @@ impl CatSession {
         };
         let max = item.model.max_score();
         if score > max {
-            let err = CatError::ScoreOutOfRange { item: item.id.clone(), score, max };
+            let err = CatError::ScoreOutOfRange {
+                item: item.id.clone(),
+                score,
+                max,
+            };
             self.pending = Some(item);
             return Err(err);
         }
@@ -252,7 +272,11 @@ impl CatSession {
         let state = &mut self.domains[k];
         state.answered += 1;
         let in_domain = self.responses.iter().filter(|r| r.domain == item.domain);
-        state.estimate = eap(&self.config.grid, state.prior, in_domain.map(|r| (&r.model, r.score)));
+        state.estimate = eap(
+            &self.config.grid,
+            state.prior,
+            in_domain.map(|r| (&r.model, r.score)),
+        );
         if state.answered >= self.config.items_per_domain {
             self.finish_domain();
         }
@@ -312,13 +336,21 @@ impl CatSession {
     pub fn collateral_estimates(&self) -> [DomainEstimate; 5] {
         let evidence: [Evidence; 5] = std::array::from_fn(|k| {
             let d = &self.domains[k];
-            Evidence { prior: d.prior, posterior: d.estimate, answered: d.answered }
+            Evidence {
+                prior: d.prior,
+                posterior: d.estimate,
+                answered: d.answered,
+            }
         });
         let priors = collateral_priors(self.config.correlation, &evidence);
         std::array::from_fn(|k| {
             let domain = Domain::ALL[k];
             let in_domain = self.responses.iter().filter(|r| r.domain == domain);
-            let estimate = eap(&self.config.grid, priors[k], in_domain.map(|r| (&r.model, r.score)));
+            let estimate = eap(
+                &self.config.grid,
+                priors[k],
+                in_domain.map(|r| (&r.model, r.score)),
+            );
             domain_estimate(domain, estimate, self.domains[k].answered, priors[k])
         })
     }
@@ -336,7 +368,9 @@ impl CatSession {
     fn settle(&mut self, pool: &Pool) {
         while let Some(domain) = self.current_domain() {
             let used = self.responses.iter().filter(|r| r.domain == domain).count();
-            let left = pool.domain(domain).any(|i| !self.responses.iter().any(|r| r.item_id == i.id));
+            let left = pool
+                .domain(domain)
+                .any(|i| !self.responses.iter().any(|r| r.item_id == i.id));
             if used < self.config.items_per_domain && left {
                 break;
             }
@@ -351,13 +385,21 @@ impl CatSession {
         self.current += 1;
         if let Some(next) = self.domains.get_mut(self.current) {
             next.prior = self.joint.marginal(self.current);
-            next.estimate = Estimate { theta: next.prior.mean, se: next.prior.sd };
+            next.estimate = Estimate {
+                theta: next.prior.mean,
+                se: next.prior.sd,
+            };
         }
     }
 }
 
 /// The reported form of a domain's estimate.
-fn domain_estimate(domain: Domain, estimate: Estimate, answered: usize, prior: Normal) -> DomainEstimate {
+fn domain_estimate(
+    domain: Domain,
+    estimate: Estimate,
+    answered: usize,
+    prior: Normal,
+) -> DomainEstimate {
     let Estimate { theta, se } = estimate;
     DomainEstimate {
         domain,
@@ -377,11 +419,19 @@ mod tests {
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     fn small_config() -> CatConfig {
-        CatConfig { items_per_domain: 4, ..CatConfig::default() }
+        CatConfig {
+            items_per_domain: 4,
+            ..CatConfig::default()
+        }
     }
 
     /// Runs a session to the end with random answers; returns the given (id, score) pairs.
-    fn run(session: &mut CatSession, pool: &Pool, e: &mut ExposureCounts, seed: u64) -> Vec<(String, u32)> {
+    fn run(
+        session: &mut CatSession,
+        pool: &Pool,
+        e: &mut ExposureCounts,
+        seed: u64,
+    ) -> Vec<(String, u32)> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut given = Vec::new();
         while let Some(item) = session.next_item(pool, e) {
@@ -410,11 +460,19 @@ mod tests {
         assert_eq!(e.iter().map(|(_, n)| n).sum::<u64>(), 20);
         assert!(s.next_item(&pool, &mut e).is_none());
         // Nothing more can be recorded or replayed.
-        assert!(matches!(s.record("vocabulary-000", 1), Err(CatError::NotPending { .. })));
+        assert!(matches!(
+            s.record("vocabulary-000", 1),
+            Err(CatError::NotPending { .. })
+        ));
         let mut more = given.clone();
-        let spare = pool.domain(Domain::Listening).find(|i| !given.iter().any(|(id, _)| *id == i.id));
+        let spare = pool
+            .domain(Domain::Listening)
+            .find(|i| !given.iter().any(|(id, _)| *id == i.id));
         more.push((spare.unwrap().id.clone(), 1));
-        assert_eq!(CatSession::replay(small_config(), &pool, 5, &more), Err(CatError::Finished));
+        assert_eq!(
+            CatSession::replay(small_config(), &pool, 5, &more),
+            Err(CatError::Finished)
+        );
     }
 
     #[test]
@@ -435,16 +493,26 @@ mod tests {
         let mut e = ExposureCounts::new();
         assert_eq!(
             s.record("nope", 1),
-            Err(CatError::NotPending { expected: None, got: "nope".into() })
+            Err(CatError::NotPending {
+                expected: None,
+                got: "nope".into()
+            })
         );
         let id = s.next_item(&pool, &mut e).unwrap().id.clone();
         assert_eq!(
             s.record("nope", 1),
-            Err(CatError::NotPending { expected: Some(id.clone()), got: "nope".into() })
+            Err(CatError::NotPending {
+                expected: Some(id.clone()),
+                got: "nope".into()
+            })
         );
         assert_eq!(
             s.record(&id, 2),
-            Err(CatError::ScoreOutOfRange { item: id.clone(), score: 2, max: 1 })
+            Err(CatError::ScoreOutOfRange {
+                item: id.clone(),
+                score: 2,
+                max: 1
+            })
         );
         // The item is still pending after the errors.
         s.record(&id, 1).unwrap();
@@ -457,7 +525,12 @@ mod tests {
         let mut e = ExposureCounts::new();
         // Warm the counters so the restriction is active.
         for seed in 0..6 {
-            run(&mut CatSession::new(small_config(), seed).unwrap(), &pool, &mut e, seed);
+            run(
+                &mut CatSession::new(small_config(), seed).unwrap(),
+                &pool,
+                &mut e,
+                seed,
+            );
         }
         let mut s = CatSession::new(small_config(), 77).unwrap();
         let mut rng = StdRng::seed_from_u64(8);
@@ -473,12 +546,20 @@ mod tests {
         // And both continue identically given the same counters.
         let mut e2 = e.clone();
         let mut s2 = back;
-        assert_eq!(s.next_item(&pool, &mut e).unwrap().id, s2.next_item(&pool, &mut e2).unwrap().id);
+        assert_eq!(
+            s.next_item(&pool, &mut e).unwrap().id,
+            s2.next_item(&pool, &mut e2).unwrap().id
+        );
         // A serialised copy carries the same state, up to the last bit of a float
         // (serde_json's default parser may round the last digit differently).
         let json = serde_json::to_string(&s).unwrap();
         let copy: CatSession = serde_json::from_str(&json).unwrap();
-        let ids = |s: &CatSession| s.responses().iter().map(|r| (r.item_id.clone(), r.score)).collect::<Vec<_>>();
+        let ids = |s: &CatSession| {
+            s.responses()
+                .iter()
+                .map(|r| (r.item_id.clone(), r.score))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&copy), ids(&s));
         assert_eq!(copy.pending().map(|p| &p.id), s.pending().map(|p| &p.id));
         assert_eq!(copy.current_domain(), s.current_domain());
@@ -495,9 +576,16 @@ mod tests {
         assert_eq!(err, CatError::UnknownItem("ghost".into()));
         let g = pool.domain(Domain::Grammar).next().unwrap().id.clone();
         let err = CatSession::replay(cfg(), &pool, 1, &[(g.as_str(), 1)]).unwrap_err();
-        assert!(matches!(err, CatError::OutOfOrder { expected: Domain::Vocabulary, .. }));
+        assert!(matches!(
+            err,
+            CatError::OutOfOrder {
+                expected: Domain::Vocabulary,
+                ..
+            }
+        ));
         let v = pool.domain(Domain::Vocabulary).next().unwrap().id.clone();
-        let err = CatSession::replay(cfg(), &pool, 1, &[(v.as_str(), 1), (v.as_str(), 0)]).unwrap_err();
+        let err =
+            CatSession::replay(cfg(), &pool, 1, &[(v.as_str(), 1), (v.as_str(), 0)]).unwrap_err();
         assert_eq!(err, CatError::Repeated(v));
     }
 
@@ -512,13 +600,19 @@ mod tests {
         assert_eq!(back, s);
         assert_eq!(back.next_item(&pool, &mut e).unwrap().id, shown);
         assert_eq!((e.given(&shown), e.candidates()), (1, 1));
-        assert_eq!(back.restore_pending(&pool, &shown).unwrap_err(), CatError::AlreadyPending(shown));
+        assert_eq!(
+            back.restore_pending(&pool, &shown).unwrap_err(),
+            CatError::AlreadyPending(shown)
+        );
     }
 
     #[test]
     fn later_domains_start_from_an_informed_prior() {
         let pool = synthetic_pool(60, &mut StdRng::seed_from_u64(2));
-        let cfg = CatConfig { items_per_domain: 8, ..CatConfig::default() };
+        let cfg = CatConfig {
+            items_per_domain: 8,
+            ..CatConfig::default()
+        };
         let mut s = CatSession::new(cfg, 9).unwrap();
         let mut e = ExposureCounts::new();
         // A candidate who gets everything right in vocabulary.
@@ -545,11 +639,24 @@ mod tests {
         // The first domain now has an informed prior and a smaller SE.
         assert!(all[0].prior.sd < 0.9 && all[0].se < seq[0].se);
         // The last domain already borrowed from the four others: nearly unchanged.
-        assert!((all[4].theta - seq[4].theta).abs() < 0.05, "{:?} {:?}", all[4], seq[4]);
+        assert!(
+            (all[4].theta - seq[4].theta).abs() < 0.05,
+            "{:?} {:?}",
+            all[4],
+            seq[4]
+        );
         assert!((all[4].se - seq[4].se).abs() < 0.02);
         // With independent domains nothing is borrowed either way.
-        let cfg = CatConfig { correlation: 0.0, ..small_config() };
-        let given = run(&mut CatSession::new(cfg.clone(), 3).unwrap(), &pool, &mut e, 4);
+        let cfg = CatConfig {
+            correlation: 0.0,
+            ..small_config()
+        };
+        let given = run(
+            &mut CatSession::new(cfg.clone(), 3).unwrap(),
+            &pool,
+            &mut e,
+            4,
+        );
         let indep = CatSession::replay(cfg, &pool, 3, &given).unwrap();
         for (a, b) in indep.estimates().iter().zip(indep.collateral_estimates()) {
             assert!((a.theta - b.theta).abs() < 1e-12 && (a.se - b.se).abs() < 1e-12);
@@ -567,9 +674,18 @@ mod tests {
 
     #[test]
     fn config_is_validated() {
-        let bad = CatConfig { correlation: 1.0, ..CatConfig::default() };
-        assert!(matches!(CatSession::new(bad, 0), Err(CatError::InvalidConfig(_))));
-        let bad = CatConfig { items_per_domain: 0, ..CatConfig::default() };
+        let bad = CatConfig {
+            correlation: 1.0,
+            ..CatConfig::default()
+        };
+        assert!(matches!(
+            CatSession::new(bad, 0),
+            Err(CatError::InvalidConfig(_))
+        ));
+        let bad = CatConfig {
+            items_per_domain: 0,
+            ..CatConfig::default()
+        };
         assert!(CatSession::new(bad, 0).is_err());
         let json = r#"{"items_per_domain": 12}"#;
         let cfg: CatConfig = serde_json::from_str(json).unwrap();

@@ -97,11 +97,36 @@ pub struct SimReport {
 
 /// The four item types of each domain in the synthetic bank, in test order.
 const SYNTHETIC_TYPES: [[ItemType; 4]; 5] = [
-    [ItemType::Choice, ItemType::DropdownGaps, ItemType::WordBank, ItemType::TextGaps],
-    [ItemType::Choice, ItemType::DropdownGaps, ItemType::OrderWords, ItemType::TextGaps],
-    [ItemType::Choice, ItemType::DropdownGaps, ItemType::WordBank, ItemType::TextGaps],
-    [ItemType::Choice, ItemType::DropdownGaps, ItemType::OrderSentences, ItemType::TextGaps],
-    [ItemType::Listening, ItemType::Choice, ItemType::DropdownGaps, ItemType::TextGaps],
+    [
+        ItemType::Choice,
+        ItemType::DropdownGaps,
+        ItemType::WordBank,
+        ItemType::TextGaps,
+    ],
+    [
+        ItemType::Choice,
+        ItemType::DropdownGaps,
+        ItemType::OrderWords,
+        ItemType::TextGaps,
+    ],
+    [
+        ItemType::Choice,
+        ItemType::DropdownGaps,
+        ItemType::WordBank,
+        ItemType::TextGaps,
+    ],
+    [
+        ItemType::Choice,
+        ItemType::DropdownGaps,
+        ItemType::OrderSentences,
+        ItemType::TextGaps,
+    ],
+    [
+        ItemType::Listening,
+        ItemType::Choice,
+        ItemType::DropdownGaps,
+        ItemType::TextGaps,
+    ],
 ];
 
 /// A synthetic 2PL bank: per domain, `per_domain` items with a ~ lognormal(0.1, 0.3),
@@ -165,7 +190,9 @@ struct Tally {
 fn simulate(config: &SimConfig, pool: &Pool, rng: &mut StdRng) -> Result<SimReport, CatError> {
     config.cat.validate()?;
     if !(0.0..=1.0).contains(&config.correlation) {
-        return Err(CatError::InvalidConfig("simulated correlation must be in [0, 1]"));
+        return Err(CatError::InvalidConfig(
+            "simulated correlation must be in [0, 1]",
+        ));
     }
     let n = config.candidates;
     let (common, own) = (config.correlation.sqrt(), (1.0 - config.correlation).sqrt());
@@ -210,7 +237,11 @@ fn simulate(config: &SimConfig, pool: &Pool, rng: &mut StdRng) -> Result<SimRepo
         .map(|(&domain, t)| {
             let max_seen = t.seen.values().copied().max().unwrap_or(0);
             // Σ over pairs of |A ∩ B| = Σ over items of C(n_i, 2).
-            let shared_pairs: f64 = t.seen.values().map(|&c| (c * c.saturating_sub(1)) as f64 / 2.0).sum();
+            let shared_pairs: f64 = t
+                .seen
+                .values()
+                .map(|&c| (c * c.saturating_sub(1)) as f64 / 2.0)
+                .sum();
             let pairs = nf * (nf - 1.0) / 2.0;
             let length = t.given as f64 / nf;
             DomainReport {
@@ -220,7 +251,11 @@ fn simulate(config: &SimConfig, pool: &Pool, rng: &mut StdRng) -> Result<SimRepo
                 exact_level: t.exact as f64 / nf,
                 within_one_level: t.within_one as f64 / nf,
                 max_exposure: max_seen as f64 / nf,
-                mean_overlap: if pairs > 0.0 && length > 0.0 { shared_pairs / pairs / length } else { 0.0 },
+                mean_overlap: if pairs > 0.0 && length > 0.0 {
+                    shared_pairs / pairs / length
+                } else {
+                    0.0
+                },
             }
         })
         .collect();
@@ -254,9 +289,15 @@ mod tests {
     #[test]
     fn draw_score_follows_the_model() {
         let mut rng = StdRng::seed_from_u64(4);
-        let m = Model::Gpcm { a: 1.0, steps: vec![-0.5, 0.5] };
+        let m = Model::Gpcm {
+            a: 1.0,
+            steps: vec![-0.5, 0.5],
+        };
         let n = 20_000;
-        let mean = (0..n).map(|_| draw_score(&m, 0.3, &mut rng) as f64).sum::<f64>() / n as f64;
+        let mean = (0..n)
+            .map(|_| draw_score(&m, 0.3, &mut rng) as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!((mean - m.expected_score(0.3)).abs() < 0.03);
     }
 
@@ -264,7 +305,13 @@ mod tests {
     fn exposure_is_capped_in_a_small_study() {
         let mut cat = CatConfig::default();
         cat.selection.max_exposure = 0.3;
-        let cfg = SimConfig { per_domain_items: 60, candidates: 200, seed: 3, cat, ..SimConfig::default() };
+        let cfg = SimConfig {
+            per_domain_items: 60,
+            candidates: 200,
+            seed: 3,
+            cat,
+            ..SimConfig::default()
+        };
         let capped = run(&cfg).unwrap();
         // At most ⌈0.3·N⌉ administrations: n_i < 0.3·N when last given.
         assert!(capped.max_exposure <= 0.3 + 1.0 / 200.0, "{capped:?}");
@@ -278,7 +325,12 @@ mod tests {
 
     #[test]
     fn small_study_is_sane_and_reproducible() {
-        let cfg = SimConfig { per_domain_items: 50, candidates: 100, seed: 5, ..SimConfig::default() };
+        let cfg = SimConfig {
+            per_domain_items: 50,
+            candidates: 100,
+            seed: 5,
+            ..SimConfig::default()
+        };
         let a = run(&cfg).unwrap();
         assert_eq!(a, run(&cfg).unwrap());
         assert!(a.mean_rmse < 0.45, "{a:?}");
@@ -302,12 +354,19 @@ mod tests {
                     id: format!("{domain}-{i}"),
                     domain,
                     item_type: ItemType::ALL[i % 3],
-                    model: Model::Gpcm { a: 1.0, steps: vec![b - 0.7, b, b + 0.7] },
+                    model: Model::Gpcm {
+                        a: 1.0,
+                        steps: vec![b - 0.7, b, b + 0.7],
+                    },
                 }
             })
             .collect();
         let pool = Pool::new(items).unwrap();
-        let cfg = SimConfig { candidates: 60, seed: 2, ..SimConfig::default() };
+        let cfg = SimConfig {
+            candidates: 60,
+            seed: 2,
+            ..SimConfig::default()
+        };
         let report = run_on_pool(&cfg, &pool).unwrap();
         assert!(report.mean_rmse < 0.45, "{report:?}");
     }
