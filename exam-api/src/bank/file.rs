@@ -274,6 +274,7 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
         }
     });
     let instruction = f.string("instruction");
+    let tip = f.opt_str("tip");
     let irt = read_irt(f);
     let body = item_type.and_then(|t| read_body(f, t));
     f.unknown_fields();
@@ -294,6 +295,7 @@ fn read_item(f: &mut Fields<'_>) -> Option<Item> {
         instruction: instruction?,
         irt: irt?,
         body: body?,
+        tip,
     })
 }
 
@@ -909,6 +911,9 @@ pub fn to_toml(language: &str, items: &[&Item]) -> String {
                     }
                 }
             }
+        }
+        if let Some(tip) = &item.tip {
+            t.insert("tip".into(), tip.clone().into());
         }
         let mut doc = Table::new();
         doc.insert("items".into(), Value::Array(vec![Value::Table(t)]));

@@ -22,6 +22,9 @@ pub struct Item {
     pub irt: Irt,
     /// What the candidate sees and the answer key, by type.
     pub body: Body,
+    /// Advice shown after a practice exercise is checked (practice banks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<String>,
 }
 
 /// IRT parameters of an item.

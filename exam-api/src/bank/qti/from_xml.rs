@@ -197,6 +197,10 @@ pub(super) fn parse_item(xml: &str, file: &str) -> Result<Item, QtiError> {
         }
         ItemType::Listening => read_listening(cx, &root, &decls, body_el)?,
     };
+    let tip = match root.child("qti-modal-feedback") {
+        Some(fb) => Some(paragraphs(cx, cx.child(fb, "qti-content-body")?)?),
+        None => None,
+    };
     Ok(Item {
         id,
         domain,
@@ -205,6 +209,7 @@ pub(super) fn parse_item(xml: &str, file: &str) -> Result<Item, QtiError> {
         instruction,
         irt,
         body,
+        tip,
     })
 }
 

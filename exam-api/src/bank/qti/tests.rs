@@ -37,6 +37,7 @@ fn item(id: &str, domain: Domain, cefr: Cefr, irt: Irt, body: Body) -> Item {
         instruction: "Choose the best answer.".to_owned(),
         irt,
         body,
+        tip: None,
     }
 }
 
@@ -252,7 +253,9 @@ fn sample_items_are_valid_and_cover_every_type() {
 
 #[test]
 fn every_item_round_trips() {
-    for item in sample_items() {
+    let mut items = sample_items();
+    items[0].tip = Some("Look at the words around the gap.\nThen & only then, choose.".to_owned());
+    for item in items {
         let xml = item_to_xml(&item);
         let back = item_from_xml(&xml).unwrap_or_else(|e| panic!("{}: {e}\n{xml}", item.id));
         assert_eq!(back, item, "{xml}");

@@ -20,11 +20,31 @@ pub(super) fn item_xml(item: &Item, language: Option<&str>) -> String {
     declarations(&mut m, &item.body);
     outcome(&mut m, "SCORE", "0");
     outcome(&mut m, "MAXSCORE", &item.body.max_score().to_string());
+    if item.tip.is_some() {
+        m.open(
+            "qti-outcome-declaration",
+            &[("identifier", "FEEDBACK"), ("cardinality", "single"), ("base-type", "identifier")],
+        );
+        m.open("qti-default-value", &[]);
+        m.leaf("qti-value", &[], "TIP");
+        m.close("qti-default-value");
+        m.close("qti-outcome-declaration");
+    }
     m.open("qti-item-body", &[]);
     rubric(&mut m, USE_INSTRUCTIONS, "candidate", &item.instruction);
     body(&mut m, &item.body);
     m.close("qti-item-body");
     processing(&mut m, &item.body);
+    if let Some(tip) = &item.tip {
+        m.open(
+            "qti-modal-feedback",
+            &[("outcome-identifier", "FEEDBACK"), ("identifier", "TIP"), ("show-hide", "show")],
+        );
+        m.open("qti-content-body", &[]);
+        paragraphs(&mut m, tip);
+        m.close("qti-content-body");
+        m.close("qti-modal-feedback");
+    }
     m.close("qti-assessment-item");
     m.finish()
 }
