@@ -12,7 +12,9 @@
 mod file;
 mod item;
 mod kind;
+mod public;
 pub mod qti;
+mod response;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -26,6 +28,10 @@ pub use item::{
     normalize_typed,
 };
 pub use kind::{Domain, ItemType};
+pub use public::{
+    PublicBody, PublicDropdownGap, PublicItem, PublicListeningResponse, PublicTextGap, shuffle,
+};
+pub use response::{Response, ResponseError};
 
 static ENGLISH: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../bank/en");
 

@@ -23,7 +23,11 @@ pub(super) fn item_xml(item: &Item, language: Option<&str>) -> String {
     if item.tip.is_some() {
         m.open(
             "qti-outcome-declaration",
-            &[("identifier", "FEEDBACK"), ("cardinality", "single"), ("base-type", "identifier")],
+            &[
+                ("identifier", "FEEDBACK"),
+                ("cardinality", "single"),
+                ("base-type", "identifier"),
+            ],
         );
         m.open("qti-default-value", &[]);
         m.leaf("qti-value", &[], "TIP");
@@ -38,7 +42,11 @@ pub(super) fn item_xml(item: &Item, language: Option<&str>) -> String {
     if let Some(tip) = &item.tip {
         m.open(
             "qti-modal-feedback",
-            &[("outcome-identifier", "FEEDBACK"), ("identifier", "TIP"), ("show-hide", "show")],
+            &[
+                ("outcome-identifier", "FEEDBACK"),
+                ("identifier", "TIP"),
+                ("show-hide", "show"),
+            ],
         );
         m.open("qti-content-body", &[]);
         paragraphs(&mut m, tip);
