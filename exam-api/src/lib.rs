@@ -29,3 +29,4 @@ pub mod pages;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod written;
