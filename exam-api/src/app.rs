@@ -28,6 +28,9 @@ pub struct ApiConfig {
     pub sign_in_per_minute: u32,
     /// Mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookie: bool,
+    /// The pause between two items of the written test (the guide's 3 s; benchmarks
+    /// may lower it to load the server harder).
+    pub item_pause_ms: i64,
 }
 
 impl Default for ApiConfig {
@@ -39,6 +42,7 @@ impl Default for ApiConfig {
             body_limit: 64 * 1024,
             sign_in_per_minute: 10,
             secure_cookie: false,
+            item_pause_ms: 3000,
         }
     }
 }
@@ -52,6 +56,12 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// The item bank in use.
     pub bank: Arc<Bank>,
+    /// The demo mini-test's items.
+    pub demo: Arc<Bank>,
+    /// The practice exercises.
+    pub practice: Arc<Bank>,
+    /// Live written-test sessions and the engine's shared state.
+    pub written: Arc<crate::written::WrittenState>,
     /// Sign-in rate limiter.
     pub limiter: Arc<RateLimiter>,
     /// Settings.
@@ -60,11 +70,19 @@ pub struct AppState {
 
 impl AppState {
     /// State over a database, a token secret and a bank.
+    ///
+    /// Panics if the bank's IRT parameters do not make an engine pool (a validated bank
+    /// always does).
     pub fn new(db: Db, jwt_secret: &[u8], bank: Bank, config: ApiConfig) -> Self {
+        let pool = bank.cat_pool().expect("a validated bank makes a valid pool");
+        let timing = crate::written::Timing { pause_ms: config.item_pause_ms, ..Default::default() };
         AppState {
             db,
             keys: JwtKeys::from_secret(jwt_secret),
             bank: Arc::new(bank),
+            demo: Arc::new(Bank::english_demo()),
+            practice: Arc::new(Bank::english_practice()),
+            written: Arc::new(crate::written::WrittenState::new(pool, timing)),
             limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
             config: Arc::new(config),
         }
@@ -86,6 +104,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::interviews::router())
         .merge(crate::bank_api::router())
+        .merge(crate::candidate::router())
+        .merge(crate::written::routes::router())
+        .merge(crate::practice::router())
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -33,6 +33,14 @@ pub enum ApiError {
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The request is refused in the current state, with a specific code (409).
+    #[error("{message}")]
+    Refused {
+        /// Machine-readable code (`too_late`, `play_limit_reached`, …).
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
     /// The link or resource is gone for good (410).
     #[error("{0}")]
     Gone(String),
@@ -70,6 +78,11 @@ impl ApiError {
         }
     }
 
+    /// A 409 with a specific code.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Refused { code, message: message.into() }
+    }
+
     /// A 422 with a code.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Unprocessable {
@@ -86,6 +99,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Refused { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {

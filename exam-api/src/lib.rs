@@ -19,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod bank;
 pub mod bank_api;
+pub mod candidate;
 pub mod cat;
 pub mod cefr;
 pub mod db;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod interviews;
 pub mod meta;
 pub mod pages;
+pub mod practice;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -236,3 +236,24 @@ fn every_shipped_item_round_trips_through_qti3() {
     assert_eq!(again.items, bank.items);
     assert_eq!(again.clips, bank.clips);
 }
+
+#[test]
+fn the_demo_has_one_item_of_each_type_and_practice_has_tips() {
+    let demo = Bank::english_demo();
+    let types: Vec<ItemType> = demo.items.iter().map(|i| i.item_type()).collect();
+    assert_eq!(demo.items.len(), 7);
+    for t in ItemType::ALL {
+        assert!(types.contains(&t), "{t} in the demo");
+    }
+    let practice = Bank::english_practice();
+    for d in Domain::ALL {
+        assert!(practice.items.iter().filter(|i| i.domain == d).count() >= 5, "{d}");
+    }
+    assert!(practice.items.iter().all(|i| i.tip.is_some()), "every exercise has a tip");
+    // Neither shares an id or a text with the exam bank.
+    let exam = Bank::english();
+    for i in demo.items.iter().chain(&practice.items) {
+        assert!(exam.item(&i.id).is_none());
+        assert!(!exam.items.iter().any(|e| e.body == i.body), "{} copies an exam item", i.id);
+    }
+}

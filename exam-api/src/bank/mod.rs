@@ -99,24 +99,36 @@ pub struct Bank {
 impl Bank {
     /// The English bank shipped inside the binary.
     pub fn english() -> Bank {
-        let files = ENGLISH
+        Bank::embedded(&ENGLISH).expect("the embedded English bank is validated by its tests")
+    }
+
+    /// The English demo mini-test (seven items, one per type), shipped inside the binary.
+    pub fn english_demo() -> Bank {
+        ENGLISH.get_dir("demo").map(|d| Bank::embedded(d).expect("the demo bank is validated by its tests")).unwrap_or_default()
+    }
+
+    /// The English practice exercises, shipped inside the binary.
+    pub fn english_practice() -> Bank {
+        ENGLISH
+            .get_dir("practice")
+            .map(|d| Bank::embedded(d).expect("the practice bank is validated by its tests"))
+            .unwrap_or_default()
+    }
+
+    /// A bank from an embedded folder: its `*.toml` files and its `clips/`.
+    fn embedded(dir: &Dir<'_>) -> Result<Bank, Vec<BankError>> {
+        let base = dir.path().to_owned();
+        let rel = |p: &Path| p.strip_prefix(&base).unwrap_or(p).display().to_string();
+        let files = dir
             .files()
             .filter(|f| f.path().extension().is_some_and(|e| e == "toml"))
-            .map(|f| {
-                let name = f.path().display().to_string();
-                (name, f.contents_utf8().unwrap_or_default().to_owned())
-            })
+            .map(|f| (rel(f.path()), f.contents_utf8().unwrap_or_default().to_owned()))
             .collect();
-        let clips = ENGLISH
-            .get_dir("clips")
-            .map(|d| {
-                d.files()
-                    .map(|f| (f.path().display().to_string(), f.contents().to_vec()))
-                    .collect()
-            })
+        let clips = dir
+            .get_dir(base.join("clips"))
+            .map(|d| d.files().map(|f| (rel(f.path()), f.contents().to_vec())).collect())
             .unwrap_or_default();
         Bank::from_sources(files, clips)
-            .expect("the embedded English bank is validated by its tests")
     }
 
     /// Loads a bank folder (every `*.toml` file and `clips/`), or a single file.

@@ -1,0 +1,231 @@
+//! The candidate's steps before the written test: system check, the personal-data
+//! form the CPF transmission needs, and the identity step (a placeholder until the
+//! proctoring stage captures a selfie and an ID document).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me/journey", get(journey))
+        .route("/api/v1/me/profile", get(get_profile).put(put_profile))
+        .route("/api/v1/me/system-check", post(system_check))
+        .route("/api/v1/me/identity", post(identity))
+}
+
+/// Which steps a candidate has done.
+#[derive(Serialize, Debug, Clone)]
+pub struct Steps {
+    /// The equipment check was done.
+    pub system_check_done: bool,
+    /// The personal-data form is complete.
+    pub profile_complete: bool,
+    /// The identity step is done.
+    pub identity_done: bool,
+}
+
+/// The steps of a candidate.
+pub async fn steps(state: &AppState, user: &str) -> Result<Steps, ApiError> {
+    let step: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT system_check_at, identity_at FROM candidate_steps WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let profile: Option<(String,)> = sqlx::query_as("SELECT user_id FROM candidate_profiles WHERE user_id = $1")
+        .bind(user)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let (check, identity) = step.unwrap_or((None, None));
+    Ok(Steps { system_check_done: check.is_some(), profile_complete: profile.is_some(), identity_done: identity.is_some() })
+}
+
+#[derive(Serialize, Debug)]
+struct WrittenRef {
+    id: String,
+    status: String,
+}
+
+#[derive(Serialize, Debug)]
+struct JourneyOut {
+    #[serde(flatten)]
+    steps: Steps,
+    written: Option<WrittenRef>,
+}
+
+async fn journey(State(state): State<AppState>, auth: AuthUser) -> Result<Json<JourneyOut>, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let steps = steps(&state, auth.id()).await?;
+    let written: Option<(String, String)> =
+        sqlx::query_as("SELECT id, status FROM written_sessions WHERE candidate_id = $1")
+            .bind(auth.id())
+            .fetch_optional(&state.db.pool)
+            .await?;
+    Ok(Json(JourneyOut { steps, written: written.map(|(id, status)| WrittenRef { id, status }) }))
+}
+
+/// The personal data the CPF transmission needs.
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Birth name (nom de naissance).
+    pub birth_name: String,
+    /// Usage name (nom d'usage), if different.
+    #[serde(default)]
+    pub usage_name: Option<String>,
+    /// First names, in civil-status order.
+    pub first_names: String,
+    /// Date of birth, `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `F` or `M`, as on the civil-status record.
+    pub sex: String,
+    /// Commune of birth.
+    pub birth_commune: String,
+    /// Country of birth.
+    pub birth_country: String,
+}
+
+fn invalid(msg: impl Into<String>) -> ApiError {
+    ApiError::invalid("invalid_profile", msg)
+}
+
+fn text(field: &str, v: &str) -> Result<String, ApiError> {
+    let t = v.trim();
+    if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
+        return Err(invalid(format!("{field}: 1 to 100 printable characters")));
+    }
+    Ok(t.to_owned())
+}
+
+impl Profile {
+    /// The profile with trimmed fields, or the first field at fault.
+    fn checked(self, today: NaiveDate) -> Result<Profile, ApiError> {
+        let date = NaiveDate::parse_from_str(self.birth_date.trim(), "%Y-%m-%d")
+            .map_err(|_| invalid("birth_date: expected a date as YYYY-MM-DD"))?;
+        let age = today.year() - date.year() - i32::from((today.month(), today.day()) < (date.month(), date.day()));
+        if !(14..=110).contains(&age) {
+            return Err(invalid("birth_date: the candidate must be between 14 and 110 years old"));
+        }
+        if self.sex != "F" && self.sex != "M" {
+            return Err(invalid("sex: F or M"));
+        }
+        Ok(Profile {
+            birth_name: text("birth_name", &self.birth_name)?,
+            usage_name: match self.usage_name.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(u) => Some(text("usage_name", u)?),
+            },
+            first_names: text("first_names", &self.first_names)?,
+            birth_date: date.format("%Y-%m-%d").to_string(),
+            sex: self.sex,
+            birth_commune: text("birth_commune", &self.birth_commune)?,
+            birth_country: text("birth_country", &self.birth_country)?,
+        })
+    }
+}
+
+async fn get_profile(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Profile>, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let row: Option<(String, Option<String>, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country \
+         FROM candidate_profiles WHERE user_id = $1",
+    )
+    .bind(auth.id())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let r = row.ok_or_else(|| ApiError::NotFound("the form has not been filled in yet".to_owned()))?;
+    Ok(Json(Profile {
+        birth_name: r.0,
+        usage_name: r.1,
+        first_names: r.2,
+        birth_date: r.3,
+        sex: r.4,
+        birth_commune: r.5,
+        birth_country: r.6,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+async fn put_profile(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<Profile>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let p = body.checked(Utc::now().date_naive())?;
+    sqlx::query(
+        "INSERT INTO candidate_profiles (user_id, birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (user_id) DO UPDATE SET birth_name = excluded.birth_name, usage_name = excluded.usage_name, \
+         first_names = excluded.first_names, birth_date = excluded.birth_date, sex = excluded.sex, \
+         birth_commune = excluded.birth_commune, birth_country = excluded.birth_country, updated_at = excluded.updated_at",
+    )
+    .bind(auth.id())
+    .bind(&p.birth_name)
+    .bind(&p.usage_name)
+    .bind(&p.first_names)
+    .bind(&p.birth_date)
+    .bind(&p.sex)
+    .bind(&p.birth_commune)
+    .bind(&p.birth_country)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    tracing::info!("personal-data form saved");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the equipment check measured.
+#[derive(Deserialize, Serialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SystemCheck {
+    /// The test sound was heard.
+    pub audio_ok: bool,
+    /// The microphone picked up sound.
+    pub microphone_ok: bool,
+    /// The camera showed a picture.
+    pub camera_ok: bool,
+    /// Measured download bandwidth.
+    pub bandwidth_kbps: u32,
+}
+
+async fn system_check(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<SystemCheck>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let json = serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO candidate_steps (user_id, system_check_at, system_check_json) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET system_check_at = excluded.system_check_at, system_check_json = excluded.system_check_json",
+    )
+    .bind(auth.id())
+    .bind(now_ms())
+    .bind(json)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn identity(State(state): State<AppState>, auth: AuthUser) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    sqlx::query(
+        "INSERT INTO candidate_steps (user_id, identity_at) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET identity_at = excluded.identity_at",
+    )
+    .bind(auth.id())
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,304 @@
+//! The written test over HTTP (`docs/written-test.md`): create, view (which moves the
+//! session on in time), answer, play a clip, and the result for staff.
+//!
+//! Each session is driven under its own lock; every event is stored before the
+//! candidate gets an answer. A failed store drops the cached machine, so the next
+//! request rebuilds it from what was stored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::machine::{Event, Phase, Refusal, Timing, WrittenSession};
+use super::store::{self, SessionRow};
+use crate::accounts::new_id;
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::bank::{Body, Domain, PublicItem, Response};
+use crate::cat::{CatConfig, DomainEstimate, ExposureCounts, Pool};
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+type Slot = Arc<tokio::sync::Mutex<Option<WrittenSession>>>;
+
+/// What the written test keeps in memory: the engine's pool, the shared exposure
+/// counters and the live session machines.
+#[derive(Debug)]
+pub struct WrittenState {
+    pool: Pool,
+    timing: Timing,
+    sessions: Mutex<HashMap<String, Slot>>,
+    exposure: tokio::sync::Mutex<Option<ExposureCounts>>,
+}
+
+impl WrittenState {
+    /// State over a pool with the given timing.
+    pub fn new(pool: Pool, timing: Timing) -> Self {
+        WrittenState { pool, timing, sessions: Mutex::new(HashMap::new()), exposure: tokio::sync::Mutex::new(None) }
+    }
+
+    fn slot(&self, id: &str) -> Slot {
+        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id.to_owned()).or_default().clone()
+    }
+}
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/written", post(start))
+        .route("/api/v1/written/{id}", get(view))
+        .route("/api/v1/written/{id}/answers", post(answer))
+        .route("/api/v1/written/{id}/plays/{item_id}", post(play))
+        .route("/api/v1/written/{id}/result", get(result))
+}
+
+/// The session view of `docs/written-test.md`.
+#[derive(Serialize, Debug)]
+pub struct View {
+    id: String,
+    status: &'static str,
+    position: u32,
+    total: u32,
+    domain: Option<Domain>,
+    domain_position: usize,
+    domain_count: usize,
+    item: Option<PublicItem>,
+    time_limit_ms: Option<u64>,
+    deadline_ms: Option<i64>,
+    remaining_ms: Option<i64>,
+    pause_until_ms: Option<i64>,
+    server_now_ms: i64,
+}
+
+/// An answer.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerIn {
+    item_id: String,
+    response: Response,
+}
+
+/// An answer's acknowledgement.
+#[derive(Serialize, Debug)]
+pub struct AnswerOut {
+    outcome: &'static str,
+    pause_until_ms: Option<i64>,
+}
+
+/// The session of the caller (candidates see only their own).
+async fn owned(state: &AppState, auth: &AuthUser, id: &str) -> Result<SessionRow, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    match store::session(&state.db, id).await? {
+        Some(row) if row.candidate_id == auth.id() => Ok(row),
+        _ => Err(ApiError::NotFound("no such test session".to_owned())),
+    }
+}
+
+/// Runs `f` on the session's machine (rebuilt from storage when not cached), moving it
+/// to `now` first, and stores every event before returning.
+async fn drive<T>(
+    state: &AppState,
+    row: &SessionRow,
+    now: i64,
+    f: impl FnOnce(&mut WrittenSession, &mut Vec<Event>) -> T,
+) -> Result<(T, View), ApiError> {
+    let w = &state.written;
+    let slot = w.slot(&row.id);
+    let mut guard = slot.lock().await;
+    if guard.is_none() {
+        *guard = Some(store::restore(&state.db, row, &w.pool, w.timing).await?);
+    }
+    let machine = guard.as_mut().expect("just filled");
+    let mut events = {
+        let mut exposure = w.exposure.lock().await;
+        if exposure.is_none() {
+            *exposure = Some(store::exposure(&state.db).await?);
+        }
+        machine.poll(now, &state.bank, &w.pool, exposure.as_mut().expect("just filled"))
+    };
+    let out = f(machine, &mut events);
+    {
+        // After an answer the pause may already be over (a zero pause): move on again.
+        let mut exposure = w.exposure.lock().await;
+        if let Some(exposure) = exposure.as_mut() {
+            events.extend(machine.poll(now, &state.bank, &w.pool, exposure));
+        }
+    }
+    if let Err(e) = store::store(&state.db, &row.id, &events).await {
+        *guard = None;
+        return Err(e);
+    }
+    let view = render(state, &row.id, machine, now);
+    Ok((out, view))
+}
+
+fn render(state: &AppState, id: &str, m: &WrittenSession, now: i64) -> View {
+    let total = (CatConfig::default().items_per_domain * Domain::ALL.len()) as u32;
+    let domain = m.cat().current_domain();
+    let mut v = View {
+        id: id.to_owned(),
+        status: "pause",
+        position: (m.done() + 1).min(total),
+        total,
+        domain,
+        domain_position: domain.map_or(Domain::ALL.len(), |d| d.index() + 1),
+        domain_count: Domain::ALL.len(),
+        item: None,
+        time_limit_ms: None,
+        deadline_ms: None,
+        remaining_ms: None,
+        pause_until_ms: None,
+        server_now_ms: now,
+    };
+    match m.phase() {
+        Phase::Pause { until } => v.pause_until_ms = Some(*until),
+        Phase::Finished => {
+            v.status = "finished";
+            v.position = total;
+        }
+        Phase::Presenting { item_id, position, presented_at, deadline, plays } => {
+            if let Some(item) = state.bank.item(item_id) {
+                let url = format!("/api/v1/written/{id}/plays/{item_id}");
+                v.status = "item";
+                v.position = *position;
+                v.item = Some(item.public_view(m.seed(), m.multiplier(), &url, *plays));
+                v.time_limit_ms = Some((deadline - presented_at) as u64);
+                v.deadline_ms = Some(*deadline);
+                v.remaining_ms = Some((deadline - now).max(0));
+            }
+        }
+    }
+    v
+}
+
+fn refusal(r: Refusal) -> ApiError {
+    match r {
+        Refusal::TooLate => ApiError::refused("too_late", r.to_string()),
+        Refusal::NotCurrent => ApiError::refused("not_current_item", r.to_string()),
+        Refusal::Finished => ApiError::refused("finished", r.to_string()),
+        Refusal::PlayLimit(_) => ApiError::refused("play_limit_reached", r.to_string()),
+        Refusal::NoClip => ApiError::refused("no_clip", r.to_string()),
+        Refusal::Invalid(m) => ApiError::invalid("invalid_response", m),
+    }
+}
+
+/// Starts the candidate's written test (or returns the one already started).
+#[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+async fn start(State(state): State<AppState>, auth: AuthUser) -> Result<(StatusCode, Json<View>), ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let steps = crate::candidate::steps(&state, auth.id()).await?;
+    if !steps.profile_complete {
+        return Err(ApiError::refused("profile_incomplete", "fill in the personal-data form first".to_owned()));
+    }
+    if !steps.identity_done {
+        return Err(ApiError::refused("identity_required", "complete the identity step first".to_owned()));
+    }
+    let (row, status) = match store::session_of(&state.db, auth.id()).await? {
+        Some(row) => (row, StatusCode::OK),
+        None => {
+            let (multiplier,): (f64,) = sqlx::query_as("SELECT time_multiplier FROM candidates WHERE user_id = $1")
+                .bind(auth.id())
+                .fetch_one(&state.db.pool)
+                .await?;
+            let row = SessionRow {
+                id: new_id(),
+                candidate_id: auth.id().to_owned(),
+                seed: rand::random::<u64>() >> 1,
+                multiplier,
+                created_at: now_ms(),
+            };
+            match store::create(&state.db, &row).await {
+                Ok(()) => {
+                    tracing::info!(session = %row.id, "written test started");
+                    (row, StatusCode::CREATED)
+                }
+                // A concurrent start won the race: use its session.
+                Err(ApiError::Conflict(_)) => {
+                    (store::session_of(&state.db, auth.id()).await?.ok_or_else(|| ApiError::Internal("lost session".into()))?, StatusCode::OK)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let ((), view) = drive(&state, &row, now_ms(), |_, _| ()).await?;
+    Ok((status, Json(view)))
+}
+
+/// The session's view; reading it moves the session on (timeouts, next item).
+async fn view(State(state): State<AppState>, auth: AuthUser, Path(id): Path<String>) -> Result<Json<View>, ApiError> {
+    let row = owned(&state, &auth, &id).await?;
+    let ((), view) = drive(&state, &row, now_ms(), |_, _| ()).await?;
+    Ok(Json(view))
+}
+
+/// An answer to the current item; acknowledged once stored.
+#[tracing::instrument(skip_all, fields(session = %id))]
+async fn answer(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerIn>,
+) -> Result<Json<AnswerOut>, ApiError> {
+    let row = owned(&state, &auth, &id).await?;
+    let item = state.bank.item(&body.item_id).cloned();
+    let now = now_ms();
+    let (result, view) = drive(&state, &row, now, |m, events| {
+        let Some(item) = item else { return Err(Refusal::NotCurrent) };
+        let (more, r) = m.answer(now, &body.item_id, body.response, &item);
+        events.extend(more);
+        r
+    })
+    .await?;
+    result.map_err(refusal)?;
+    Ok(Json(AnswerOut { outcome: "recorded", pause_until_ms: view.pause_until_ms }))
+}
+
+/// One play of the current listening item's clip (the bytes, counted before sending).
+async fn play(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, item_id)): Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let row = owned(&state, &auth, &id).await?;
+    let item = state.bank.item(&item_id).cloned().ok_or_else(|| ApiError::NotFound("no such item".to_owned()))?;
+    let now = now_ms();
+    let (result, _) = drive(&state, &row, now, |m, events| {
+        let e = m.play(now, &item_id, &item)?;
+        events.push(e);
+        Ok(())
+    })
+    .await?;
+    result.map_err(refusal)?;
+    let Body::Listening { clip, .. } = &item.body else { return Err(refusal(Refusal::NoClip)) };
+    let bytes = state.bank.clips.get(clip).cloned().ok_or_else(|| ApiError::Internal(format!("clip {clip} missing")))?;
+    Ok(([(header::CONTENT_TYPE, "audio/ogg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
+}
+
+/// The result of a finished written test.
+#[derive(Serialize, Debug)]
+pub struct ResultOut {
+    session_id: String,
+    candidate_id: String,
+    domains: Vec<DomainEstimate>,
+}
+
+/// The written part's result, for staff only: candidates receive results with the oral.
+async fn result(State(state): State<AppState>, auth: AuthUser, Path(id): Path<String>) -> Result<Json<ResultOut>, ApiError> {
+    auth.require(&[Role::PlatformAdmin, Role::CentreAdmin])?;
+    let row = store::session(&state.db, &id).await?.ok_or_else(|| ApiError::NotFound("no such test session".to_owned()))?;
+    crate::accounts::visible_candidate(&state, &auth, &row.candidate_id).await.map_err(|_| ApiError::NotFound("no such test session".to_owned()))?;
+    let (json,): (Option<String>,) = sqlx::query_as("SELECT result_json FROM written_sessions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let json = json.ok_or_else(|| ApiError::refused("not_finished", "the written test is not finished".to_owned()))?;
+    let domains = serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(ResultOut { session_id: id, candidate_id: row.candidate_id, domains }))
+}
