@@ -74,8 +74,13 @@ impl AppState {
     /// Panics if the bank's IRT parameters do not make an engine pool (a validated bank
     /// always does).
     pub fn new(db: Db, jwt_secret: &[u8], bank: Bank, config: ApiConfig) -> Self {
-        let pool = bank.cat_pool().expect("a validated bank makes a valid pool");
-        let timing = crate::written::Timing { pause_ms: config.item_pause_ms, ..Default::default() };
+        let pool = bank
+            .cat_pool()
+            .expect("a validated bank makes a valid pool");
+        let timing = crate::written::Timing {
+            pause_ms: config.item_pause_ms,
+            ..Default::default()
+        };
         AppState {
             db,
             keys: JwtKeys::from_secret(jwt_secret),

@@ -36,17 +36,23 @@ pub struct Steps {
 
 /// The steps of a candidate.
 pub async fn steps(state: &AppState, user: &str) -> Result<Steps, ApiError> {
-    let step: Option<(Option<i64>, Option<i64>)> =
-        sqlx::query_as("SELECT system_check_at, identity_at FROM candidate_steps WHERE user_id = $1")
+    let step: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT system_check_at, identity_at FROM candidate_steps WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let profile: Option<(String,)> =
+        sqlx::query_as("SELECT user_id FROM candidate_profiles WHERE user_id = $1")
             .bind(user)
             .fetch_optional(&state.db.pool)
             .await?;
-    let profile: Option<(String,)> = sqlx::query_as("SELECT user_id FROM candidate_profiles WHERE user_id = $1")
-        .bind(user)
-        .fetch_optional(&state.db.pool)
-        .await?;
     let (check, identity) = step.unwrap_or((None, None));
-    Ok(Steps { system_check_done: check.is_some(), profile_complete: profile.is_some(), identity_done: identity.is_some() })
+    Ok(Steps {
+        system_check_done: check.is_some(),
+        profile_complete: profile.is_some(),
+        identity_done: identity.is_some(),
+    })
 }
 
 #[derive(Serialize, Debug)]
@@ -62,7 +68,10 @@ struct JourneyOut {
     written: Option<WrittenRef>,
 }
 
-async fn journey(State(state): State<AppState>, auth: AuthUser) -> Result<Json<JourneyOut>, ApiError> {
+async fn journey(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<JourneyOut>, ApiError> {
     auth.require(&[Role::Candidate])?;
     let steps = steps(&state, auth.id()).await?;
     let written: Option<(String, String)> =
@@ -70,7 +79,10 @@ async fn journey(State(state): State<AppState>, auth: AuthUser) -> Result<Json<J
             .bind(auth.id())
             .fetch_optional(&state.db.pool)
             .await?;
-    Ok(Json(JourneyOut { steps, written: written.map(|(id, status)| WrittenRef { id, status }) }))
+    Ok(Json(JourneyOut {
+        steps,
+        written: written.map(|(id, status)| WrittenRef { id, status }),
+    }))
 }
 
 /// The personal data the CPF transmission needs.
@@ -111,9 +123,13 @@ impl Profile {
     fn checked(self, today: NaiveDate) -> Result<Profile, ApiError> {
         let date = NaiveDate::parse_from_str(self.birth_date.trim(), "%Y-%m-%d")
             .map_err(|_| invalid("birth_date: expected a date as YYYY-MM-DD"))?;
-        let age = today.year() - date.year() - i32::from((today.month(), today.day()) < (date.month(), date.day()));
+        let age = today.year()
+            - date.year()
+            - i32::from((today.month(), today.day()) < (date.month(), date.day()));
         if !(14..=110).contains(&age) {
-            return Err(invalid("birth_date: the candidate must be between 14 and 110 years old"));
+            return Err(invalid(
+                "birth_date: the candidate must be between 14 and 110 years old",
+            ));
         }
         if self.sex != "F" && self.sex != "M" {
             return Err(invalid("sex: F or M"));
@@ -133,16 +149,28 @@ impl Profile {
     }
 }
 
-async fn get_profile(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Profile>, ApiError> {
+async fn get_profile(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Profile>, ApiError> {
     auth.require(&[Role::Candidate])?;
-    let row: Option<(String, Option<String>, String, String, String, String, String)> = sqlx::query_as(
+    let row: Option<(
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        String,
+        String,
+    )> = sqlx::query_as(
         "SELECT birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country \
          FROM candidate_profiles WHERE user_id = $1",
     )
     .bind(auth.id())
     .fetch_optional(&state.db.pool)
     .await?;
-    let r = row.ok_or_else(|| ApiError::NotFound("the form has not been filled in yet".to_owned()))?;
+    let r =
+        row.ok_or_else(|| ApiError::NotFound("the form has not been filled in yet".to_owned()))?;
     Ok(Json(Profile {
         birth_name: r.0,
         usage_name: r.1,

@@ -80,7 +80,10 @@ impl ApiError {
 
     /// A 409 with a specific code.
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Refused { code, message: message.into() }
+        ApiError::Refused {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A 422 with a code.

@@ -43,30 +43,59 @@ fn views(bank: &Bank, base: &str, domain: Option<Domain>) -> Vec<PublicItem> {
 }
 
 fn clip(bank: &Bank, item_id: &str) -> Result<HttpResponse, ApiError> {
-    let item = bank.item(item_id).ok_or_else(|| ApiError::NotFound("no such item".to_owned()))?;
+    let item = bank
+        .item(item_id)
+        .ok_or_else(|| ApiError::NotFound("no such item".to_owned()))?;
     let Body::Listening { clip, .. } = &item.body else {
         return Err(ApiError::NotFound("this item has no recording".to_owned()));
     };
-    let bytes = bank.clips.get(clip).cloned().ok_or_else(|| ApiError::Internal(format!("clip {clip} missing")))?;
-    Ok(([(header::CONTENT_TYPE, "audio/ogg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
+    let bytes = bank
+        .clips
+        .get(clip)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("clip {clip} missing")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "audio/ogg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The seven demo items (public: the demo needs no account).
 async fn demo(State(state): State<AppState>) -> Json<ItemsOut> {
-    Json(ItemsOut { items: views(&state.demo, "/api/v1/demo/clips", None) })
+    Json(ItemsOut {
+        items: views(&state.demo, "/api/v1/demo/clips", None),
+    })
 }
 
-async fn demo_clip(State(state): State<AppState>, Path(item_id): Path<String>) -> Result<HttpResponse, ApiError> {
+async fn demo_clip(
+    State(state): State<AppState>,
+    Path(item_id): Path<String>,
+) -> Result<HttpResponse, ApiError> {
     clip(&state.demo, &item_id)
 }
 
 /// The practice exercises of a domain (any signed-in user).
-async fn practice(State(state): State<AppState>, _auth: AuthUser, Path(domain): Path<String>) -> Result<Json<ItemsOut>, ApiError> {
-    let d = Domain::parse(&domain).ok_or_else(|| ApiError::NotFound(format!("no domain {domain:?}")))?;
-    Ok(Json(ItemsOut { items: views(&state.practice, "/api/v1/practice/clips", Some(d)) }))
+async fn practice(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+    Path(domain): Path<String>,
+) -> Result<Json<ItemsOut>, ApiError> {
+    let d = Domain::parse(&domain)
+        .ok_or_else(|| ApiError::NotFound(format!("no domain {domain:?}")))?;
+    Ok(Json(ItemsOut {
+        items: views(&state.practice, "/api/v1/practice/clips", Some(d)),
+    }))
 }
 
-async fn practice_clip(State(state): State<AppState>, _auth: AuthUser, Path(item_id): Path<String>) -> Result<HttpResponse, ApiError> {
+async fn practice_clip(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+    Path(item_id): Path<String>,
+) -> Result<HttpResponse, ApiError> {
     clip(&state.practice, &item_id)
 }
 
@@ -93,8 +122,19 @@ async fn check(
     Path(item_id): Path<String>,
     ApiJson(body): ApiJson<CheckIn>,
 ) -> Result<Json<CheckOut>, ApiError> {
-    let item = state.practice.item(&item_id).ok_or_else(|| ApiError::NotFound("no such exercise".to_owned()))?;
-    let score = item.score(&body.response, SEED).map_err(|e| ApiError::invalid("invalid_response", e.0))?;
+    let item = state
+        .practice
+        .item(&item_id)
+        .ok_or_else(|| ApiError::NotFound("no such exercise".to_owned()))?;
+    let score = item
+        .score(&body.response, SEED)
+        .map_err(|e| ApiError::invalid("invalid_response", e.0))?;
     let max_score = item.body.max_score();
-    Ok(Json(CheckOut { score, max_score, correct: score == max_score, expected: item.expected_answers(), tip: item.tip.clone() }))
+    Ok(Json(CheckOut {
+        score,
+        max_score,
+        correct: score == max_score,
+        expected: item.expected_answers(),
+        tip: item.tip.clone(),
+    }))
 }

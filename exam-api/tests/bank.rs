@@ -247,13 +247,23 @@ fn the_demo_has_one_item_of_each_type_and_practice_has_tips() {
     }
     let practice = Bank::english_practice();
     for d in Domain::ALL {
-        assert!(practice.items.iter().filter(|i| i.domain == d).count() >= 5, "{d}");
+        assert!(
+            practice.items.iter().filter(|i| i.domain == d).count() >= 5,
+            "{d}"
+        );
     }
-    assert!(practice.items.iter().all(|i| i.tip.is_some()), "every exercise has a tip");
+    assert!(
+        practice.items.iter().all(|i| i.tip.is_some()),
+        "every exercise has a tip"
+    );
     // Neither shares an id or a text with the exam bank.
     let exam = Bank::english();
     for i in demo.items.iter().chain(&practice.items) {
         assert!(exam.item(&i.id).is_none());
-        assert!(!exam.items.iter().any(|e| e.body == i.body), "{} copies an exam item", i.id);
+        assert!(
+            !exam.items.iter().any(|e| e.body == i.body),
+            "{} copies an exam item",
+            i.id
+        );
     }
 }

@@ -21,6 +21,7 @@ pub(crate) struct TestApp {
     pub(crate) router: Router,
     pub(crate) demo: Vec<(String, String)>,
     db_guard: std::sync::Arc<TestDb>,
+    sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A response: status and JSON body (Null when the body is not JSON).
@@ -58,6 +59,7 @@ impl TestApp {
             state,
             demo,
             db_guard: std::sync::Arc::new(tdb),
+            sessions: Default::default(),
         }
     }
 
@@ -80,9 +82,17 @@ impl TestApp {
         url.rsplit('/').next().unwrap().to_owned()
     }
 
-    /// Signs in a demo role through its link; returns the session token.
+    /// Signs in a demo role through its link (once; later calls reuse the session).
     pub(crate) async fn sign_in(&self, role: &str) -> String {
-        self.sign_in_url(&self.link(role)).await
+        if let Some(t) = self.sessions.lock().unwrap().get(role) {
+            return t.clone();
+        }
+        let token = self.sign_in_url(&self.link(role)).await;
+        self.sessions
+            .lock()
+            .unwrap()
+            .insert(role.to_owned(), token.clone());
+        token
     }
 
     /// Signs in through a link URL; returns the session token.

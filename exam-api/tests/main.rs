@@ -4,3 +4,4 @@
 mod api;
 mod bank;
 mod common;
+mod written;

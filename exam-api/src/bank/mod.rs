@@ -104,7 +104,10 @@ impl Bank {
 
     /// The English demo mini-test (seven items, one per type), shipped inside the binary.
     pub fn english_demo() -> Bank {
-        ENGLISH.get_dir("demo").map(|d| Bank::embedded(d).expect("the demo bank is validated by its tests")).unwrap_or_default()
+        ENGLISH
+            .get_dir("demo")
+            .map(|d| Bank::embedded(d).expect("the demo bank is validated by its tests"))
+            .unwrap_or_default()
     }
 
     /// The English practice exercises, shipped inside the binary.
@@ -122,11 +125,20 @@ impl Bank {
         let files = dir
             .files()
             .filter(|f| f.path().extension().is_some_and(|e| e == "toml"))
-            .map(|f| (rel(f.path()), f.contents_utf8().unwrap_or_default().to_owned()))
+            .map(|f| {
+                (
+                    rel(f.path()),
+                    f.contents_utf8().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         let clips = dir
             .get_dir(base.join("clips"))
-            .map(|d| d.files().map(|f| (rel(f.path()), f.contents().to_vec())).collect())
+            .map(|d| {
+                d.files()
+                    .map(|f| (rel(f.path()), f.contents().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default();
         Bank::from_sources(files, clips)
     }

@@ -40,7 +40,21 @@ pub struct WrittenState {
 impl WrittenState {
     /// State over a pool with the given timing.
     pub fn new(pool: Pool, timing: Timing) -> Self {
-        WrittenState { pool, timing, sessions: Mutex::new(HashMap::new()), exposure: tokio::sync::Mutex::new(None) }
+        WrittenState {
+            pool,
+            timing,
+            sessions: Mutex::new(HashMap::new()),
+            exposure: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Forgets a session's live machine: the next request rebuilds it from storage
+    /// (after its rows were changed outside the machine, e.g. time given back).
+    pub fn evict(&self, id: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     fn slot(&self, id: &str) -> Slot {
@@ -101,8 +115,9 @@ async fn owned(state: &AppState, auth: &AuthUser, id: &str) -> Result<SessionRow
     }
 }
 
-/// Runs `f` on the session's machine (rebuilt from storage when not cached), moving it
-/// to `now` first, and stores every event before returning.
+/// Runs `f` on the session's machine (rebuilt from storage when not cached), then moves
+/// it on to `now`, and stores every event before returning. `f` runs first so that an
+/// answer to an item whose time is up is refused as late, not as another item's.
 async fn drive<T>(
     state: &AppState,
     row: &SessionRow,
@@ -116,20 +131,19 @@ async fn drive<T>(
         *guard = Some(store::restore(&state.db, row, &w.pool, w.timing).await?);
     }
     let machine = guard.as_mut().expect("just filled");
-    let mut events = {
+    let mut events = Vec::new();
+    let out = f(machine, &mut events);
+    {
         let mut exposure = w.exposure.lock().await;
         if exposure.is_none() {
             *exposure = Some(store::exposure(&state.db).await?);
         }
-        machine.poll(now, &state.bank, &w.pool, exposure.as_mut().expect("just filled"))
-    };
-    let out = f(machine, &mut events);
-    {
-        // After an answer the pause may already be over (a zero pause): move on again.
-        let mut exposure = w.exposure.lock().await;
-        if let Some(exposure) = exposure.as_mut() {
-            events.extend(machine.poll(now, &state.bank, &w.pool, exposure));
-        }
+        events.extend(machine.poll(
+            now,
+            &state.bank,
+            &w.pool,
+            exposure.as_mut().expect("just filled"),
+        ));
     }
     if let Err(e) = store::store(&state.db, &row.id, &events).await {
         *guard = None;
@@ -163,7 +177,13 @@ fn render(state: &AppState, id: &str, m: &WrittenSession, now: i64) -> View {
             v.status = "finished";
             v.position = total;
         }
-        Phase::Presenting { item_id, position, presented_at, deadline, plays } => {
+        Phase::Presenting {
+            item_id,
+            position,
+            presented_at,
+            deadline,
+            plays,
+        } => {
             if let Some(item) = state.bank.item(item_id) {
                 let url = format!("/api/v1/written/{id}/plays/{item_id}");
                 v.status = "item";
@@ -191,22 +211,32 @@ fn refusal(r: Refusal) -> ApiError {
 
 /// Starts the candidate's written test (or returns the one already started).
 #[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
-async fn start(State(state): State<AppState>, auth: AuthUser) -> Result<(StatusCode, Json<View>), ApiError> {
+async fn start(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<(StatusCode, Json<View>), ApiError> {
     auth.require(&[Role::Candidate])?;
     let steps = crate::candidate::steps(&state, auth.id()).await?;
     if !steps.profile_complete {
-        return Err(ApiError::refused("profile_incomplete", "fill in the personal-data form first".to_owned()));
+        return Err(ApiError::refused(
+            "profile_incomplete",
+            "fill in the personal-data form first".to_owned(),
+        ));
     }
     if !steps.identity_done {
-        return Err(ApiError::refused("identity_required", "complete the identity step first".to_owned()));
+        return Err(ApiError::refused(
+            "identity_required",
+            "complete the identity step first".to_owned(),
+        ));
     }
     let (row, status) = match store::session_of(&state.db, auth.id()).await? {
         Some(row) => (row, StatusCode::OK),
         None => {
-            let (multiplier,): (f64,) = sqlx::query_as("SELECT time_multiplier FROM candidates WHERE user_id = $1")
-                .bind(auth.id())
-                .fetch_one(&state.db.pool)
-                .await?;
+            let (multiplier,): (f64,) =
+                sqlx::query_as("SELECT time_multiplier FROM candidates WHERE user_id = $1")
+                    .bind(auth.id())
+                    .fetch_one(&state.db.pool)
+                    .await?;
             let row = SessionRow {
                 id: new_id(),
                 candidate_id: auth.id().to_owned(),
@@ -220,9 +250,12 @@ async fn start(State(state): State<AppState>, auth: AuthUser) -> Result<(StatusC
                     (row, StatusCode::CREATED)
                 }
                 // A concurrent start won the race: use its session.
-                Err(ApiError::Conflict(_)) => {
-                    (store::session_of(&state.db, auth.id()).await?.ok_or_else(|| ApiError::Internal("lost session".into()))?, StatusCode::OK)
-                }
+                Err(ApiError::Conflict(_)) => (
+                    store::session_of(&state.db, auth.id())
+                        .await?
+                        .ok_or_else(|| ApiError::Internal("lost session".into()))?,
+                    StatusCode::OK,
+                ),
                 Err(e) => return Err(e),
             }
         }
@@ -232,7 +265,11 @@ async fn start(State(state): State<AppState>, auth: AuthUser) -> Result<(StatusC
 }
 
 /// The session's view; reading it moves the session on (timeouts, next item).
-async fn view(State(state): State<AppState>, auth: AuthUser, Path(id): Path<String>) -> Result<Json<View>, ApiError> {
+async fn view(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<View>, ApiError> {
     let row = owned(&state, &auth, &id).await?;
     let ((), view) = drive(&state, &row, now_ms(), |_, _| ()).await?;
     Ok(Json(view))
@@ -250,14 +287,19 @@ async fn answer(
     let item = state.bank.item(&body.item_id).cloned();
     let now = now_ms();
     let (result, view) = drive(&state, &row, now, |m, events| {
-        let Some(item) = item else { return Err(Refusal::NotCurrent) };
+        let Some(item) = item else {
+            return Err(Refusal::NotCurrent);
+        };
         let (more, r) = m.answer(now, &body.item_id, body.response, &item);
         events.extend(more);
         r
     })
     .await?;
     result.map_err(refusal)?;
-    Ok(Json(AnswerOut { outcome: "recorded", pause_until_ms: view.pause_until_ms }))
+    Ok(Json(AnswerOut {
+        outcome: "recorded",
+        pause_until_ms: view.pause_until_ms,
+    }))
 }
 
 /// One play of the current listening item's clip (the bytes, counted before sending).
@@ -267,7 +309,11 @@ async fn play(
     Path((id, item_id)): Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let row = owned(&state, &auth, &id).await?;
-    let item = state.bank.item(&item_id).cloned().ok_or_else(|| ApiError::NotFound("no such item".to_owned()))?;
+    let item = state
+        .bank
+        .item(&item_id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound("no such item".to_owned()))?;
     let now = now_ms();
     let (result, _) = drive(&state, &row, now, |m, events| {
         let e = m.play(now, &item_id, &item)?;
@@ -276,9 +322,23 @@ async fn play(
     })
     .await?;
     result.map_err(refusal)?;
-    let Body::Listening { clip, .. } = &item.body else { return Err(refusal(Refusal::NoClip)) };
-    let bytes = state.bank.clips.get(clip).cloned().ok_or_else(|| ApiError::Internal(format!("clip {clip} missing")))?;
-    Ok(([(header::CONTENT_TYPE, "audio/ogg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
+    let Body::Listening { clip, .. } = &item.body else {
+        return Err(refusal(Refusal::NoClip));
+    };
+    let bytes = state
+        .bank
+        .clips
+        .get(clip)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("clip {clip} missing")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "audio/ogg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The result of a finished written test.
@@ -290,15 +350,33 @@ pub struct ResultOut {
 }
 
 /// The written part's result, for staff only: candidates receive results with the oral.
-async fn result(State(state): State<AppState>, auth: AuthUser, Path(id): Path<String>) -> Result<Json<ResultOut>, ApiError> {
+async fn result(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<ResultOut>, ApiError> {
     auth.require(&[Role::PlatformAdmin, Role::CentreAdmin])?;
-    let row = store::session(&state.db, &id).await?.ok_or_else(|| ApiError::NotFound("no such test session".to_owned()))?;
-    crate::accounts::visible_candidate(&state, &auth, &row.candidate_id).await.map_err(|_| ApiError::NotFound("no such test session".to_owned()))?;
-    let (json,): (Option<String>,) = sqlx::query_as("SELECT result_json FROM written_sessions WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let json = json.ok_or_else(|| ApiError::refused("not_finished", "the written test is not finished".to_owned()))?;
+    let row = store::session(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such test session".to_owned()))?;
+    crate::accounts::visible_candidate(&state, &auth, &row.candidate_id)
+        .await
+        .map_err(|_| ApiError::NotFound("no such test session".to_owned()))?;
+    let (json,): (Option<String>,) =
+        sqlx::query_as("SELECT result_json FROM written_sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    let json = json.ok_or_else(|| {
+        ApiError::refused(
+            "not_finished",
+            "the written test is not finished".to_owned(),
+        )
+    })?;
     let domains = serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(ResultOut { session_id: id, candidate_id: row.candidate_id, domains }))
+    Ok(Json(ResultOut {
+        session_id: id,
+        candidate_id: row.candidate_id,
+        domains,
+    }))
 }

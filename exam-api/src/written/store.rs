@@ -48,7 +48,13 @@ pub async fn session(db: &Db, id: &str) -> Result<Option<SessionRow>, ApiError> 
 }
 
 fn into_row(r: Row) -> SessionRow {
-    SessionRow { id: r.0, candidate_id: r.1, seed: r.2 as u64, multiplier: r.3, created_at: r.4 }
+    SessionRow {
+        id: r.0,
+        candidate_id: r.1,
+        seed: r.2 as u64,
+        multiplier: r.3,
+        created_at: r.4,
+    }
 }
 
 /// Creates a session (a second call for the same candidate hits the unique key: 409).
@@ -78,21 +84,36 @@ pub async fn items(db: &Db, session_id: &str) -> Result<Vec<StoredItem>, ApiErro
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(item_id, presented_at, deadline, done_at, score, plays)| StoredItem {
-            item_id,
-            presented_at,
-            deadline,
-            done: done_at.map(|at| (at, score.unwrap_or(0) as u32)),
-            plays: plays as u32,
-        })
+        .map(
+            |(item_id, presented_at, deadline, done_at, score, plays)| StoredItem {
+                item_id,
+                presented_at,
+                deadline,
+                done: done_at.map(|at| (at, score.unwrap_or(0) as u32)),
+                plays: plays as u32,
+            },
+        )
         .collect())
 }
 
 /// Rebuilds a session machine from its rows.
-pub async fn restore(db: &Db, row: &SessionRow, pool: &Pool, timing: Timing) -> Result<WrittenSession, ApiError> {
+pub async fn restore(
+    db: &Db,
+    row: &SessionRow,
+    pool: &Pool,
+    timing: Timing,
+) -> Result<WrittenSession, ApiError> {
     let stored = items(db, &row.id).await?;
-    WrittenSession::restore(CatConfig::default(), pool, row.seed, row.multiplier, timing, row.created_at, &stored)
-        .map_err(|e: CatError| ApiError::Internal(format!("restoring session {}: {e}", row.id)))
+    WrittenSession::restore(
+        CatConfig::default(),
+        pool,
+        row.seed,
+        row.multiplier,
+        timing,
+        row.created_at,
+        &stored,
+    )
+    .map_err(|e: CatError| ApiError::Internal(format!("restoring session {}: {e}", row.id)))
 }
 
 /// Stores events in one transaction.
@@ -103,7 +124,12 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
     let mut tx: Transaction<'_, Any> = db.pool.begin().await?;
     for e in events {
         match e {
-            Event::Presented { position, item_id, at, deadline } => {
+            Event::Presented {
+                position,
+                item_id,
+                at,
+                deadline,
+            } => {
                 sqlx::query(
                     "INSERT INTO written_items (session_id, position, item_id, presented_at, deadline_at) VALUES ($1, $2, $3, $4, $5)",
                 )
@@ -115,23 +141,42 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
                 .execute(&mut *tx)
                 .await?;
             }
-            Event::Answered { position, at, response, score, .. } => {
-                let json = serde_json::to_string::<Response>(response).map_err(|e| ApiError::Internal(e.to_string()))?;
-                complete(&mut tx, session_id, *position, *at, "answered", Some(json), *score).await?;
+            Event::Answered {
+                position,
+                at,
+                response,
+                score,
+                ..
+            } => {
+                let json = serde_json::to_string::<Response>(response)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                complete(
+                    &mut tx,
+                    session_id,
+                    *position,
+                    *at,
+                    "answered",
+                    Some(json),
+                    *score,
+                )
+                .await?;
             }
             Event::TimedOut { position, at, .. } => {
                 complete(&mut tx, session_id, *position, *at, "timeout", None, 0).await?;
             }
             Event::Played { position, plays } => {
-                sqlx::query("UPDATE written_items SET plays = $1 WHERE session_id = $2 AND position = $3")
-                    .bind(i64::from(*plays))
-                    .bind(session_id)
-                    .bind(i64::from(*position))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE written_items SET plays = $1 WHERE session_id = $2 AND position = $3",
+                )
+                .bind(i64::from(*plays))
+                .bind(session_id)
+                .bind(i64::from(*position))
+                .execute(&mut *tx)
+                .await?;
             }
             Event::Finished { at, estimates } => {
-                let json = serde_json::to_string(estimates).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let json = serde_json::to_string(estimates)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
                 sqlx::query("UPDATE written_sessions SET status = 'finished', finished_at = $1, result_json = $2 WHERE id = $3")
                     .bind(*at)
                     .bind(json)
@@ -167,7 +212,9 @@ async fn complete(
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ApiError::Conflict("this question was already recorded".to_owned()));
+        return Err(ApiError::Conflict(
+            "this question was already recorded".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -175,10 +222,17 @@ async fn complete(
 /// The exposure counters of the item pool, from every presentation stored.
 pub async fn exposure(db: &Db) -> Result<ExposureCounts, ApiError> {
     let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT item_id, COUNT(*) FROM written_items GROUP BY item_id").fetch_all(&db.pool).await?;
+        sqlx::query_as("SELECT item_id, COUNT(*) FROM written_items GROUP BY item_id")
+            .fetch_all(&db.pool)
+            .await?;
     let (candidates,): (i64,) =
-        sqlx::query_as("SELECT COUNT(DISTINCT session_id) FROM written_items").fetch_one(&db.pool).await?;
-    Ok(ExposureCounts::from_parts(candidates as u64, rows.into_iter().map(|(id, n)| (id, n as u64)).collect()))
+        sqlx::query_as("SELECT COUNT(DISTINCT session_id) FROM written_items")
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(ExposureCounts::from_parts(
+        candidates as u64,
+        rows.into_iter().map(|(id, n)| (id, n as u64)).collect(),
+    ))
 }
 
 /// The settings key of the liveness heartbeat.
@@ -204,7 +258,9 @@ pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
         .bind(HEARTBEAT)
         .fetch_optional(&db.pool)
         .await?;
-    let Some(last) = last.and_then(|(v,)| v.parse::<i64>().ok()) else { return Ok(0) };
+    let Some(last) = last.and_then(|(v,)| v.parse::<i64>().ok()) else {
+        return Ok(0);
+    };
     let down = now - last;
     if down <= 0 {
         return Ok(0);

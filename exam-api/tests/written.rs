@@ -1,0 +1,577 @@
+//! The written test over HTTP, on SQLite and on PostgreSQL: the steps before it, the
+//! session's rules (one item at a time, deadlines, pauses, plays), resume and results.
+
+use axum::http::StatusCode;
+use exam_api::app::ApiConfig;
+use exam_api::db::now_ms;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp};
+
+fn profile() -> Value {
+    json!({ "birth_name": "MARTIN", "usage_name": null, "first_names": "Camille Anne", "birth_date": "1994-05-17",
+            "sex": "F", "birth_commune": "Lyon", "birth_country": "France" })
+}
+
+/// A response of the right shape (not necessarily right) for a public item.
+pub(crate) fn blank_response(item: &Value) -> Value {
+    let gaps = |i: &Value| i["gaps"].as_array().map_or(0, Vec::len);
+    match item["type"].as_str().unwrap() {
+        "dropdown_gaps" => json!({ "selected": vec![0; gaps(item)] }),
+        "word_bank" => {
+            json!({ "placed": vec![Value::Null; item["gap_count"].as_u64().unwrap() as usize] })
+        }
+        "text_gaps" => json!({ "typed": vec![""; gaps(item)] }),
+        "choice" => json!({ "choice": 0 }),
+        "order_sentences" | "order_words" => {
+            json!({ "order": (0..item["shuffled"].as_array().unwrap().len()).collect::<Vec<_>>() })
+        }
+        "listening" if item["response"] == "choice" => json!({ "choice": 1 }),
+        "listening" => json!({ "typed": vec!["x"; gaps(item)] }),
+        t => panic!("unknown type {t}"),
+    }
+}
+
+/// A candidate of the demo centre, ready for the test; returns their session token.
+async fn ready_candidate(app: &TestApp, multiplier: f64) -> String {
+    let admin = app.sign_in("centre_admin").await;
+    let email = format!("c{}@example.org", uuid::Uuid::new_v4().simple());
+    let c = app
+        .call("POST", "/api/v1/candidates", Some(&admin),
+            Some(json!({ "email": email, "first_names": "Test", "last_name": "Candidate", "cefr_target": "B1", "time_multiplier": multiplier })))
+        .await;
+    let token = app
+        .sign_in_url(c.json["sign_in_url"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        app.call("PUT", "/api/v1/me/profile", Some(&token), Some(profile()))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.call("POST", "/api/v1/me/identity", Some(&token), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    token
+}
+
+async fn start(app: &TestApp, token: &str) -> Value {
+    let r = app.call("POST", "/api/v1/written", Some(token), None).await;
+    assert!(
+        r.status == StatusCode::CREATED || r.status == StatusCode::OK,
+        "{}",
+        r.text
+    );
+    r.json
+}
+
+async fn app_with_pause(backend: Backend, pause_ms: i64) -> TestApp {
+    TestApp::with_config(
+        backend,
+        ApiConfig {
+            item_pause_ms: pause_ms,
+            ..ApiConfig::default()
+        },
+    )
+    .await
+}
+
+/// Runs a test body against both databases with a given item pause.
+macro_rules! both_with_pause {
+    ($name:ident, $pause:expr, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = app_with_pause(Backend::Sqlite, $pause).await;
+                let _guard = app.guard();
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = app_with_pause(Backend::Postgres, $pause).await;
+                let _guard = app.guard();
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+both_with_pause!(
+    steps_come_before_the_test,
+    3000,
+    |app: TestApp| async move {
+        let token = app.sign_in("candidate").await;
+        let t = Some(token.as_str());
+        let j = app.call("GET", "/api/v1/me/journey", t, None).await;
+        assert_eq!(j.json["profile_complete"], false);
+        assert_eq!(j.json["written"], Value::Null);
+        let r = app.call("POST", "/api/v1/written", t, None).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "profile_incomplete")
+        );
+        // The form checks each field.
+        for (field, value) in [
+            ("birth_date", json!("17/05/1994")),
+            ("birth_date", json!("2024-01-01")),
+            ("sex", json!("X")),
+            ("birth_name", json!(" ")),
+        ] {
+            let mut p = profile();
+            p[field] = value;
+            let r = app.call("PUT", "/api/v1/me/profile", t, Some(p)).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_profile"),
+                "{field}: {}",
+                r.text
+            );
+            assert!(r.text.contains(field), "{}", r.text);
+        }
+        assert_eq!(
+            app.call("PUT", "/api/v1/me/profile", t, Some(profile()))
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/me/profile", t, None).await.json,
+            profile()
+        );
+        let r = app.call("POST", "/api/v1/written", t, None).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "identity_required")
+        );
+        let check = json!({ "audio_ok": true, "microphone_ok": true, "camera_ok": true, "bandwidth_kbps": 5000 });
+        assert_eq!(
+            app.call("POST", "/api/v1/me/system-check", t, Some(check))
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            app.call("POST", "/api/v1/me/identity", t, None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        let first = start(&app, &token).await;
+        let again = start(&app, &token).await;
+        assert_eq!(first["id"], again["id"], "one session per candidate");
+        let j = app.call("GET", "/api/v1/me/journey", t, None).await;
+        assert_eq!(j.json["system_check_done"], true);
+        assert_eq!(j.json["written"]["id"], first["id"]);
+        // Staff have no written test.
+        let ev = app.sign_in("evaluator").await;
+        assert_eq!(
+            app.call("POST", "/api/v1/written", Some(&ev), None)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+);
+
+both_with_pause!(
+    one_item_at_a_time_without_its_key,
+    3000,
+    |app: TestApp| async move {
+        let token = ready_candidate(&app, 1.0).await;
+        let view = start(&app, &token).await;
+        let id = view["id"].as_str().unwrap().to_owned();
+        assert_eq!(view["status"], "item");
+        assert_eq!(view["position"], 1);
+        assert_eq!(view["domain"], "vocabulary");
+        let item = view["item"].clone();
+        let item_id = item["id"].as_str().unwrap().to_owned();
+        let text = item.to_string();
+        for key in [
+            "\"answer\"",
+            "\"answers\"",
+            "\"accept\"",
+            "\"irt\"",
+            "\"transcript\"",
+            "\"sentences\"",
+        ] {
+            assert!(!text.contains(key), "{key} leaked: {text}");
+        }
+        // Reading the view again gives the same item, not another.
+        let again = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(again.json["item"]["id"], item["id"]);
+        assert!(
+            again.json["remaining_ms"].as_i64().unwrap() <= view["remaining_ms"].as_i64().unwrap()
+        );
+        // An answer to another item is refused; a response of the wrong shape too.
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": "en-voc-042", "response": { "choice": 0 } })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_current_item"),
+            "{}",
+            r.text
+        );
+        let wrong = if item["type"] == "choice" {
+            json!({ "typed": [] })
+        } else {
+            json!({ "choice": 0 })
+        };
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": item_id, "response": wrong })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_response"),
+            "{}",
+            r.text
+        );
+        let r = app
+            .raw(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some("{\"item_id\":"),
+                Some("application/json"),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "malformed_json")
+        );
+        // The right shape is recorded, stored before the acknowledgement, then a pause with no item.
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": item_id, "response": blank_response(&item) })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["outcome"], "recorded");
+        let (outcome,): (Option<String>,) = sqlx::query_as(
+            "SELECT outcome FROM written_items WHERE session_id = $1 AND position = 1",
+        )
+        .bind(&id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(outcome.as_deref(), Some("answered"));
+        let paused = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(paused.json["status"], "pause");
+        assert_eq!(
+            paused.json["item"],
+            Value::Null,
+            "no next item during the pause"
+        );
+        assert!(paused.json["pause_until_ms"].as_i64().unwrap() > now_ms());
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": item_id, "response": blank_response(&item) })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_current_item"),
+            "no second answer"
+        );
+        // Another candidate cannot see this session; staff cannot drive it.
+        let other = ready_candidate(&app, 1.0).await;
+        let r = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&other), None)
+            .await;
+        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&other),
+                Some(json!({ "item_id": item_id, "response": { "choice": 0 } })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // The candidate cannot read items or results.
+        assert_eq!(
+            app.call(
+                "GET",
+                &format!("/api/v1/items/{item_id}"),
+                Some(&token),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.call(
+                "GET",
+                &format!("/api/v1/written/{id}/result"),
+                Some(&token),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+);
+
+/// Moves the current item's deadline into the past, as if its time had run out.
+async fn expire_current(app: &TestApp, session: &str) {
+    sqlx::query(
+        "UPDATE written_items SET deadline_at = $1 WHERE session_id = $2 AND done_at IS NULL",
+    )
+    .bind(now_ms() - 5_000)
+    .bind(session)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    app.state.written.evict(session);
+}
+
+both_with_pause!(
+    late_answers_are_refused_and_time_runs_out,
+    0,
+    |app: TestApp| async move {
+        let token = ready_candidate(&app, 1.0).await;
+        let view = start(&app, &token).await;
+        let id = view["id"].as_str().unwrap().to_owned();
+        let item = view["item"].clone();
+        expire_current(&app, &id).await;
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "too_late"),
+            "{}",
+            r.text
+        );
+        let rows: Vec<(i64, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT position, outcome, score FROM written_items WHERE session_id = $1 ORDER BY position")
+            .bind(&id)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows[0], (1, Some("timeout".to_owned()), Some(0)));
+        // Without an answer at all, reading the view records the timeout and moves on.
+        let v2 = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(v2.json["position"], 2);
+        expire_current(&app, &id).await;
+        let v3 = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(v3.json["position"], 3);
+        let (timeouts,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM written_items WHERE session_id = $1 AND outcome = 'timeout'",
+        )
+        .bind(&id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(timeouts, 2);
+    }
+);
+
+both_with_pause!(extra_time_and_a_whole_test, 0, |app: TestApp| async move {
+    let token = ready_candidate(&app, 1.33).await;
+    let mut view = start(&app, &token).await;
+    let id = view["id"].as_str().unwrap().to_owned();
+    let first = app
+        .state
+        .bank
+        .item(view["item"]["id"].as_str().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        view["time_limit_ms"].as_u64().unwrap(),
+        (f64::from(first.time_limit_s) * 1330.0).round() as u64
+    );
+    let mut domains = Vec::new();
+    let mut plays_checked = false;
+    for position in 1..=50 {
+        assert_eq!(view["status"], "item", "{view}");
+        assert_eq!(view["position"], position);
+        let item = view["item"].clone();
+        if domains.last() != Some(&view["domain"]) {
+            domains.push(view["domain"].clone());
+        }
+        if item["type"] == "listening" && !plays_checked {
+            // Two plays, then refused.
+            let url = item["clip_url"].as_str().unwrap().to_owned();
+            for _ in 0..2 {
+                let r = app.raw("POST", &url, Some(&token), None, None).await;
+                assert_eq!(r.status, StatusCode::OK);
+                assert_eq!(r.headers["content-type"], "audio/ogg");
+            }
+            let r = app.raw("POST", &url, Some(&token), None, None).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::CONFLICT, "play_limit_reached"),
+                "{}",
+                r.text
+            );
+            let v = app
+                .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+                .await;
+            assert_eq!(v.json["item"]["plays_used"], 2);
+            plays_checked = true;
+        }
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/written/{id}/answers"),
+                Some(&token),
+                Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        view = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await
+            .json;
+    }
+    assert!(plays_checked);
+    assert_eq!(view["status"], "finished");
+    assert_eq!(
+        domains,
+        vec![
+            json!("vocabulary"),
+            json!("grammar"),
+            json!("expressions"),
+            json!("reading"),
+            json!("listening")
+        ]
+    );
+    // Staff of the centre read the result: a level per domain; the candidate does not.
+    let admin = app.sign_in("centre_admin").await;
+    let result = app
+        .call(
+            "GET",
+            &format!("/api/v1/written/{id}/result"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(result.status, StatusCode::OK, "{}", result.text);
+    let domains = result.json["domains"].as_array().unwrap();
+    assert_eq!(domains.len(), 5);
+    for d in domains {
+        assert!(
+            ["A1", "A2", "B1", "B2", "C1", "C2"].contains(&d["level"].as_str().unwrap()),
+            "{d}"
+        );
+        assert_eq!(d["answered"], 10);
+    }
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM written_items WHERE session_id = $1 AND outcome = 'answered'",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 50, "every answer stored");
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/written/{id}/answers"),
+            Some(&token),
+            Some(json!({ "item_id": "en-voc-001", "response": { "choice": 0 } })),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "finished"));
+});
+
+both_with_pause!(
+    a_new_server_state_resumes_the_session,
+    3000,
+    |app: TestApp| async move {
+        let token = ready_candidate(&app, 1.0).await;
+        let view = start(&app, &token).await;
+        let id = view["id"].as_str().unwrap().to_owned();
+        // As after a restart: nothing cached, everything from storage.
+        app.state.written.evict(&id);
+        let resumed = app
+            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(resumed.json["item"], view["item"]);
+        assert_eq!(resumed.json["deadline_ms"], view["deadline_ms"]);
+    }
+);
+
+both_with_pause!(demo_and_practice, 3000, |app: TestApp| async move {
+    let demo = app.call("GET", "/api/v1/demo", None, None).await;
+    let items = demo.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 7);
+    assert!(!demo.text.contains("\"answer\""));
+    let listening = items.iter().find(|i| i["type"] == "listening").unwrap();
+    let clip = app
+        .raw(
+            "GET",
+            listening["clip_url"].as_str().unwrap(),
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(clip.status, StatusCode::OK);
+    let token = app.sign_in("candidate").await;
+    let practice = app
+        .call("GET", "/api/v1/practice/grammar", Some(&token), None)
+        .await;
+    let item = practice.json["items"][0].clone();
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/practice/{}/check", item["id"].as_str().unwrap()),
+            Some(&token),
+            Some(json!({ "response": blank_response(&item) })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json["tip"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(!r.json["expected"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.call("GET", "/api/v1/practice/history", Some(&token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call("GET", "/api/v1/practice/grammar", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+});
