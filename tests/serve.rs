@@ -8,22 +8,32 @@ use std::time::{Duration, Instant};
 use exam_api::testing::{Backend, TestDb};
 use serde_json::{Value, json};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
-    links: Vec<(String, String)>,
+    pub(crate) base: String,
+    pub(crate) links: Vec<(String, String)>,
     created: bool,
 }
 
 impl Server {
     /// Starts the binary on a free port and reads what it prints up to the API line.
-    fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
+    pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
+        Self::start_with(data_dir, database_url, &[])
+    }
+
+    /// Starts the binary with extra `serve` arguments.
+    pub(crate) fn start_with(
+        data_dir: &std::path::Path,
+        database_url: Option<&str>,
+        extra: &[&str],
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_langcert"));
         cmd.args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir);
         if let Some(url) = database_url {
             cmd.args(["--database-url", url]);
         }
+        cmd.args(extra);
         let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
         let mut child = cmd
             .env("RUST_LOG", "debug")
@@ -64,7 +74,7 @@ impl Server {
         }
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -82,6 +92,14 @@ impl Server {
             assert!(Instant::now() < deadline, "stopped within 15 s of SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Server {
+    /// Kills the process without warning (SIGKILL), as a crash would.
+    pub(crate) fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 }
 

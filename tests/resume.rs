@@ -1,0 +1,182 @@
+//! A server killed with SIGKILL in the middle of a written test: after a restart the
+//! candidate continues at the same item with the time that was left, and every answer
+//! given before the crash is stored.
+
+use std::time::Duration;
+
+use exam_api::testing::{Backend, TestDb};
+use serde_json::{Value, json};
+
+use crate::serve::Server;
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The view once an item is on screen (waiting out the pause).
+    async fn item_view(&self, id: &str) -> Value {
+        loop {
+            let (_, v) = self
+                .call(reqwest::Method::GET, &format!("/api/v1/written/{id}"), None)
+                .await;
+            if v["status"] != "pause" {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, link: &str) -> String {
+    let token = link.rsplit('/').next().unwrap();
+    let s: Value = http
+        .post(format!("{base}/api/v1/auth/link"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s["token"].as_str().unwrap().to_owned()
+}
+
+async fn crash_mid_test(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let url = (backend == Backend::Postgres).then_some(db.url.as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), url, &["--item-pause-ms", "300"]);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let link = server
+        .links
+        .iter()
+        .find(|(r, _)| r == "candidate")
+        .unwrap()
+        .1
+        .clone();
+    let mut c = Client {
+        token: sign_in(&http, &server.base, &link).await,
+        http,
+        base: server.base.clone(),
+    };
+    let profile = json!({ "birth_name": "MARTIN", "first_names": "Camille", "birth_date": "1994-05-17", "sex": "F",
+                          "birth_commune": "Lyon", "birth_country": "France" });
+    assert_eq!(
+        c.call(reqwest::Method::PUT, "/api/v1/me/profile", Some(profile))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        c.call(reqwest::Method::POST, "/api/v1/me/identity", None)
+            .await
+            .0,
+        204
+    );
+    let (status, view) = c.call(reqwest::Method::POST, "/api/v1/written", None).await;
+    assert_eq!(status, 201, "{view}");
+    let id = view["id"].as_str().unwrap().to_owned();
+    let mut answered = Vec::new();
+    for _ in 0..5 {
+        let v = c.item_view(&id).await;
+        let item = &v["item"];
+        let response = crate::written_response(item);
+        let (status, body) = c
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/v1/written/{id}/answers"),
+                Some(json!({ "item_id": item["id"], "response": response })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        answered.push((item["id"].as_str().unwrap().to_owned(), response));
+    }
+    let before = c.item_view(&id).await;
+    assert_eq!(before["position"], 6);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (_, at_kill) = c
+        .call(reqwest::Method::GET, &format!("/api/v1/written/{id}"), None)
+        .await;
+    let left_at_kill = at_kill["remaining_ms"].as_i64().unwrap();
+    server.kill9();
+    // The server stays down for 4 s: that time must not be taken from the candidate.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let server = Server::start_with(dir.path(), url, &["--item-pause-ms", "300"]);
+    c.base = server.base.clone();
+    let (status, after) = c
+        .call(reqwest::Method::GET, &format!("/api/v1/written/{id}"), None)
+        .await;
+    assert_eq!(
+        status, 200,
+        "the session token survives the restart: {after}"
+    );
+    assert_eq!(after["status"], "item");
+    assert_eq!(after["position"], 6, "the same position");
+    assert_eq!(after["item"]["id"], before["item"]["id"], "the same item");
+    let left = after["remaining_ms"].as_i64().unwrap();
+    // The heartbeat is written every 250 ms: that is the precision of the time given back
+    // (plus the few ms between the last view and the kill, and the restart's own view).
+    assert!(
+        left <= left_at_kill + 400,
+        "no time was added: {left} vs {left_at_kill}"
+    );
+    assert!(
+        left >= left_at_kill - 1000,
+        "the downtime was given back: {left} vs {left_at_kill}"
+    );
+    server.stop();
+    // Every answer given before the crash is stored, as sent.
+    let store = exam_api::db::Db::connect(&match url {
+        Some(u) => u.to_owned(),
+        None => format!(
+            "sqlite://{}?mode=rw",
+            dir.path().join("langcert.db").display()
+        ),
+    })
+    .await
+    .unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT item_id, outcome, response_json FROM written_items WHERE session_id = $1 ORDER BY position")
+            .bind(&id)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 6);
+    for ((item, response), (stored_item, outcome, json)) in answered.iter().zip(&rows) {
+        assert_eq!(item, stored_item);
+        assert_eq!(outcome.as_deref(), Some("answered"));
+        let stored: Value = serde_json::from_str(json.as_deref().unwrap()).unwrap();
+        assert_eq!(&stored, response);
+    }
+    assert_eq!(rows[5].1, None, "the sixth item is still open");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn kill_9_mid_test_on_sqlite() {
+    crash_mid_test(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn kill_9_mid_test_on_postgres() {
+    crash_mid_test(Backend::Postgres).await;
+}
