@@ -3,6 +3,7 @@
 //! vision workers) in one process; `items` validates and converts item banks;
 //! `simulate` runs the adaptive engine on simulated candidates.
 
+mod bench;
 mod items;
 mod serve;
 mod simulate;
@@ -28,6 +29,11 @@ enum Command {
     },
     /// Run the adaptive engine on simulated candidates and print accuracy and exposure.
     Simulate(simulate::SimulateArgs),
+    /// Load commands that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,5 +54,6 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::Simulate(args) => simulate::run(args),
+        Command::Bench { command } => bench::run(command),
     }
 }

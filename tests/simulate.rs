@@ -1,4 +1,5 @@
-//! `langcert simulate`: the engine's simulation study, as the README runs it.
+//! `langcert simulate` and `langcert bench`: the commands that print figures, checked
+//! for what they print (never for the figures themselves).
 
 use std::process::Command;
 
@@ -78,4 +79,40 @@ fn the_study_runs_on_the_shipped_bank() {
     let rmse = r["mean_rmse"].as_f64().unwrap();
     assert!(rmse > 0.0 && rmse < 0.6, "{r}");
     assert!(r["max_exposure"].as_f64().unwrap() <= 0.30, "{r}");
+}
+
+#[test]
+fn bench_api_runs_candidates_through_a_real_server() {
+    let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
+        .args([
+            "bench",
+            "api",
+            "--candidates",
+            "4",
+            "--items",
+            "3",
+            "--pause-ms",
+            "0",
+            "--think-min-ms",
+            "0",
+            "--think-max-ms",
+            "10",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(r["answers"], 12);
+    assert_eq!(
+        r["stored_answers"], 12,
+        "every acknowledged answer is stored"
+    );
+    for key in ["p50_ms", "p99_ms", "answers_per_s"] {
+        assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+    }
 }

@@ -275,3 +275,12 @@ pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// How many answers (not timeouts) are stored, over all sessions.
+pub async fn answered_count(db: &Db) -> Result<i64, ApiError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM written_items WHERE outcome = 'answered'")
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(n)
+}
