@@ -1,0 +1,71 @@
+// Test harness: starts the langcert binary on a free port with a fresh data folder and
+// drives Debian's Chromium (playwright-core) with a fake camera and microphone.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.LANGCERT_BIN;
+if (!BIN) throw new Error('set LANGCERT_BIN to the langcert binary (scripts/test does)');
+
+/** Starts a server; resolves to { base, links: {role: url}, stop() }. */
+export async function startServer(extraArgs = []) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'langcert-browser-'));
+  const child = spawn(BIN, ['serve', '--http', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  const lines = createInterface({ input: child.stdout });
+  const links = {};
+  let base = '';
+  await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`langcert exited with ${code}`)));
+    lines.on('line', (line) => {
+      const listening = line.match(/listening on (http:\/\/\S+)/);
+      if (listening) base = listening[1];
+      const link = line.match(/^\s+(\w+)\s+(http\S+)$/);
+      if (link) links[link[1]] = link[2];
+      if (line.startsWith('API description')) resolve();
+    });
+  });
+  return {
+    base,
+    links,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches headless Chromium with fake media devices; resolves to { browser, context }. */
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-gpu',
+    ],
+  });
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
+  return { browser, context };
+}
+
+/** Signs in through a single-use link, as a candidate does from the e-mail. */
+export async function signIn(page, link) {
+  await page.goto(link);
+  await page.getByRole('button').first().click();
+  await page.waitForURL('**/app/');
+}
