@@ -1,11 +1,14 @@
-// The home page of every role: who is signed in. Each role's own pages hang off it.
+// The home page of every role: who is signed in. Each role's own pages hang off it;
+// a candidate sees the steps of the journey (journey.js).
+import { api } from './api.js';
 import { t, translate } from './i18n.js';
+import { showJourney } from './journey.js';
 
 translate();
 const who = document.getElementById('who');
-const res = await fetch('/api/v1/me', { credentials: 'same-origin' });
+const res = await api('GET', '/api/v1/me').catch(() => ({ ok: false }));
 if (res.ok) {
-  const me = await res.json();
+  const me = res.data;
   who.textContent = `${t('home.hello')} ${me.first_names} — ${t('home.role.' + me.role)}`;
   const logout = document.getElementById('logout');
   logout.hidden = false;
@@ -14,6 +17,7 @@ if (res.ok) {
     sessionStorage.removeItem('langcert.token');
     location.reload();
   });
+  if (me.role === 'candidate') await showJourney(document.getElementById('journey'));
 } else {
   who.textContent = t('home.signed_out');
 }

@@ -30,10 +30,11 @@ pub enum Response {
         /// The option, or `null`.
         choice: Option<usize>,
     },
-    /// `order_sentences` / `order_words`: indexes into the shuffled list, in order.
+    /// `order_sentences` / `order_words`: indexes into the shuffled list, in order;
+    /// `null` for a place left empty.
     Order {
         /// Positions placed so far.
-        order: Vec<usize>,
+        order: Vec<Option<usize>>,
     },
 }
 
@@ -83,24 +84,34 @@ fn score_choice(
     }
 }
 
-/// The sequence a candidate built from indexes into a shuffled list.
-fn ordered<'a>(order: &[usize], shuffled: &[&'a String]) -> Result<Vec<&'a String>, ResponseError> {
+/// The sequence a candidate built from indexes into a shuffled list (`None` for a place
+/// left empty).
+fn ordered<'a>(
+    order: &[Option<usize>],
+    shuffled: &[&'a String],
+) -> Result<Vec<Option<&'a String>>, ResponseError> {
     if order.len() > shuffled.len() {
         return Err(bad("more positions than elements"));
     }
     let mut seen = vec![false; shuffled.len()];
     order
         .iter()
-        .map(|&i| {
+        .map(|&slot| {
+            let Some(i) = slot else { return Ok(None) };
             let placed = seen
                 .get_mut(i)
                 .ok_or_else(|| bad(format!("position {i} does not exist")))?;
             if std::mem::replace(placed, true) {
                 return Err(bad(format!("position {i} is placed twice")));
             }
-            Ok(shuffled[i])
+            Ok(Some(shuffled[i]))
         })
         .collect()
+}
+
+/// True when the built sequence is complete and equals `target`.
+fn same_order(built: &[Option<&String>], target: &[String]) -> bool {
+    built.len() == target.len() && built.iter().zip(target).all(|(a, b)| *a == Some(b))
 }
 
 impl Item {
@@ -170,9 +181,7 @@ impl Item {
                     .map(|i| &rest[i])
                     .collect();
                 let built = ordered(order, &shuffled)?;
-                Ok(u32::from(
-                    built.len() == rest.len() && built.iter().zip(rest).all(|(a, b)| *a == b),
-                ))
+                Ok(u32::from(same_order(&built, rest)))
             }
             (
                 Body::OrderWords {
@@ -187,11 +196,9 @@ impl Item {
                     .map(|i| &rest[i])
                     .collect();
                 let built = ordered(order, &shuffled)?;
-                let matches = |target: &[String]| {
-                    built.len() == target.len() && built.iter().zip(target).all(|(a, b)| *a == b)
-                };
                 Ok(u32::from(
-                    matches(rest) || alternatives.iter().any(|alt| matches(&alt[1..])),
+                    same_order(&built, rest)
+                        || alternatives.iter().any(|alt| same_order(&built, &alt[1..])),
                 ))
             }
             _ => Err(wrong_shape()),
@@ -340,9 +347,9 @@ mod tests {
                 right[1..].to_vec(),
                 "never shown in the right order"
             );
-            let order: Vec<usize> = right[1..]
+            let order: Vec<Option<usize>> = right[1..]
                 .iter()
-                .map(|s| shuffled.iter().position(|x| x == s).unwrap())
+                .map(|s| shuffled.iter().position(|x| x == s))
                 .collect();
             assert_eq!(
                 i.score(
@@ -368,9 +375,12 @@ mod tests {
                 "incomplete"
             );
             assert!(
-                i.score(&Response::Order { order: vec![0, 0] }, seed)
+                i.score(&Response::Order { order: vec![Some(0), Some(0)] }, seed)
                     .is_err()
             );
+            let mut holed = order.clone();
+            holed[1] = None;
+            assert_eq!(i.score(&Response::Order { order: holed }, seed), Ok(0), "a place left empty");
             // Another seed shuffles differently, so the same indexes do not score.
             assert_eq!(i.public_view(seed, 1.0, "", 0), view, "stable for a seed");
         }
@@ -452,7 +462,7 @@ mod tests {
                                     .find(|&k| !taken[k] && &shuffled[k] == s)
                                     .unwrap();
                                 taken[k] = true;
-                                k
+                                Some(k)
                             })
                             .collect(),
                     }

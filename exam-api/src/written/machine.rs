@@ -573,7 +573,7 @@ mod tests {
                                 .find(|&k| !taken[k] && &shuffled[k] == s)
                                 .unwrap();
                             taken[k] = true;
-                            k
+                            Some(k)
                         })
                         .collect(),
                 }

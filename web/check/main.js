@@ -1,0 +1,138 @@
+// The system check: speakers ("Jouer un son"), microphone level, camera preview and
+// download rate, then the result is saved (POST /api/v1/me/system-check).
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { lang, t, tf, translate, withLang } from '../i18n.js';
+import { measure } from './bandwidth.js';
+import { preview } from './camera.js';
+import { mediaErrorMessage } from './media-error.js';
+import { HEARD_LEVEL, listen } from './microphone.js';
+import { playTone } from './sound.js';
+
+/** Below this rate the candidate is warned (webcam monitoring needs some room). */
+const ENOUGH_KBPS = 1000;
+
+translate();
+const $ = (id) => document.getElementById(id);
+const result = { audio_ok: null, microphone_ok: null, camera_ok: null, bandwidth_kbps: null };
+const stops = [];
+const number = (n) => n.toLocaleString(lang);
+
+function say(id, text, kind = '') {
+  $(id).textContent = text;
+  $(id).className = `check-status ${kind}`;
+}
+
+function summary() {
+  const line = (key, value) => h('li', { dataset: { ok: String(value === true) } },
+    `${t(key)} : ${value === null ? t('check.summary.untested') : value ? t('check.summary.ok') : t('check.summary.ko')}`);
+  $('summary').replaceChildren(
+    line('check.sound.title', result.audio_ok),
+    line('check.mic.title', result.microphone_ok),
+    line('check.cam.title', result.camera_ok),
+    h('li', { dataset: { ok: String((result.bandwidth_kbps ?? 0) >= ENOUGH_KBPS) } },
+      `${t('check.net.title')} : ${result.bandwidth_kbps === null ? t('check.summary.untested') : tf('check.net.value', { kbps: number(result.bandwidth_kbps) })}`));
+}
+
+$('play-sound').addEventListener('click', async () => {
+  $('play-sound').disabled = true;
+  say('sound-status', t('check.sound.playing'));
+  try {
+    await playTone();
+    say('sound-status', '');
+    $('heard').hidden = false;
+    $('heard-yes').focus();
+  } catch {
+    result.audio_ok = false;
+    say('sound-status', t('check.sound.failed'), 'error');
+    summary();
+  }
+  $('play-sound').disabled = false;
+});
+for (const [id, ok] of [['heard-yes', true], ['heard-no', false]]) {
+  $(id).addEventListener('click', () => {
+    result.audio_ok = ok;
+    say('sound-status', ok ? t('check.sound.ok') : t('check.sound.ko'), ok ? 'ok' : 'error');
+    summary();
+  });
+}
+
+$('mic-start').addEventListener('click', async () => {
+  $('mic-start').disabled = true;
+  say('mic-status', t('check.mic.asking'));
+  try {
+    stops.push(await listen((value) => {
+      $('mic-level').value = value;
+      if (value >= HEARD_LEVEL && result.microphone_ok !== true) {
+        result.microphone_ok = true;
+        say('mic-status', t('check.mic.ok'), 'ok');
+        summary();
+      }
+    }));
+    if (result.microphone_ok !== true) say('mic-status', t('check.mic.speak'));
+  } catch (e) {
+    result.microphone_ok = false;
+    say('mic-status', mediaErrorMessage(e, 'mic'), 'error');
+    $('mic-start').disabled = false;
+    summary();
+  }
+});
+
+$('cam-start').addEventListener('click', async () => {
+  $('cam-start').disabled = true;
+  say('cam-status', t('check.cam.asking'));
+  try {
+    stops.push(await preview($('cam-preview')));
+    result.camera_ok = true;
+    say('cam-status', t('check.cam.ok'), 'ok');
+  } catch (e) {
+    result.camera_ok = false;
+    say('cam-status', mediaErrorMessage(e, 'cam'), 'error');
+    $('cam-start').disabled = false;
+  }
+  summary();
+});
+
+async function bandwidth() {
+  $('net-start').disabled = true;
+  say('net-status', t('check.net.measuring'));
+  try {
+    const kbps = await measure((so) => say('net-status', tf('check.net.progress', { kbps: number(so) })));
+    result.bandwidth_kbps = kbps;
+    const enough = kbps >= ENOUGH_KBPS;
+    say('net-status', `${tf('check.net.value', { kbps: number(kbps) })} — ${enough ? t('check.net.ok') : t('check.net.low')}`, enough ? 'ok' : 'error');
+  } catch {
+    result.bandwidth_kbps = 0;
+    say('net-status', t('check.net.failed'), 'error');
+  }
+  $('net-start').disabled = false;
+  summary();
+}
+$('net-start').addEventListener('click', bandwidth);
+
+$('save').addEventListener('click', async () => {
+  $('save').disabled = true;
+  if (result.bandwidth_kbps === null) await bandwidth();
+  const body = {
+    audio_ok: result.audio_ok === true,
+    microphone_ok: result.microphone_ok === true,
+    camera_ok: result.camera_ok === true,
+    bandwidth_kbps: result.bandwidth_kbps ?? 0,
+  };
+  const res = await api('POST', '/api/v1/me/system-check', body).catch(() => null);
+  $('save').disabled = false;
+  if (!res?.ok) {
+    say('save-status', res ? `${t('check.save.failed')} ${res.message}` : t('journey.network'), 'error');
+    return;
+  }
+  const allOk = body.audio_ok && body.microphone_ok && body.camera_ok && body.bandwidth_kbps >= ENOUGH_KBPS;
+  const status = $('save-status');
+  status.className = `check-status ${allOk ? 'ok' : 'error'}`;
+  status.replaceChildren(allOk ? t('check.save.ok') : t('check.save.partial'), ' ',
+    h('a', { href: withLang('/app/'), dataset: { testid: 'back-home' } }, t('nav.home')));
+});
+
+window.addEventListener('pagehide', () => {
+  for (const stop of stops) stop();
+});
+summary();
