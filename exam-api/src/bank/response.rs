@@ -375,12 +375,21 @@ mod tests {
                 "incomplete"
             );
             assert!(
-                i.score(&Response::Order { order: vec![Some(0), Some(0)] }, seed)
-                    .is_err()
+                i.score(
+                    &Response::Order {
+                        order: vec![Some(0), Some(0)]
+                    },
+                    seed
+                )
+                .is_err()
             );
             let mut holed = order.clone();
             holed[1] = None;
-            assert_eq!(i.score(&Response::Order { order: holed }, seed), Ok(0), "a place left empty");
+            assert_eq!(
+                i.score(&Response::Order { order: holed }, seed),
+                Ok(0),
+                "a place left empty"
+            );
             // Another seed shuffles differently, so the same indexes do not score.
             assert_eq!(i.public_view(seed, 1.0, "", 0), view, "stable for a seed");
         }
