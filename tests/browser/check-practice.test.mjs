@@ -1,0 +1,57 @@
+// The equipment check with Chromium's fake camera and microphone, and a practice
+// exercise with its feedback and tip.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, signIn } from './harness.mjs';
+import { answer } from './items.mjs';
+
+let server;
+let browser;
+let context;
+
+before(async () => {
+  server = await startServer();
+  ({ browser, context } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the system check: sound, microphone level, camera preview, bandwidth, saved', async () => {
+  const page = await context.newPage();
+  await signIn(page, server.links.candidate);
+  await page.getByTestId('go-check').click();
+  await page.getByTestId('play-sound').click();
+  await page.getByTestId('heard-yes').click();
+  await page.getByTestId('mic-start').click();
+  // The fake microphone plays a tone: the meter moves.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="mic-level"]').value) > 0.02, null, { timeout: 10_000 });
+  await page.getByTestId('cam-start').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="cam-preview"]').videoWidth > 0, null, { timeout: 10_000 });
+  await page.getByTestId('net-start').click();
+  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="net-status"]').innerText), null, { timeout: 15_000 });
+  await page.getByTestId('save-check').click();
+  await page.getByTestId('back-home').waitFor();
+  const journey = await page.evaluate(async () => (await fetch('/api/v1/me/journey')).json());
+  assert.equal(journey.system_check_done, true);
+  await page.close();
+});
+
+test('a practice exercise gives its score, the expected answer and a tip', async () => {
+  const page = await context.newPage();
+  await page.goto(`${server.base}/app/`);
+  await page.getByTestId('practice-grammar').click();
+  const item = page.getByTestId('item');
+  await item.waitFor();
+  if ((await answer(page, await item.getAttribute('data-type'))) !== 'validated') await page.getByTestId('validate').click();
+  await page.getByTestId('feedback').waitFor();
+  assert.match(await page.getByTestId('score').innerText(), /\d/);
+  assert.ok((await page.getByTestId('tip').innerText()).length > 10);
+  assert.ok((await page.getByTestId('expected').innerText()).length > 0);
+  const first = await item.getAttribute('data-item-id');
+  await page.getByTestId('next').click();
+  await page.waitForFunction((prev) => document.querySelector('[data-testid="item"]')?.dataset.itemId !== prev, first);
+  await page.close();
+});
