@@ -4,6 +4,7 @@
 //! `simulate` runs the adaptive engine on simulated candidates.
 
 mod bench;
+mod export;
 mod items;
 mod serve;
 mod simulate;
@@ -29,6 +30,11 @@ enum Command {
     },
     /// Run the adaptive engine on simulated candidates and print accuracy and exposure.
     Simulate(simulate::SimulateArgs),
+    /// Export data for other systems.
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
+    },
     /// Load commands that print figures.
     Bench {
         #[command(subcommand)]
@@ -55,5 +61,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate::run(args),
         Command::Bench { command } => bench::run(command),
+        Command::Export { command } => export::run(command),
     }
 }

@@ -37,6 +37,21 @@ pub(crate) struct ServeArgs {
     /// Sign-in attempts allowed per account or address per minute.
     #[arg(long, env = "LANGCERT_SIGN_IN_PER_MINUTE", default_value_t = 10)]
     sign_in_per_minute: u32,
+    /// SMTP server for mail (`smtp://host:25`, `smtps://user:pass@host`); without it,
+    /// mail stays in the outbox and the local mailbox page shows it.
+    #[arg(long, env = "LANGCERT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The From address of mail.
+    #[arg(
+        long,
+        env = "LANGCERT_SMTP_FROM",
+        default_value = "langcert <no-reply@localhost>"
+    )]
+    smtp_from: String,
+    /// The Ed25519 key (PKCS#8 PEM) that signs certificates; created in the data
+    /// directory on first start when absent.
+    #[arg(long, env = "LANGCERT_ISSUER_KEY")]
+    issuer_key: Option<PathBuf>,
     /// The pause between two written-test items, in ms (the guide's 3 s; benchmarks lower it).
     #[arg(long, env = "LANGCERT_ITEM_PAUSE_MS", default_value_t = 3000)]
     item_pause_ms: i64,
@@ -101,7 +116,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         item_pause_ms: args.item_pause_ms,
         ..ApiConfig::default()
     };
-    let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config);
+    let key_path = args
+        .issuer_key
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("issuer-key.pem"));
+    let issuer = exam_api::certificate::keys::load_or_create(&key_path)
+        .with_context(|| format!("reading or creating the issuer key {}", key_path.display()))?;
+    let state =
+        AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config).with_issuer(issuer);
     // Items that were on screen when the server stopped get back the time it was down.
     let extended = exam_api::written::store::extend_after_downtime(&db, exam_api::db::now_ms())
         .await
@@ -113,6 +135,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tokio::spawn(heartbeat(db.clone()));
+    tokio::spawn(scheduled_mail(
+        db.clone(),
+        exam_api::mail::scheduler::Context {
+            public_url: public_url.clone(),
+            link_ttl_ms: state.config.link_ttl_s * 1000,
+        },
+    ));
+    if let Some(url) = &args.smtp_url {
+        let smtp = exam_api::mail::smtp::Smtp::new(url, &args.smtp_from)
+            .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+        tokio::spawn(deliver_mail(db.clone(), smtp));
+    }
     let n = exam_api::bank_api::store_bank(&state)
         .await
         .map_err(|e| anyhow::anyhow!("storing the bank: {e}"))?;
@@ -162,6 +196,30 @@ async fn heartbeat(db: Db) {
         tick.tick().await;
         if let Err(e) = exam_api::written::store::heartbeat(&db, exam_api::db::now_ms()).await {
             tracing::warn!(error = %e, "heartbeat not stored");
+        }
+    }
+}
+
+/// Sends the scheduled mails that are due (reminders), every five seconds.
+async fn scheduled_mail(db: Db, ctx: exam_api::mail::scheduler::Context) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        match exam_api::mail::scheduler::run_due(&db, &ctx, exam_api::db::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(mails = n, "scheduled mails sent"),
+            Err(e) => tracing::warn!(error = %e, "scheduled mails not sent"),
+        }
+    }
+}
+
+/// Delivers the outbox by SMTP, every ten seconds.
+async fn deliver_mail(db: Db, smtp: exam_api::mail::smtp::Smtp) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        if let Err(e) = smtp.deliver_pending(&db).await {
+            tracing::warn!(error = %e, "mail delivery failed");
         }
     }
 }

@@ -5,22 +5,23 @@
 /** The request never reached the server or its answer never came back. */
 export class NetworkError extends Error {}
 
-function headers(json) {
+function headers(type) {
   const h = {};
-  if (json) h['Content-Type'] = 'application/json';
+  if (type) h['Content-Type'] = type;
   const token = sessionStorage.getItem('langcert.token');
   if (token) h.Authorization = `Bearer ${token}`;
   return h;
 }
 
-async function send(method, path, body) {
+// `raw` is `{ type, text }` for a body that is not JSON (a CSV import).
+async function send(method, path, body, raw) {
   try {
     return await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: headers(body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: headers(raw ? raw.type : body !== undefined ? 'application/json' : null),
+      body: raw ? raw.text : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new NetworkError(e.message);
@@ -33,7 +34,17 @@ async function send(method, path, body) {
  * an error body. Throws NetworkError when there was no answer at all.
  */
 export async function api(method, path, body) {
-  const res = await send(method, path, body);
+  return answer(await send(method, path, body));
+}
+
+/**
+ * Like api(), with a body sent as is under its own type (`text/csv`), read as JSON.
+ */
+export async function apiText(method, path, text, type) {
+  return answer(await send(method, path, undefined, { type, text }));
+}
+
+async function answer(res) {
   let data = null;
   if (res.status !== 204) {
     try {

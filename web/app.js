@@ -1,8 +1,9 @@
-// The home page of every role: who is signed in. Each role's own pages hang off it;
-// a candidate sees the steps of the journey (journey.js).
+// The home page of every role: who is signed in. Each role's own pages hang off it
+// (links.js); a candidate sees the steps of the journey (journey.js).
 import { api } from './api.js';
 import { t, translate } from './i18n.js';
 import { showJourney } from './journey.js';
+import { showLinks } from './links.js';
 
 translate();
 const who = document.getElementById('who');
@@ -17,6 +18,7 @@ if (res.ok) {
     sessionStorage.removeItem('langcert.token');
     location.reload();
   });
+  showLinks(document.getElementById('links'), me.role);
   if (me.role === 'candidate') await showJourney(document.getElementById('journey'));
 } else {
   who.textContent = t('home.signed_out');

@@ -1,21 +1,13 @@
 // The candidate's journey on the home page: system check, personal data, identity,
-// then the written test; and, to prepare, the demo mini-test and practice.
+// the written test, the oral interview's booking, the results; and, to prepare, the
+// demo mini-test and practice.
 import { api } from './api.js';
 import { h } from './dom.js';
 import { t, withLang } from './i18n.js';
+import { oralStep, resultsStep } from './journey-oral.js';
+import { link, step } from './journey-step.js';
 
 const DOMAINS = ['vocabulary', 'grammar', 'expressions', 'reading', 'listening'];
-
-function step(id, title, done, text, action) {
-  return h('li', { class: `step ${done ? 'done' : 'todo'}`, dataset: { testid: `step-${id}`, done: String(done) } },
-    h('h3', {}, title),
-    h('p', { class: 'step-status' }, h('span', { class: 'badge', 'aria-hidden': 'true' }, done ? '✓' : '•'), ' ',
-      done ? t('journey.done') : t('journey.todo')),
-    text ? h('p', {}, text) : null,
-    action);
-}
-
-const link = (href, key, testid) => h('a', { href: withLang(href), class: 'button-link', dataset: { testid } }, t(key));
 
 /** The written-test step: start, resume, or finished, with the reminder before starting. */
 function writtenStep(j) {
@@ -61,6 +53,8 @@ export async function showJourney(section) {
     return;
   }
   const j = res.data;
+  const finished = j.written?.status === 'finished';
+  const [oral, results] = await Promise.all([oralStep(finished), resultsStep(finished)]);
   steps.replaceChildren(
     step('check', t('journey.check.title'), j.system_check_done, t('journey.check.text'),
       link('/static/check.html', j.system_check_done ? 'journey.check.again' : 'journey.check.go', 'go-check')),
@@ -68,7 +62,9 @@ export async function showJourney(section) {
       link('/static/profile.html', j.profile_complete ? 'journey.profile.edit' : 'journey.profile.go', 'go-profile')),
     step('identity', t('journey.identity.title'), j.identity_done, t('journey.identity.text'),
       j.identity_done ? null : link('/static/identity.html', 'journey.identity.go', 'go-identity')),
-    writtenStep(j));
+    writtenStep(j),
+    oral,
+    results);
   prepare.replaceChildren(
     h('li', { class: 'step', dataset: { testid: 'step-demo' } },
       h('h3', {}, t('journey.demo.title')), h('p', {}, t('journey.demo.text')),

@@ -17,7 +17,9 @@ button.addEventListener('click', async () => {
   if (res.ok) {
     const session = await res.json();
     sessionStorage.setItem('langcert.token', session.token);
-    location.replace('/app/');
+    // Go where the link was meant to lead (a page of this site only), else home.
+    const next = new URLSearchParams(location.search).get('next');
+    location.replace(next && /^\/[a-z]/.test(next) ? next : '/app/');
   } else {
     const body = await res.json().catch(() => ({ error: { message: res.statusText } }));
     status.textContent = t('signin.failed') + body.error.message;

@@ -332,47 +332,101 @@ async fn create_candidate(
             .map(str::to_owned)
             .ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?,
     };
-    let multiplier = body.time_multiplier.unwrap_or(1.0);
+    let out = register_candidate(
+        &state,
+        &centre,
+        auth.id(),
+        &body.email,
+        &body.first_names,
+        &body.last_name,
+        body.cefr_target,
+        body.time_multiplier.unwrap_or(1.0),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Registers a candidate in a centre and writes their invitation mail, in one
+/// transaction; returns their id and first sign-in link.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn register_candidate(
+    state: &AppState,
+    centre: &str,
+    by: &str,
+    email: &str,
+    first_names: &str,
+    last_name: &str,
+    target: Cefr,
+    multiplier: f64,
+) -> Result<CreatedOut, ApiError> {
     if !(1.0..=3.0).contains(&multiplier) {
         return Err(ApiError::invalid(
             "invalid_time_multiplier",
             "time_multiplier must be between 1.0 and 3.0",
         ));
     }
-    let email = check_email(&body.email)?;
-    let first = check_name("first_names", &body.first_names)?;
-    let last = check_name("last_name", &body.last_name)?;
+    let email = check_email(email)?;
+    let first = check_name("first_names", first_names)?;
+    let last = check_name("last_name", last_name)?;
     let id = new_id();
-    insert_user(
-        &state,
-        &id,
-        Some(&centre),
-        Role::Candidate,
-        &email,
-        &first,
-        &last,
-        None,
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let centre_name: Option<(String,)> = sqlx::query_as("SELECT name FROM centres WHERE id = $1")
+        .bind(centre)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (centre_name,) =
+        centre_name.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
+    sqlx::query(
+        "INSERT INTO users (id, centre_id, role, email, first_names, last_name, password_hash, created_at) \
+         VALUES ($1, $2, 'candidate', $3, $4, $5, NULL, $6)",
     )
-    .await?;
+    .bind(&id)
+    .bind(centre)
+    .bind(&email)
+    .bind(&first)
+    .bind(&last)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::Conflict("an account with this e-mail already exists".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
     sqlx::query(
         "INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier, created_by) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
-    .bind(&centre)
-    .bind(body.cefr_target.to_string())
+    .bind(centre)
+    .bind(target.to_string())
     .bind(multiplier)
-    .bind(auth.id())
-    .execute(&state.db.pool)
+    .bind(by)
+    .execute(&mut *tx)
     .await?;
+    let token =
+        crate::auth::create_link_in(&mut tx, &id, now, state.config.link_ttl_s * 1000).await?;
+    let url = format!(
+        "{}/signin/{token}",
+        state.config.public_url.trim_end_matches('/')
+    );
+    crate::mail::enqueue(
+        &mut tx,
+        &id,
+        "invitation",
+        &[("centre_name", centre_name), ("sign_in_url", url.clone())],
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(candidate = %id, "candidate registered");
-    let url = sign_in_url(&state, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedOut {
-            id,
-            sign_in_url: url,
-        }),
-    ))
+    Ok(CreatedOut {
+        id,
+        sign_in_url: url,
+    })
 }
 
 type CandidateRow = (String, String, String, String, String, String, f64);

@@ -62,6 +62,8 @@ pub struct AppState {
     pub practice: Arc<Bank>,
     /// Live written-test sessions and the engine's shared state.
     pub written: Arc<crate::written::WrittenState>,
+    /// The key that signs certificates and log checkpoints.
+    pub issuer: Arc<crate::certificate::IssuerKey>,
     /// Sign-in rate limiter.
     pub limiter: Arc<RateLimiter>,
     /// Settings.
@@ -88,9 +90,19 @@ impl AppState {
             demo: Arc::new(Bank::english_demo()),
             practice: Arc::new(Bank::english_practice()),
             written: Arc::new(crate::written::WrittenState::new(pool, timing)),
+            issuer: Arc::new(crate::certificate::IssuerKey::generate()),
             limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
             config: Arc::new(config),
         }
+    }
+}
+
+impl AppState {
+    /// The same state signing certificates with a given key (the installation's key,
+    /// kept in the data directory; a fresh key otherwise).
+    pub fn with_issuer(mut self, key: crate::certificate::IssuerKey) -> Self {
+        self.issuer = Arc::new(key);
+        self
     }
 }
 
@@ -112,6 +124,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::candidate::router())
         .merge(crate::written::routes::router())
         .merge(crate::practice::router())
+        .merge(crate::booking::routes::router())
+        .merge(crate::mail::routes::router())
+        .merge(crate::oral::router())
+        .merge(crate::reviews::router())
+        .merge(crate::results::router())
+        .merge(crate::import::router())
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

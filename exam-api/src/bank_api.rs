@@ -100,7 +100,7 @@ async fn get_one(
 /// Stores the bank's items in the database (insert or update), so sessions can refer to them.
 pub async fn store_bank(state: &AppState) -> Result<usize, ApiError> {
     let now = now_ms();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     for item in &state.bank.items {
         let json = serde_json::to_string(item).map_err(|e| ApiError::Internal(e.to_string()))?;
         sqlx::query(

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// Nothing there, or nothing the caller may see (404).
     #[error("{0}")]
     NotFound(String),
+    /// Nothing there yet, with a specific code (404).
+    #[error("{1}")]
+    NotFoundCode(&'static str, String),
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFoundCode(code, _) => (StatusCode::NOT_FOUND, code),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Refused { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),

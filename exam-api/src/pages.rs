@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
             get(|Path(p): Path<String>| async move { static_file(&p) }),
         )
         .route("/signin/{token}", get(signin))
+        .route(
+            "/interview/{id}",
+            get(|| async { static_file("interview.html") }),
+        )
 }
 
 fn static_file(path: &str) -> Response {

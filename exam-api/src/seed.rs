@@ -103,21 +103,24 @@ async fn create(state: &AppState) -> Result<String, ApiError> {
         .bind(&centre)
         .execute(&state.db.pool)
         .await?;
-    // An interview tomorrow at 09:00 UTC between the demo candidate and evaluator.
-    let day = 24 * 3600 * 1000;
-    let tomorrow_9 = (now / day + 1) * day + 9 * 3600 * 1000;
-    sqlx::query(
-        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 30, 'B2', 'scheduled', $6)",
-    )
-    .bind(new_id())
-    .bind(&centre)
-    .bind(&ids[0])
-    .bind(&ids[1])
-    .bind(tomorrow_9)
-    .bind(now)
-    .execute(&state.db.pool)
-    .await?;
+    // The demo evaluator is available on weekdays, 09:00–12:00 and 14:00–17:00 in Paris.
+    let weekly = (1..=5)
+        .flat_map(|d| {
+            [("09:00", "12:00"), ("14:00", "17:00")].map(|(start, end)| {
+                crate::booking::availability::Window {
+                    weekday: d,
+                    start: start.to_owned(),
+                    end: end.to_owned(),
+                }
+            })
+        })
+        .collect();
+    let availability = crate::booking::Availability {
+        weekly,
+        ..crate::booking::Availability::empty("Europe/Paris")
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    crate::booking::routes::store_availability(&mut conn, &ids[1], &availability).await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
         .bind(DEMO_KEY)
         .bind(&centre)

@@ -357,12 +357,21 @@ both!(
             StatusCode::NOT_FOUND,
             "not_found",
         );
-        // The demo interview belongs to the demo candidate and evaluator only.
+        // An interview of the demo candidate and evaluator belongs to them only.
         let evaluator = app.sign_in("evaluator").await;
-        let list = app
-            .call("GET", "/api/v1/interviews", Some(&evaluator), None)
+        let evaluator_id = app
+            .call("GET", "/api/v1/me", Some(&evaluator), None)
+            .await
+            .json["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let created = app
+            .call("POST", "/api/v1/interviews", Some(&admin),
+                Some(json!({ "candidate_id": demo_id, "evaluator_id": evaluator_id, "scheduled_at": "2030-01-07T08:00:00Z" })))
             .await;
-        let interview = list.json[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let interview = created.json["id"].as_str().unwrap().to_owned();
         assert_eq!(
             app.call(
                 "GET",

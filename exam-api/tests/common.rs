@@ -68,6 +68,11 @@ impl TestApp {
         self.db_guard.clone()
     }
 
+    /// The URL of the test's database (to open a second pool, as another process would).
+    pub(crate) fn db_url(&self) -> String {
+        self.db_guard.url.clone()
+    }
+
     /// The demo sign-in link of a role.
     pub(crate) fn link(&self, role: &str) -> String {
         self.demo

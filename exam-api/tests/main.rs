@@ -3,5 +3,6 @@
 
 mod api;
 mod bank;
+mod booking;
 mod common;
 mod written;

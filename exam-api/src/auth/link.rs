@@ -46,6 +46,17 @@ pub async fn create_link(
     now_ms: i64,
     ttl_ms: i64,
 ) -> Result<String, ApiError> {
+    let mut conn = db.pool.acquire().await?;
+    create_link_in(&mut conn, user_id, now_ms, ttl_ms).await
+}
+
+/// Creates a link token inside a transaction (or on any connection).
+pub async fn create_link_in(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<String, ApiError> {
     let mut raw = [0u8; 32];
     rand::fill(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
@@ -54,7 +65,7 @@ pub async fn create_link(
         .bind(user_id)
         .bind(now_ms)
         .bind(now_ms + ttl_ms)
-        .execute(&db.pool)
+        .execute(&mut *conn)
         .await?;
     Ok(token)
 }

@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-pub use link::{LinkError, consume_link, create_link, link_status};
+pub use link::{LinkError, consume_link, create_link, create_link_in, link_status};
 pub use password::{hash_password, verify_password};
 pub use rate::RateLimiter;
 

@@ -121,7 +121,7 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
     if events.is_empty() {
         return Ok(());
     }
-    let mut tx: Transaction<'_, Any> = db.pool.begin().await?;
+    let mut tx: Transaction<'_, Any> = db.begin_write().await?;
     for e in events {
         match e {
             Event::Presented {
@@ -180,6 +180,11 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
                 sqlx::query("UPDATE written_sessions SET status = 'finished', finished_at = $1, result_json = $2 WHERE id = $3")
                     .bind(*at)
                     .bind(json)
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+                // The finished test waits for its proctoring review.
+                sqlx::query("INSERT INTO reviews (session_id, status) VALUES ($1, 'pending')")
                     .bind(session_id)
                     .execute(&mut *tx)
                     .await?;

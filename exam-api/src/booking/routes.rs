@@ -1,0 +1,722 @@
+//! Availability, slots and bookings over HTTP (`docs/booking-results.md`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::availability::Availability;
+use super::ics::{Invite, Method, Person};
+use crate::accounts::new_id;
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::db::{is_unique_violation, now_ms};
+use crate::error::{ApiError, ApiJson};
+use crate::mail::{self, Attachment, scheduler};
+
+/// Candidates book at least this long ahead.
+const MIN_NOTICE_MS: i64 = 2 * 3600 * 1000;
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/availability",
+            get(get_availability).put(put_availability),
+        )
+        .route("/api/v1/slots", get(slots))
+        .route("/api/v1/bookings", post(book))
+        .route("/api/v1/bookings/mine", get(mine))
+        .route("/api/v1/bookings/{id}", put(move_booking).delete(cancel))
+        .route("/api/v1/bookings/{id}/confirm", post(confirm))
+        .route("/api/v1/me/booking-later", post(booking_later))
+}
+
+async fn load_availability(
+    conn: &mut sqlx::AnyConnection,
+    evaluator: &str,
+) -> Result<Option<Availability>, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT spec_json FROM availability WHERE evaluator_id = $1")
+            .bind(evaluator)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
+        .transpose()
+}
+
+async fn get_availability(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Availability>, ApiError> {
+    auth.require(&[Role::Evaluator])?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(
+        load_availability(&mut conn, auth.id())
+            .await?
+            .unwrap_or_else(|| Availability::empty("Europe/Paris")),
+    ))
+}
+
+/// Stores an evaluator's availability.
+pub async fn store_availability(
+    conn: &mut sqlx::AnyConnection,
+    evaluator: &str,
+    a: &Availability,
+) -> Result<(), ApiError> {
+    let problems = a.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_availability",
+            problems.join("; "),
+        ));
+    }
+    let json = serde_json::to_string(a).map_err(|e| ApiError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO availability (evaluator_id, spec_json, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (evaluator_id) DO UPDATE SET spec_json = excluded.spec_json, updated_at = excluded.updated_at",
+    )
+    .bind(evaluator)
+    .bind(json)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn put_availability(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<Availability>,
+) -> Result<Json<Availability>, ApiError> {
+    auth.require(&[Role::Evaluator])?;
+    let mut conn = state.db.pool.acquire().await?;
+    store_availability(&mut conn, auth.id(), &body).await?;
+    Ok(Json(body))
+}
+
+#[derive(Deserialize, Debug)]
+struct SlotQuery {
+    from: String,
+    #[serde(default = "seven")]
+    days: i64,
+    #[serde(default = "paris")]
+    tz: String,
+    candidate_id: Option<String>,
+}
+
+fn seven() -> i64 {
+    7
+}
+
+fn paris() -> String {
+    "Europe/Paris".to_owned()
+}
+
+/// A bookable slot.
+#[derive(Serialize, Debug, Clone)]
+pub struct SlotOut {
+    id: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+fn slot_id(evaluator: &str, start: DateTime<Utc>) -> String {
+    format!("{evaluator}~{}", start.timestamp_millis())
+}
+
+fn parse_slot_id(id: &str) -> Result<(String, DateTime<Utc>), ApiError> {
+    let bad = || ApiError::invalid("invalid_slot", "this slot id is not valid");
+    let (ev, ms) = id.split_once('~').ok_or_else(bad)?;
+    let t = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(bad)?;
+    Ok((ev.to_owned(), t))
+}
+
+/// The candidate a booking request is about: the caller, or (centre admin) a candidate
+/// of their centre. Returns (candidate id, centre id, booked by the centre).
+async fn target_candidate(
+    state: &AppState,
+    auth: &AuthUser,
+    candidate_id: Option<&str>,
+) -> Result<(String, String, bool), ApiError> {
+    match (auth.role(), candidate_id) {
+        (Role::Candidate, None) => {
+            let (centre,): (String,) =
+                sqlx::query_as("SELECT centre_id FROM candidates WHERE user_id = $1")
+                    .bind(auth.id())
+                    .fetch_one(&state.db.pool)
+                    .await?;
+            Ok((auth.id().to_owned(), centre, false))
+        }
+        (Role::CentreAdmin | Role::PlatformAdmin, Some(c)) => {
+            let c = crate::accounts::visible_candidate(state, auth, c).await?;
+            Ok((c.id, c.centre_id, true))
+        }
+        (Role::CentreAdmin | Role::PlatformAdmin, None) => Err(ApiError::invalid(
+            "missing_candidate",
+            "candidate_id is required",
+        )),
+        _ => Err(ApiError::Forbidden(
+            "only candidates and their centre book interviews".to_owned(),
+        )),
+    }
+}
+
+async fn require_written_finished(state: &AppState, candidate: &str) -> Result<(), ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT status FROM written_sessions WHERE candidate_id = $1")
+            .bind(candidate)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    match row {
+        Some((s,)) if s == "finished" => Ok(()),
+        _ => Err(ApiError::refused(
+            "written_not_finished",
+            "the oral is booked once the written test is finished",
+        )),
+    }
+}
+
+/// Free slots of the centre's evaluators in `[from, to)`, at least `MIN_NOTICE_MS` ahead.
+async fn free_slots(
+    state: &AppState,
+    centre: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, SlotOut)>, ApiError> {
+    let earliest = DateTime::from_timestamp_millis(now_ms() + MIN_NOTICE_MS).unwrap_or(from);
+    let from = from.max(earliest);
+    if to <= from {
+        return Ok(vec![]);
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.evaluator_id, a.spec_json FROM availability a JOIN users u ON u.id = a.evaluator_id \
+         WHERE u.centre_id = $1 AND u.role = 'evaluator'",
+    )
+    .bind(centre)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let taken: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT evaluator_id, scheduled_at FROM interviews WHERE status <> 'cancelled' AND scheduled_at >= $1 AND scheduled_at < $2",
+    )
+    .bind(from.timestamp_millis())
+    .bind(to.timestamp_millis())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for (ev, json) in rows {
+        let Ok(a) = serde_json::from_str::<Availability>(&json) else {
+            continue;
+        };
+        for (s, e) in a.slots(from, to) {
+            if !taken
+                .iter()
+                .any(|(t_ev, t)| *t_ev == ev && *t == s.timestamp_millis())
+            {
+                out.push((
+                    ev.clone(),
+                    SlotOut {
+                        id: slot_id(&ev, s),
+                        start: s,
+                        end: e,
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|(_, s)| (s.start, s.id.clone()));
+    Ok(out)
+}
+
+#[derive(Serialize, Debug)]
+struct SlotsOut {
+    time_zone: String,
+    slots: Vec<SlotOut>,
+}
+
+async fn slots(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(q): Query<SlotQuery>,
+) -> Result<Json<SlotsOut>, ApiError> {
+    let (candidate, centre, by_centre) =
+        target_candidate(&state, &auth, q.candidate_id.as_deref()).await?;
+    if !by_centre {
+        require_written_finished(&state, &candidate).await?;
+    }
+    let tz: Tz = q.tz.parse().map_err(|_| {
+        ApiError::invalid(
+            "invalid_time_zone",
+            format!("{:?} is not an IANA time zone", q.tz),
+        )
+    })?;
+    let day = NaiveDate::parse_from_str(&q.from, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid("invalid_date", "from: YYYY-MM-DD"))?;
+    if !(1..=31).contains(&q.days) {
+        return Err(ApiError::invalid("invalid_days", "days: 1 to 31"));
+    }
+    let start = tz
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&Utc));
+    let end = tz
+        .from_local_datetime(
+            &(day + Duration::days(q.days))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        )
+        .earliest()
+        .map(|t| t.with_timezone(&Utc));
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ApiError::invalid(
+            "invalid_date",
+            "that day does not exist here",
+        ));
+    };
+    let slots = free_slots(&state, &centre, start, end)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    Ok(Json(SlotsOut {
+        time_zone: tz.name().to_owned(),
+        slots,
+    }))
+}
+
+/// A booking as the candidate sees it.
+#[derive(Serialize, Debug)]
+pub struct BookingOut {
+    id: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    status: String,
+    evaluator_name: String,
+    sequence: i64,
+}
+
+type Row = (String, i64, i64, String, String, String, i64, String);
+
+async fn booking_row(
+    conn: &mut sqlx::AnyConnection,
+    filter: &str,
+    arg: &str,
+) -> Result<Option<BookingOut>, ApiError> {
+    let sql = format!(
+        "SELECT i.id, i.scheduled_at, i.duration_min, i.status, u.first_names, u.last_name, i.ics_sequence, i.candidate_id \
+         FROM interviews i JOIN users u ON u.id = i.evaluator_id WHERE {filter} AND i.status <> 'cancelled'"
+    );
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(arg)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.and_then(|(id, start, min, status, f, l, seq, _)| {
+        Some(BookingOut {
+            id,
+            start: DateTime::from_timestamp_millis(start)?,
+            end: DateTime::from_timestamp_millis(start + min * 60_000)?,
+            status,
+            evaluator_name: format!("{f} {l}"),
+            sequence: seq,
+        })
+    }))
+}
+
+async fn mine(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Option<BookingOut>>, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(
+        booking_row(&mut conn, "i.candidate_id = $1", auth.id()).await?,
+    ))
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct BookIn {
+    slot_id: String,
+    #[serde(default)]
+    candidate_id: Option<String>,
+}
+
+/// Checks that a slot exists in the evaluator's availability, in the candidate's centre.
+async fn check_slot(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    centre: &str,
+    slot: &str,
+    by_centre: bool,
+) -> Result<(String, DateTime<Utc>, i64), ApiError> {
+    let (ev, start) = parse_slot_id(slot)?;
+    let ok: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM users WHERE id = $1 AND role = 'evaluator' AND centre_id = $2",
+    )
+    .bind(&ev)
+    .bind(centre)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let a = match ok {
+        Some(_) => load_availability(conn, &ev).await?,
+        None => None,
+    };
+    let Some(a) = a.filter(|a| a.has_slot(start)) else {
+        return Err(ApiError::NotFound("no such slot".to_owned()));
+    };
+    let notice = if by_centre { 0 } else { MIN_NOTICE_MS };
+    if start.timestamp_millis() < now_ms() + notice {
+        return Err(ApiError::refused(
+            "slot_past",
+            "this slot is too close or already past",
+        ));
+    }
+    let _ = state;
+    Ok((ev, start, i64::from(a.slot_minutes)))
+}
+
+fn taken(e: &sqlx::Error) -> bool {
+    is_unique_violation(e)
+}
+
+async fn book(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<BookIn>,
+) -> Result<(StatusCode, Json<BookingOut>), ApiError> {
+    let (candidate, centre, by_centre) =
+        target_candidate(&state, &auth, body.candidate_id.as_deref()).await?;
+    if !by_centre {
+        require_written_finished(&state, &candidate).await?;
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let (ev, start, minutes) =
+        check_slot(&state, &mut tx, &centre, &body.slot_id, by_centre).await?;
+    if booking_row(&mut tx, "i.candidate_id = $1", &candidate)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::refused(
+            "already_booked",
+            "an interview is already booked: change it instead",
+        ));
+    }
+    let (target,): (String,) =
+        sqlx::query_as("SELECT cefr_target FROM candidates WHERE user_id = $1")
+            .bind(&candidate)
+            .fetch_one(&mut *tx)
+            .await?;
+    let id = new_id();
+    let status = if by_centre { "confirmed" } else { "held" };
+    let inserted = sqlx::query(
+        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(&centre)
+    .bind(&candidate)
+    .bind(&ev)
+    .bind(start.timestamp_millis())
+    .bind(minutes)
+    .bind(target)
+    .bind(status)
+    .bind(now)
+    .bind(by_centre.then_some(now))
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(e) if taken(&e) => {
+            return Err(ApiError::refused(
+                "slot_taken",
+                "this slot has just been taken; choose another",
+            ));
+        }
+        other => {
+            other?;
+        }
+    }
+    scheduler::schedule_reminder(
+        &mut tx,
+        &id,
+        &candidate,
+        start.timestamp_millis() - 24 * 3600 * 1000,
+    )
+    .await?;
+    if by_centre {
+        send_invite(
+            &state,
+            &mut tx,
+            &id,
+            Method::Request,
+            "booking_confirmed",
+            now,
+        )
+        .await?;
+    }
+    let out = booking_row(&mut tx, "i.id = $1", &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    tx.commit().await?;
+    tracing::info!(interview = %id, by_centre, "interview booked");
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The booking `id` if the caller may change it: (candidate, centre, by centre, status).
+async fn owned_booking(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<(String, String, bool, String), ApiError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT candidate_id, centre_id, status FROM interviews WHERE id = $1 AND status <> 'cancelled'")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let nf = || ApiError::NotFound("no such booking".to_owned());
+    let (candidate, centre, status) = row.ok_or_else(nf)?;
+    let by_centre = match auth.role() {
+        Role::Candidate if auth.id() == candidate => false,
+        Role::CentreAdmin if auth.centre() == Some(centre.as_str()) => true,
+        Role::PlatformAdmin => true,
+        _ => return Err(nf()),
+    };
+    Ok((candidate, centre, by_centre, status))
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct MoveIn {
+    slot_id: String,
+}
+
+async fn move_booking(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MoveIn>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let (candidate, centre, by_centre, status) = owned_booking(&state, &auth, &id).await?;
+    if !matches!(status.as_str(), "held" | "confirmed" | "scheduled") {
+        return Err(ApiError::refused(
+            "not_changeable",
+            "this interview can no longer be changed",
+        ));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let (ev, start, minutes) =
+        check_slot(&state, &mut tx, &centre, &body.slot_id, by_centre).await?;
+    let confirmed = status != "held";
+    let moved = sqlx::query(
+        "UPDATE interviews SET evaluator_id = $1, scheduled_at = $2, duration_min = $3, ics_sequence = ics_sequence + $4 WHERE id = $5",
+    )
+    .bind(&ev)
+    .bind(start.timestamp_millis())
+    .bind(minutes)
+    .bind(i64::from(confirmed))
+    .bind(&id)
+    .execute(&mut *tx)
+    .await;
+    match moved {
+        Err(e) if taken(&e) => {
+            return Err(ApiError::refused(
+                "slot_taken",
+                "this slot has just been taken; choose another",
+            ));
+        }
+        other => {
+            other?;
+        }
+    }
+    scheduler::schedule_reminder(
+        &mut tx,
+        &id,
+        &candidate,
+        start.timestamp_millis() - 24 * 3600 * 1000,
+    )
+    .await?;
+    if confirmed {
+        send_invite(
+            &state,
+            &mut tx,
+            &id,
+            Method::Request,
+            "booking_updated",
+            now,
+        )
+        .await?;
+    }
+    let out = booking_row(&mut tx, "i.id = $1", &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    if status == "held" {
+        sqlx::query("UPDATE interviews SET status = 'confirmed', confirmed_at = $1 WHERE id = $2 AND status = 'held'")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        send_invite(
+            &state,
+            &mut tx,
+            &id,
+            Method::Request,
+            "booking_confirmed",
+            now,
+        )
+        .await?;
+    }
+    let out = booking_row(&mut tx, "i.id = $1", &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let confirmed = status != "held";
+    sqlx::query("UPDATE interviews SET status = 'cancelled', ics_sequence = ics_sequence + $1 WHERE id = $2")
+        .bind(i64::from(confirmed))
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    scheduler::cancel(&mut tx, &id, now).await?;
+    if confirmed {
+        send_invite(
+            &state,
+            &mut tx,
+            &id,
+            Method::Cancel,
+            "booking_cancelled",
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn booking_later(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    sqlx::query("UPDATE candidates SET booking_later_at = $1 WHERE user_id = $2")
+        .bind(now_ms())
+        .bind(auth.id())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes the invitation mails (candidate and evaluator) of an interview, with its `.ics`.
+async fn send_invite(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    method: Method,
+    kind: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    type R = (
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let (start, minutes, seq, cand, c_first, c_last, c_email, ev, e_first, e_last, e_email): R = sqlx::query_as(
+        "SELECT i.scheduled_at, i.duration_min, i.ics_sequence, c.id, c.first_names, c.last_name, c.email, e.id, e.first_names, e.last_name, e.email \
+         FROM interviews i JOIN users c ON c.id = i.candidate_id JOIN users e ON e.id = i.evaluator_id WHERE i.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (Some(s), Some(e)) = (
+        DateTime::from_timestamp_millis(start),
+        DateTime::from_timestamp_millis(start + minutes * 60_000),
+    ) else {
+        return Err(ApiError::Internal("interview time".to_owned()));
+    };
+    let url = format!(
+        "{}/interview/{id}",
+        state.config.public_url.trim_end_matches('/')
+    );
+    let invite = Invite {
+        method,
+        interview_id: id.to_owned(),
+        sequence: seq as u32,
+        stamp: DateTime::from_timestamp_millis(now).unwrap_or(s),
+        start: s,
+        end: e,
+        summary: "Entretien oral de certification / Oral certification interview".to_owned(),
+        description: format!(
+            "Entretien oral en visioconférence. Rejoindre : {url}\nMunissez-vous de votre pièce d'identité."
+        ),
+        url: url.clone(),
+        organizer: Person {
+            name: format!("{e_first} {e_last}"),
+            email: e_email,
+        },
+        attendee: Person {
+            name: format!("{c_first} {c_last}"),
+            email: c_email,
+        },
+    };
+    let ics = invite.render();
+    let (date, st, en) = mail::french_times(s, e);
+    let vars = [
+        ("date", date),
+        ("start", st),
+        ("end", en),
+        ("time_zone", mail::MAIL_TZ.name().to_owned()),
+        ("evaluator_name", format!("{e_first} {e_last}")),
+        ("interview_url", url),
+    ];
+    let method_name = if method == Method::Cancel {
+        "CANCEL"
+    } else {
+        "REQUEST"
+    };
+    for user in [&cand, &ev] {
+        let attachment = Attachment {
+            name: "entretien.ics".to_owned(),
+            content_type: format!("text/calendar; charset=utf-8; method={method_name}"),
+            body: ics.clone(),
+        };
+        mail::enqueue(conn, user, kind, &vars, Some(attachment), now).await?;
+    }
+    Ok(())
+}

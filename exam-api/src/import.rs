@@ -1,0 +1,230 @@
+//! Centre administration in bulk: candidates imported from CSV (every bad row reported
+//! with its line and reason, the good ones imported) and the target level per candidate.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::cefr::Cefr;
+use crate::error::{ApiError, ApiJson};
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/candidates/import", post(import))
+        .route("/api/v1/candidates/{id}/target", put(set_target))
+}
+
+/// Splits one CSV record (RFC 4180 quoting: `"a, b"`, `""` for a quote).
+pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cur.push(c),
+            (false, '"') if cur.trim().is_empty() && !was_quoted => {
+                cur.clear();
+                quoted = true;
+                was_quoted = true;
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut cur).trim().to_owned());
+                was_quoted = false;
+            }
+            (false, c) => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".to_owned());
+    }
+    fields.push(cur.trim().to_owned());
+    Ok(fields)
+}
+
+/// A row that was not imported.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct RowError {
+    /// Line number in the file (the header is line 1).
+    pub line: usize,
+    /// Why.
+    pub reason: String,
+}
+
+#[derive(Serialize, Debug)]
+struct ImportOut {
+    imported: usize,
+    errors: Vec<RowError>,
+}
+
+const COLUMNS: [&str; 5] = [
+    "email",
+    "first_names",
+    "last_name",
+    "cefr_target",
+    "time_multiplier",
+];
+
+#[tracing::instrument(skip_all, fields(by = %auth.id()))]
+async fn import(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Json<ImportOut>, ApiError> {
+    auth.require(&[Role::CentreAdmin])?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("text/csv") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the file as text/csv".to_owned(),
+        ));
+    }
+    let centre = auth
+        .centre()
+        .ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?
+        .to_owned();
+    let mut lines = body
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header_line) = lines
+        .next()
+        .ok_or_else(|| ApiError::invalid("empty_file", "the file is empty"))?;
+    let head = split_csv(header_line.trim_start_matches('\u{feff}'))
+        .map_err(|e| ApiError::invalid("invalid_header", e))?;
+    let col = |name: &str| head.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(e), Some(f), Some(l), Some(t)) = (
+        col("email"),
+        col("first_names"),
+        col("last_name"),
+        col("cefr_target"),
+    ) else {
+        return Err(ApiError::invalid(
+            "invalid_header",
+            format!(
+                "the header must name the columns {}",
+                COLUMNS[..4].join(", ")
+            ),
+        ));
+    };
+    let m = col("time_multiplier");
+    let (mut imported, mut errors) = (0, Vec::new());
+    for (n, line) in lines {
+        let line_no = n + 1;
+        let fields = match split_csv(line) {
+            Ok(f) => f,
+            Err(reason) => {
+                errors.push(RowError {
+                    line: line_no,
+                    reason,
+                });
+                continue;
+            }
+        };
+        if fields.len() != head.len() {
+            errors.push(RowError {
+                line: line_no,
+                reason: format!("{} fields, the header has {}", fields.len(), head.len()),
+            });
+            continue;
+        }
+        let target = match fields[t].parse::<Cefr>() {
+            Ok(c) => c,
+            Err(err) => {
+                errors.push(RowError {
+                    line: line_no,
+                    reason: format!("cefr_target: {err}"),
+                });
+                continue;
+            }
+        };
+        let multiplier = match m.map(|i| fields[i].as_str()).filter(|v| !v.is_empty()) {
+            None => 1.0,
+            Some(v) => match v.replace(',', ".").parse::<f64>() {
+                Ok(x) => x,
+                Err(_) => {
+                    errors.push(RowError {
+                        line: line_no,
+                        reason: format!("time_multiplier: {v:?} is not a number"),
+                    });
+                    continue;
+                }
+            },
+        };
+        match crate::accounts::register_candidate(
+            &state,
+            &centre,
+            auth.id(),
+            &fields[e],
+            &fields[f],
+            &fields[l],
+            target,
+            multiplier,
+        )
+        .await
+        {
+            Ok(_) => imported += 1,
+            Err(err @ (ApiError::Unprocessable { .. } | ApiError::Conflict(_))) => {
+                errors.push(RowError {
+                    line: line_no,
+                    reason: err.to_string(),
+                })
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    tracing::info!(imported, rejected = errors.len(), "candidates imported");
+    Ok(Json(ImportOut { imported, errors }))
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct TargetIn {
+    cefr_target: Cefr,
+}
+
+async fn set_target(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TargetIn>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let c = crate::accounts::visible_candidate(&state, &auth, &id).await?;
+    sqlx::query("UPDATE candidates SET cefr_target = $1 WHERE user_id = $2")
+        .bind(body.cefr_target.to_string())
+        .bind(&c.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(split_csv("a, b ,c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(
+            split_csv("\"Dupont, Jr\",\"say \"\"hi\"\"\",x").unwrap(),
+            ["Dupont, Jr", "say \"hi\"", "x"]
+        );
+        assert_eq!(split_csv("a,,").unwrap(), ["a", "", ""]);
+        assert!(split_csv("\"open").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The local mailbox: each person reads their own mails from the outbox.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::DateTime;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/mailbox", get(list))
+        .route("/api/v1/mailbox/{id}/attachments/0", get(attachment))
+}
+
+#[derive(Serialize, Debug)]
+struct AttachmentOut {
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize, Debug)]
+struct MailOut {
+    id: String,
+    kind: String,
+    subject: String,
+    body: String,
+    created_at: String,
+    attachments: Vec<AttachmentOut>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<MailOut>>, ApiError> {
+    let rows: Vec<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, kind, subject, body, created_at, attachment_name FROM mails WHERE user_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(auth.id())
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, kind, subject, body, at, att)| MailOut {
+                attachments: att
+                    .map(|name| AttachmentOut {
+                        url: format!("/api/v1/mailbox/{id}/attachments/0"),
+                        name,
+                    })
+                    .into_iter()
+                    .collect(),
+                created_at: DateTime::from_timestamp_millis(at)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+                id,
+                kind,
+                subject,
+                body,
+            })
+            .collect(),
+    ))
+}
+
+async fn attachment(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT attachment_name, attachment_type, attachment_body FROM mails WHERE id = $1 AND user_id = $2",
+    )
+    .bind(&id)
+    .bind(auth.id())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((Some(name), Some(ctype), Some(body))) = row else {
+        return Err(ApiError::NotFound("no such attachment".to_owned()));
+    };
+    let disposition = format!("attachment; filename=\"{}\"", name.replace('"', ""));
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}

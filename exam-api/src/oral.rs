@@ -1,0 +1,217 @@
+//! Oral scoring: the five criteria of the guide, each on the CEFR scale with a
+//! descriptor per level (`exam-api/content/oral-criteria.json`), and the oral level.
+//!
+//! **Rule.** The oral level is the median of the five criteria's levels: the level that
+//! at least three criteria reach. One weak criterion does not pull the level down, two
+//! strong ones do not lift it.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::cefr::Cefr;
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+/// The ids of the five criteria, in the guide's order.
+pub const CRITERIA: [&str; 5] = [
+    "vocabulary_range",
+    "grammar",
+    "fluency",
+    "pronunciation",
+    "interaction",
+];
+
+static DESCRIPTORS: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../content/oral-criteria.json"))
+        .expect("the criteria catalogue is valid JSON (tested)")
+});
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/oral/criteria", get(criteria))
+        .route(
+            "/api/v1/interviews/{id}/score",
+            get(get_score).put(put_score),
+        )
+}
+
+/// The oral level of five criteria levels: their median.
+pub fn oral_level(levels: &[Cefr; 5]) -> Cefr {
+    let mut sorted = *levels;
+    sorted.sort();
+    sorted[2]
+}
+
+#[derive(Deserialize, Debug)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn criteria(_auth: AuthUser, Query(q): Query<LangQuery>) -> Json<serde_json::Value> {
+    let lang = if q.lang.as_deref() == Some("en") {
+        "en"
+    } else {
+        "fr"
+    };
+    Json(DESCRIPTORS[lang].clone())
+}
+
+/// An evaluator's scores.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreIn {
+    /// One level per criterion id.
+    pub levels: BTreeMap<String, Cefr>,
+    /// The evaluator's comment.
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Serialize, Debug)]
+struct ScoreOut {
+    levels: BTreeMap<String, Cefr>,
+    comment: String,
+    oral_level: Cefr,
+}
+
+/// The interview's (candidate, evaluator, status), if the caller is its evaluator.
+async fn own_interview(
+    state: &AppState,
+    auth: &AuthUser,
+    id: &str,
+) -> Result<(String, String), ApiError> {
+    auth.require(&[Role::Evaluator])?;
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT candidate_id, evaluator_id, status FROM interviews WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    match row {
+        Some((c, e, status)) if e == auth.id() => Ok((c, status)),
+        _ => Err(ApiError::NotFound("no such interview".to_owned())),
+    }
+}
+
+async fn get_score(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<ScoreOut>, ApiError> {
+    own_interview(&state, &auth, &id).await?;
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT levels_json, comment, oral_level FROM oral_scores WHERE interview_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (levels, comment, level) =
+        row.ok_or_else(|| ApiError::NotFound("not scored yet".to_owned()))?;
+    Ok(Json(ScoreOut {
+        levels: serde_json::from_str(&levels).map_err(|e| ApiError::Internal(e.to_string()))?,
+        comment,
+        oral_level: level
+            .parse()
+            .map_err(|_| ApiError::Internal("level".to_owned()))?,
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(interview = %id))]
+async fn put_score(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ScoreIn>,
+) -> Result<Json<ScoreOut>, ApiError> {
+    let (candidate, status) = own_interview(&state, &auth, &id).await?;
+    if status == "cancelled" {
+        return Err(ApiError::refused(
+            "cancelled",
+            "this interview was cancelled",
+        ));
+    }
+    let mut levels = [Cefr::A1; 5];
+    for (i, c) in CRITERIA.iter().enumerate() {
+        levels[i] = *body
+            .levels
+            .get(*c)
+            .ok_or_else(|| ApiError::invalid("invalid_score", format!("levels.{c} is missing")))?;
+    }
+    if let Some(k) = body.levels.keys().find(|k| !CRITERIA.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            "invalid_score",
+            format!("levels.{k} is not a criterion"),
+        ));
+    }
+    if body.comment.chars().count() > 5000 {
+        return Err(ApiError::invalid(
+            "invalid_score",
+            "the comment is longer than 5000 characters",
+        ));
+    }
+    let level = oral_level(&levels);
+    let json =
+        serde_json::to_string(&body.levels).map_err(|e| ApiError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO oral_scores (interview_id, evaluator_id, levels_json, oral_level, comment, scored_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (interview_id) DO UPDATE SET levels_json = excluded.levels_json, oral_level = excluded.oral_level, \
+         comment = excluded.comment, scored_at = excluded.scored_at",
+    )
+    .bind(&id)
+    .bind(auth.id())
+    .bind(json)
+    .bind(level.to_string())
+    .bind(&body.comment)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    sqlx::query("UPDATE interviews SET status = 'done' WHERE id = $1")
+        .bind(&id)
+        .execute(&state.db.pool)
+        .await?;
+    crate::results::try_release(&state, &candidate).await?;
+    Ok(Json(ScoreOut {
+        levels: body.levels,
+        comment: body.comment,
+        oral_level: level,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oral_level_is_the_median() {
+        use Cefr::*;
+        assert_eq!(oral_level(&[B2, B1, B2, B2, C1]), B2);
+        assert_eq!(oral_level(&[A1, C2, C2, A1, B1]), B1);
+        assert_eq!(oral_level(&[C1, C1, C1, A2, A2]), C1);
+    }
+
+    #[test]
+    fn every_criterion_has_six_descriptors_in_both_languages() {
+        for lang in ["fr", "en"] {
+            let list = DESCRIPTORS[lang]["criteria"].as_array().unwrap();
+            let ids: Vec<&str> = list.iter().map(|c| c["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, CRITERIA);
+            for c in list {
+                for l in Cefr::ALL {
+                    assert!(
+                        c["levels"][l.to_string()]
+                            .as_str()
+                            .is_some_and(|d| d.len() > 20),
+                        "{lang} {c} {l}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Certificates as stored and shown: issuance inside the result's transaction (the
+//! credential, its leaf in the append-only log, a new signed checkpoint), the public
+//! verification page and JSON, the offline bundle, and revocation (recorded, never a
+//! deletion).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::ResultDoc;
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::certificate::merkle::{self, Hash};
+use crate::certificate::{Checkpoint, CredentialInput, CredentialSummary};
+use crate::db::now_ms;
+use crate::error::{ApiError, ApiJson};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/verify/{id}", get(page))
+        .route("/api/v1/certificates/{id}", get(report))
+        .route("/api/v1/certificates/{id}/bundle", get(bundle))
+        .route("/api/v1/certificates/{id}/revoke", post(revoke))
+        .route("/api/v1/log/checkpoint", get(checkpoint))
+        .route("/api/v1/log/key", get(key))
+}
+
+fn origin(state: &AppState) -> String {
+    let url = state.config.public_url.trim_end_matches('/');
+    format!("{}/log", url.split("://").nth(1).unwrap_or(url))
+}
+
+fn hex(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Hash, ApiError> {
+    let bad = || ApiError::Internal("a stored leaf hash is not 32 bytes of hex".to_owned());
+    if s.len() != 64 {
+        return Err(bad());
+    }
+    let mut h = [0u8; 32];
+    for (i, b) in h.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(h)
+}
+
+const PARTS: [&str; 5] = [
+    "written.vocabulary",
+    "written.grammar",
+    "written.expressions",
+    "written.reading",
+    "written.listening",
+];
+
+/// Issues the certificate of a result inside its transaction; returns its id.
+pub(super) async fn issue(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    candidate: &str,
+    doc: &ResultDoc,
+    now: i64,
+) -> Result<String, ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let base = state.config.public_url.trim_end_matches('/');
+    let mut levels: Vec<(String, String)> = doc
+        .written
+        .iter()
+        .map(|d| (PARTS[d.domain.index()].to_owned(), d.level.to_string()))
+        .collect();
+    levels.push(("oral".to_owned(), doc.oral.level.to_string()));
+    let input = CredentialInput {
+        id: format!("urn:uuid:{id}"),
+        issuer_id: format!("{base}/issuer"),
+        issuer_name: "langcert".to_owned(),
+        holder_name: format!("{} {}", doc.candidate.first_names, doc.candidate.last_name),
+        holder_id: None,
+        achievement_id: Some(format!(
+            "{base}/achievements/english-{}",
+            doc.overall.to_string().to_lowercase()
+        )),
+        achievement_name: format!("English — CEFR {}", doc.overall),
+        overall: doc.overall.to_string(),
+        levels,
+        issued_at: now / 1000,
+    };
+    let jwt = crate::certificate::issue(&state.issuer, &input)
+        .map_err(|e| ApiError::Internal(format!("issuing: {e}")))?;
+    let leaf = crate::certificate::credential_leaf_hash(&jwt);
+    let mut leaves = leaves(conn).await?;
+    let index = leaves.len() as i64;
+    sqlx::query("INSERT INTO certificates (id, candidate_id, jwt, leaf_index, leaf_hash, issued_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(candidate)
+        .bind(&jwt)
+        .bind(index)
+        .bind(hex(&leaf))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    leaves.push(leaf);
+    let cp = Checkpoint::sign(
+        &state.issuer,
+        &origin(state),
+        leaves.len() as u64,
+        merkle::root(&leaves),
+        now / 1000,
+    )
+    .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))?;
+    sqlx::query(
+        "INSERT INTO log_checkpoints (tree_size, body_json, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(leaves.len() as i64)
+    .bind(serde_json::to_string(&cp).map_err(|e| ApiError::Internal(e.to_string()))?)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Every leaf hash of the log, in order.
+async fn leaves(conn: &mut sqlx::AnyConnection) -> Result<Vec<Hash>, ApiError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT leaf_hash FROM certificates ORDER BY leaf_index")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter().map(|(h,)| unhex(h)).collect()
+}
+
+/// The latest published checkpoint.
+pub(super) async fn latest_checkpoint(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<Option<Checkpoint>, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT body_json FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
+        .transpose()
+}
+
+/// The checks of a certificate, as the public page and JSON show them.
+#[derive(Serialize, Debug)]
+pub(super) struct Report {
+    id: String,
+    holder: Option<String>,
+    overall: Option<String>,
+    levels: Vec<(String, String)>,
+    issued_at: Option<String>,
+    signature_valid: bool,
+    included_in_log: bool,
+    checkpoint_valid: bool,
+    tree_size: u64,
+    revoked: bool,
+    revocation_reason: Option<String>,
+    valid: bool,
+    url: String,
+}
+
+async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
+    let mut conn = state.db.pool.acquire().await?;
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (jwt, index) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    let key = state.issuer.verifying_key();
+    let payload = crate::certificate::verify_credential(&jwt, &key).ok();
+    let summary = payload
+        .as_ref()
+        .and_then(|p| CredentialSummary::from_payload(p).ok());
+    let cp = latest_checkpoint(&mut conn).await?;
+    let checkpoint_valid = cp.as_ref().is_some_and(|c| c.verify(&key).is_ok());
+    let leaves = leaves(&mut conn).await?;
+    let included = match &cp {
+        Some(c) if (index as u64) < c.tree_size && c.tree_size as usize <= leaves.len() => {
+            let tree = &leaves[..c.tree_size as usize];
+            merkle::inclusion_proof(index as u64, tree).is_some_and(|proof| {
+                merkle::verify_inclusion(
+                    &crate::certificate::credential_leaf_hash(&jwt),
+                    index as u64,
+                    c.tree_size,
+                    &proof,
+                    &c.root_hash,
+                )
+            })
+        }
+        _ => false,
+    };
+    let revoked: Option<(String,)> =
+        sqlx::query_as("SELECT reason FROM revocations WHERE certificate_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let signature_valid = summary.is_some();
+    Ok(Report {
+        id: id.to_owned(),
+        holder: summary.as_ref().map(|s| s.holder_name.clone()),
+        overall: summary.as_ref().map(|s| s.overall.clone()),
+        levels: summary
+            .as_ref()
+            .map(|s| {
+                s.levels
+                    .iter()
+                    .map(|l| (l.part.clone(), l.level.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        issued_at: summary.as_ref().map(|s| s.valid_from.clone()),
+        signature_valid,
+        included_in_log: included,
+        checkpoint_valid,
+        tree_size: cp.as_ref().map_or(0, |c| c.tree_size),
+        valid: signature_valid && included && checkpoint_valid && revoked.is_none(),
+        revoked: revoked.is_some(),
+        revocation_reason: revoked.map(|(r,)| r),
+        url: format!(
+            "{}/verify/{id}",
+            state.config.public_url.trim_end_matches('/')
+        ),
+    })
+}
+
+async fn report(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    check(&state, &id).await.map(Json)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const PART_FR: [(&str, &str); 6] = [
+    ("written.vocabulary", "Écrit — vocabulaire"),
+    ("written.grammar", "Écrit — grammaire et syntaxe"),
+    ("written.expressions", "Écrit — expressions"),
+    ("written.reading", "Écrit — compréhension de textes"),
+    ("written.listening", "Écrit — compréhension orale"),
+    ("oral", "Oral"),
+];
+
+async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = match check(&state, &id).await {
+        Ok(r) => r,
+        Err(ApiError::NotFound(_)) => {
+            return Ok((StatusCode::NOT_FOUND, Html("<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Certificat inconnu</title><link rel=\"stylesheet\" href=\"/static/style.css\"><main><h1>Certificat inconnu</h1><p>Aucun certificat ne porte cet identifiant.</p></main></html>".to_owned())).into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    let tick = |ok: bool| if ok { "✔ vérifié" } else { "✘ échec" };
+    let qr = qrcode::QrCode::new(r.url.as_bytes())
+        .map(|c| {
+            c.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(180, 180)
+                .build()
+        })
+        .unwrap_or_default();
+    let levels: String = r
+        .levels
+        .iter()
+        .map(|(p, l)| {
+            let name = PART_FR
+                .iter()
+                .find(|(k, _)| k == p)
+                .map_or(p.as_str(), |(_, v)| v);
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+                escape(name),
+                escape(l)
+            )
+        })
+        .collect();
+    let status = if r.revoked {
+        format!(
+            "<p class=\"error\" data-testid=\"verify-status\" data-valid=\"false\">Certificat révoqué : {}</p>",
+            escape(r.revocation_reason.as_deref().unwrap_or(""))
+        )
+    } else if r.valid {
+        "<p data-testid=\"verify-status\" data-valid=\"true\"><strong>Certificat authentique et valide.</strong></p>".to_owned()
+    } else {
+        "<p class=\"error\" data-testid=\"verify-status\" data-valid=\"false\"><strong>Ce certificat n'a pas pu être vérifié.</strong></p>".to_owned()
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Vérification du certificat</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main>\
+         <h1>Vérification du certificat</h1>{status}\
+         <p>Titulaire : <strong data-testid=\"holder\">{holder}</strong></p>\
+         <p>Niveau global (CECRL) : <strong data-testid=\"overall\">{overall}</strong> — délivré le {issued}</p>\
+         <table><caption>Niveaux par partie</caption><tbody>{levels}</tbody></table>\
+         <h2>Contrôles</h2><ul>\
+         <li data-testid=\"check-signature\">Signature Ed25519 de l'émetteur : {sig}</li>\
+         <li data-testid=\"check-log\">Inclusion dans le journal public (preuve RFC 6962, point de contrôle de {size} certificats) : {inc}</li>\
+         <li data-testid=\"check-checkpoint\">Signature du point de contrôle : {cpk}</li>\
+         <li data-testid=\"check-revocation\">Révocation : {rev}</li></ul>\
+         <h2>Partager</h2><p>Lien : <a data-testid=\"share-link\" href=\"{url}\">{url}</a></p>\
+         <figure><div role=\"img\" aria-label=\"QR code du lien de vérification\" data-testid=\"qr\">{qr}</div></figure>\
+         <p><a href=\"/api/v1/certificates/{id}/bundle\" download=\"certificat-{id}.json\">Télécharger le certificat vérifiable</a> (vérification hors ligne : <code>langcert verify</code>)</p>\
+         </main></body></html>",
+        holder = escape(r.holder.as_deref().unwrap_or("—")),
+        overall = escape(r.overall.as_deref().unwrap_or("—")),
+        issued = escape(
+            r.issued_at
+                .as_deref()
+                .map(|d| d.get(..10).unwrap_or(d))
+                .unwrap_or("—")
+        ),
+        sig = tick(r.signature_valid),
+        size = r.tree_size,
+        inc = tick(r.included_in_log),
+        cpk = tick(r.checkpoint_valid),
+        rev = if r.revoked {
+            "révoqué"
+        } else {
+            "non révoqué"
+        },
+        url = escape(&r.url),
+        id = escape(&r.id),
+    );
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}
+
+async fn bundle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::certificate::Bundle>, ApiError> {
+    let mut conn = state.db.pool.acquire().await?;
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (jwt, index) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    let cp = latest_checkpoint(&mut conn)
+        .await?
+        .ok_or_else(|| ApiError::Internal("no checkpoint".to_owned()))?;
+    let leaves = leaves(&mut conn).await?;
+    let tree = leaves
+        .get(..cp.tree_size as usize)
+        .ok_or_else(|| ApiError::Internal("log shorter than its checkpoint".to_owned()))?;
+    crate::certificate::Bundle::assemble(jwt, index as u64, tree, cp, &state.issuer.verifying_key())
+        .map(Json)
+        .map_err(|e| ApiError::Internal(format!("the log does not match its checkpoint: {e}")))
+}
+
+async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
+    let mut conn = state.db.pool.acquire().await?;
+    latest_checkpoint(&mut conn)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no certificate issued yet".to_owned()))
+}
+
+async fn key(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.issuer.public_jwk())
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RevokeIn {
+    reason: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RevokeIn>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT candidate_id FROM certificates WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (candidate,) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    crate::accounts::visible_candidate(&state, &auth, &candidate)
+        .await
+        .map_err(|_| ApiError::NotFound("no such certificate".to_owned()))?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "a reason of 1 to 500 characters",
+        ));
+    }
+    sqlx::query("INSERT INTO revocations (certificate_id, reason, revoked_by, revoked_at) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(reason)
+        .bind(auth.id())
+        .bind(now_ms())
+        .execute(&state.db.pool)
+        .await
+        .map_err(|e| if crate::db::is_unique_violation(&e) { ApiError::refused("already_revoked", "this certificate is already revoked") } else { e.into() })?;
+    tracing::info!(certificate = %id, "certificate revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,441 @@
+//! Results: released only when the written test is finished, its proctoring review
+//! decided and the oral scored — never a partial result — then an attestation (page and
+//! PDF) and, when the overall level reaches the centre's target, a certificate.
+//!
+//! **Rules** (also in `docs/results.md`):
+//! - the written level is the median of the five domain levels;
+//! - the oral level is the median of the five criteria (see [`crate::oral`]);
+//! - the overall level is the lower of the written and oral levels: both parts must
+//!   reach it, as the guide says they are inseparable;
+//! - an invalidated proctoring review gives a result with status `invalidated`, no level
+//!   reached and no certificate.
+
+mod certify;
+pub mod cpf;
+pub mod pdf;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::bank::Domain;
+use crate::cat::DomainEstimate;
+use crate::cefr::Cefr;
+use crate::db::now_ms;
+use crate::error::ApiError;
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/results/mine", get(mine))
+        .route("/api/v1/results/mine/attestation.pdf", get(attestation))
+        .route("/api/v1/centre/candidates", get(centre_candidates))
+        .merge(certify::router())
+}
+
+/// A released result.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ResultDoc {
+    /// The holder.
+    pub candidate: Holder,
+    /// A level per written domain.
+    pub written: Vec<DomainLevel>,
+    /// The written level (median of the domains).
+    pub written_level: Cefr,
+    /// The oral level and its criteria.
+    pub oral: Oral,
+    /// The overall level.
+    pub overall: Cefr,
+    /// The centre's target.
+    pub target: Cefr,
+    /// Whether the target is reached (and the result valid).
+    pub reached: bool,
+    /// `valid` or `invalidated`.
+    pub status: String,
+    /// The certificate, when one was issued.
+    pub certificate_id: Option<String>,
+    /// When the result was released (RFC 3339).
+    pub issued_at: String,
+    /// Date of the written test (RFC 3339).
+    pub written_at: String,
+    /// Date of the oral (RFC 3339).
+    pub oral_at: String,
+}
+
+/// Who the result is for.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Holder {
+    /// First names.
+    pub first_names: String,
+    /// Last name.
+    pub last_name: String,
+}
+
+/// A written domain's level.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DomainLevel {
+    /// Domain.
+    pub domain: Domain,
+    /// Level.
+    pub level: Cefr,
+}
+
+/// The oral part.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Oral {
+    /// Level.
+    pub level: Cefr,
+    /// Level per criterion.
+    pub criteria: Value,
+}
+
+fn median(levels: &[Cefr]) -> Cefr {
+    let mut v = levels.to_vec();
+    v.sort();
+    v[(v.len() - 1) / 2]
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// Which parts are still missing for a candidate's result (empty when all are there).
+pub async fn missing_parts(
+    state: &AppState,
+    candidate: &str,
+) -> Result<Vec<&'static str>, ApiError> {
+    Ok(parts(state, candidate).await?.1)
+}
+
+type Parts = (
+    Option<(String, String, i64, String, String, i64, String)>,
+    Vec<&'static str>,
+);
+
+async fn parts(state: &AppState, candidate: &str) -> Result<Parts, ApiError> {
+    let written: Option<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT id, result_json, finished_at FROM written_sessions WHERE candidate_id = $1 AND status = 'finished'")
+            .bind(candidate)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let review: Option<(String,)> = match &written {
+        Some((sid, ..)) => {
+            sqlx::query_as(
+                "SELECT status FROM reviews WHERE session_id = $1 AND status <> 'pending'",
+            )
+            .bind(sid)
+            .fetch_optional(&state.db.pool)
+            .await?
+        }
+        None => None,
+    };
+    let oral: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT o.oral_level, o.levels_json, i.scheduled_at FROM oral_scores o JOIN interviews i ON i.id = o.interview_id \
+         WHERE i.candidate_id = $1 AND i.status <> 'cancelled'",
+    )
+    .bind(candidate)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let mut missing = Vec::new();
+    if written.is_none() {
+        missing.push("written");
+    }
+    if review.is_none() {
+        missing.push("proctoring_review");
+    }
+    if oral.is_none() {
+        missing.push("oral");
+    }
+    let all = match (written, review, oral) {
+        (Some((sid, Some(json), Some(at))), Some((review,)), Some((level, criteria, oral_at))) => {
+            Some((sid, json, at, review, level, oral_at, criteria))
+        }
+        _ => None,
+    };
+    Ok((all, missing))
+}
+
+/// Releases the candidate's result if every part is complete and it was not released
+/// yet; returns whether it was released now. Idempotent: called after each part.
+pub async fn try_release(state: &AppState, candidate: &str) -> Result<bool, ApiError> {
+    let (Some((_, written_json, written_at, review, oral_level, oral_at, criteria)), _) =
+        parts(state, candidate).await?
+    else {
+        return Ok(false);
+    };
+    let estimates: Vec<DomainEstimate> =
+        serde_json::from_str(&written_json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let written: Vec<DomainLevel> = estimates
+        .iter()
+        .map(|e| DomainLevel {
+            domain: e.domain,
+            level: e.level,
+        })
+        .collect();
+    let written_level = median(&written.iter().map(|d| d.level).collect::<Vec<_>>());
+    let oral: Cefr = oral_level
+        .parse()
+        .map_err(|_| ApiError::Internal("oral level".to_owned()))?;
+    let overall = written_level.min(oral);
+    let (first, last, target, centre): (String, String, String, String) = sqlx::query_as(
+        "SELECT u.first_names, u.last_name, c.cefr_target, c.centre_id FROM users u JOIN candidates c ON c.user_id = u.id WHERE u.id = $1",
+    )
+    .bind(candidate)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let target: Cefr = target
+        .parse()
+        .map_err(|_| ApiError::Internal("target".to_owned()))?;
+    let valid = review == "validated";
+    let now = now_ms();
+    let mut doc = ResultDoc {
+        candidate: Holder {
+            first_names: first,
+            last_name: last,
+        },
+        written,
+        written_level,
+        oral: Oral {
+            level: oral,
+            criteria: serde_json::from_str(&criteria).unwrap_or(Value::Null),
+        },
+        overall,
+        target,
+        reached: valid && overall >= target,
+        status: if valid { "valid" } else { "invalidated" }.to_owned(),
+        certificate_id: None,
+        issued_at: rfc3339(now),
+        written_at: rfc3339(written_at),
+        oral_at: rfc3339(oral_at),
+    };
+    let mut tx = state.db.begin_write().await?;
+    let claimed = sqlx::query(
+        "INSERT INTO results (candidate_id, result_json, overall, status, created_at) VALUES ($1, '{}', $2, $3, $4) ON CONFLICT (candidate_id) DO NOTHING",
+    )
+    .bind(candidate)
+    .bind(overall.to_string())
+    .bind(&doc.status)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if doc.reached {
+        doc.certificate_id = Some(certify::issue(state, &mut tx, candidate, &doc, now).await?);
+    }
+    let json = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    sqlx::query("UPDATE results SET result_json = $1, certificate_id = $2 WHERE candidate_id = $3")
+        .bind(json)
+        .bind(&doc.certificate_id)
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await?;
+    let (centre_name,): (String,) = sqlx::query_as("SELECT name FROM centres WHERE id = $1")
+        .bind(&centre)
+        .fetch_one(&mut *tx)
+        .await?;
+    let token =
+        crate::auth::create_link_in(&mut tx, candidate, now, state.config.link_ttl_s * 1000)
+            .await?;
+    let base = state.config.public_url.trim_end_matches('/');
+    crate::mail::enqueue(
+        &mut tx,
+        candidate,
+        "results_available",
+        &[
+            ("centre_name", centre_name),
+            (
+                "sign_in_url",
+                format!("{base}/signin/{token}?next=/static/results.html"),
+            ),
+            ("results_url", format!("{base}/static/results.html")),
+        ],
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(candidate = %candidate, certificate = doc.certificate_id.is_some(), "result released");
+    Ok(true)
+}
+
+/// A candidate's released result.
+pub async fn released(state: &AppState, candidate: &str) -> Result<Option<ResultDoc>, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT result_json FROM results WHERE candidate_id = $1")
+            .bind(candidate)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
+        .transpose()
+}
+
+async fn mine(State(state): State<AppState>, auth: AuthUser) -> Result<Json<ResultDoc>, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    released(&state, auth.id()).await?.map(Json).ok_or_else(|| {
+        ApiError::NotFoundCode("no_result", "results come once the written test, the oral and the proctoring review are all complete".to_owned())
+    })
+}
+
+const DOMAIN_FR: [&str; 5] = [
+    "Vocabulaire",
+    "Grammaire et syntaxe",
+    "Expressions",
+    "Compréhension de textes",
+    "Compréhension orale",
+];
+
+async fn attestation(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    let r = released(&state, auth.id())
+        .await?
+        .ok_or_else(|| ApiError::NotFoundCode("no_result", "no result yet".to_owned()))?;
+    use pdf::Line;
+    let l = |text: String, size: u32, bold: bool| Line { text, size, bold };
+    let mut lines = vec![
+        l("Attestation de résultats".into(), 20, true),
+        l(
+            format!("{} {}", r.candidate.first_names, r.candidate.last_name),
+            14,
+            true,
+        ),
+        l(
+            format!(
+                "Épreuve écrite du {} — épreuve orale du {}",
+                &r.written_at[..10],
+                &r.oral_at[..10]
+            ),
+            11,
+            false,
+        ),
+        l(String::new(), 8, false),
+        l("Partie écrite".into(), 13, true),
+    ];
+    for d in &r.written {
+        lines.push(l(
+            format!("{} : {}", DOMAIN_FR[d.domain.index()], d.level),
+            11,
+            false,
+        ));
+    }
+    lines.push(l(format!("Niveau écrit : {}", r.written_level), 11, true));
+    lines.push(l(String::new(), 8, false));
+    lines.push(l(format!("Partie orale : {}", r.oral.level), 13, true));
+    lines.push(l(String::new(), 8, false));
+    lines.push(l(
+        format!("Niveau global (CECRL) : {}", r.overall),
+        14,
+        true,
+    ));
+    lines.push(l(
+        format!("Objectif fixé par le centre : {}", r.target),
+        11,
+        false,
+    ));
+    let verdict = match (r.status.as_str(), r.reached) {
+        ("invalidated", _) => {
+            "Session non validée par la vérification de la surveillance.".to_owned()
+        }
+        (_, true) => "Objectif atteint : certificat délivré.".to_owned(),
+        _ => "Objectif non atteint.".to_owned(),
+    };
+    lines.push(l(verdict, 11, false));
+    if let Some(id) = &r.certificate_id {
+        lines.push(l(
+            format!(
+                "Vérification : {}/verify/{id}",
+                state.config.public_url.trim_end_matches('/')
+            ),
+            10,
+            false,
+        ));
+    }
+    lines.push(l(format!("Délivrée le {}", &r.issued_at[..10]), 10, false));
+    let bytes = pdf::page("Attestation de résultats", &lines);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"attestation.pdf\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Serialize, Debug)]
+struct CandidateState {
+    id: String,
+    first_names: String,
+    last_name: String,
+    email: String,
+    cefr_target: String,
+    written: Option<String>,
+    review: Option<String>,
+    interview_at: Option<String>,
+    interview_status: Option<String>,
+    oral_level: Option<String>,
+    result: Option<ResultDoc>,
+}
+
+async fn centre_candidates(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<CandidateState>>, ApiError> {
+    auth.require(&[Role::CentreAdmin])?;
+    type R = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<R> = sqlx::query_as(
+        "SELECT u.id, u.first_names, u.last_name, u.email, c.cefr_target, w.status, r.status, i.scheduled_at, i.status, o.oral_level, res.result_json \
+         FROM candidates c JOIN users u ON u.id = c.user_id \
+         LEFT JOIN written_sessions w ON w.candidate_id = u.id \
+         LEFT JOIN reviews r ON r.session_id = w.id \
+         LEFT JOIN interviews i ON i.candidate_id = u.id AND i.status <> 'cancelled' \
+         LEFT JOIN oral_scores o ON o.interview_id = i.id \
+         LEFT JOIN results res ON res.candidate_id = u.id \
+         WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names",
+    )
+    .bind(auth.centre().unwrap_or(""))
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| CandidateState {
+                id: r.0,
+                first_names: r.1,
+                last_name: r.2,
+                email: r.3,
+                cefr_target: r.4,
+                written: r.5,
+                review: r.6,
+                interview_at: r.7.map(rfc3339),
+                interview_status: r.8,
+                oral_level: r.9,
+                result: r.10.and_then(|j| serde_json::from_str(&j).ok()),
+            })
+            .collect(),
+    ))
+}

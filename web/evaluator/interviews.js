@@ -1,0 +1,86 @@
+// The evaluator's interviews (GET /api/v1/interviews): today's, the upcoming ones and
+// the past ones still to score, times in the viewer's zone, the candidate by a short
+// id (names are not in that API). "Noter l'oral" opens the scoring form in place; one
+// form is open at a time.
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { t, tf } from '../i18n.js';
+import { isoDate } from '../time.js';
+import { openScoreForm } from './score.js';
+import { interviewTimes, interviewWhen, shortId } from './when.js';
+
+/** The status in words; an unknown one as the API says it. */
+function statusText(status) {
+  const key = `evaluator.status.${status}`;
+  return t(key) === key ? status : t(key);
+}
+
+let open = null; // { button, panel } of the open form
+
+function close() {
+  if (!open) return;
+  open.button.setAttribute('aria-expanded', 'false');
+  open.panel.hidden = true;
+  open.panel.replaceChildren();
+  open = null;
+}
+
+function toggle(button, panel, interview) {
+  const same = open?.panel === panel;
+  close();
+  if (same) return;
+  open = { button, panel };
+  button.setAttribute('aria-expanded', 'true');
+  panel.hidden = false;
+  openScoreForm(panel, interview);
+}
+
+function item(i) {
+  const panelId = `score-panel-${i.id}`;
+  const cancelled = i.status === 'cancelled';
+  const panel = h('div', { id: panelId, class: 'score-panel', hidden: true });
+  const button = cancelled ? null : h('button', {
+    type: 'button',
+    class: 'secondary',
+    'aria-expanded': 'false',
+    'aria-controls': panelId,
+    dataset: { testid: `score-${i.id}` },
+  }, t('evaluator.score'));
+  button?.addEventListener('click', () => toggle(button, panel, i));
+  return h('li', { class: `interview${cancelled ? ' cancelled' : ''}`, dataset: { testid: `interview-${i.id}` } },
+    h('p', { class: 'when' }, interviewWhen(i)),
+    h('p', {},
+      t('evaluator.candidate'), ' ', h('code', { title: i.candidate_id }, shortId(i.candidate_id)),
+      i.target_cefr ? ` · ${tf('evaluator.target', { level: i.target_cefr })}` : '',
+      i.status ? ` · ${statusText(i.status)}` : ''),
+    button,
+    panel);
+}
+
+function group(title, testid, list) {
+  if (!list.length) return null;
+  return h('section', { class: 'interview-group', dataset: { testid } },
+    h('h3', {}, title),
+    h('ul', { class: 'interviews' }, list.map(item)));
+}
+
+/** Fills `box` with the interviews, grouped by day. */
+export async function showInterviews(box) {
+  const res = await api('GET', '/api/v1/interviews').catch(() => null);
+  if (!res?.ok) {
+    box.replaceChildren(h('p', { class: 'error', role: 'alert' },
+      !res ? t('journey.network') : res.status === 401 ? t('home.signed_out') : `${t('journey.error')} ${res.message}`));
+    return;
+  }
+  const all = (Array.isArray(res.data) ? res.data : res.data?.interviews ?? [])
+    .map((i) => ({ i, start: interviewTimes(i).start }))
+    .sort((a, b) => a.start - b.start);
+  const today = isoDate(new Date());
+  const on = (test) => all.filter(({ start }) => test(isoDate(start))).map(({ i }) => i);
+  const groups = [
+    group(t('evaluator.today'), 'interviews-today', on((d) => d === today)),
+    group(t('evaluator.upcoming'), 'interviews-upcoming', on((d) => d > today)),
+    group(t('evaluator.past'), 'interviews-past', on((d) => d < today).reverse()),
+  ].filter(Boolean);
+  box.replaceChildren(...(groups.length ? groups : [h('p', { dataset: { testid: 'no-interviews' } }, t('evaluator.none'))]));
+}
