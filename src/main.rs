@@ -8,6 +8,7 @@ mod export;
 mod items;
 mod serve;
 mod simulate;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,8 @@ enum Command {
     },
     /// Run the adaptive engine on simulated candidates and print accuracy and exposure.
     Simulate(simulate::SimulateArgs),
+    /// Verify a downloaded certificate offline.
+    Verify(verify::VerifyArgs),
     /// Export data for other systems.
     Export {
         #[command(subcommand)]
@@ -62,5 +65,9 @@ fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Bench { command } => bench::run(command),
         Command::Export { command } => export::run(command),
+        Command::Verify(args) => {
+            let code = verify::run(args)?;
+            std::process::exit(code)
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::both;
 use crate::common::TestApp;
 
 /// Registers candidates by CSV; returns their ids (in file order).
-async fn import(app: &TestApp, n: usize) -> Vec<String> {
+pub(crate) async fn import(app: &TestApp, n: usize) -> Vec<String> {
     let admin = app.sign_in("centre_admin").await;
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let mut csv = String::from("email,first_names,last_name,cefr_target\n");
@@ -51,7 +51,7 @@ async fn import(app: &TestApp, n: usize) -> Vec<String> {
 }
 
 /// Marks a candidate's written test finished, with real engine estimates.
-async fn finish_written(app: &TestApp, candidate: &str) -> String {
+pub(crate) async fn finish_written(app: &TestApp, candidate: &str) -> String {
     let pool = app.state.bank.cat_pool().unwrap();
     let mut s = CatSession::new(CatConfig::default(), 3).unwrap();
     let mut exposure = ExposureCounts::new();
@@ -79,7 +79,7 @@ async fn finish_written(app: &TestApp, candidate: &str) -> String {
 }
 
 /// Next week's free slots for the demo candidate's centre (as the centre admin sees them).
-async fn slots(app: &TestApp, candidate: &str) -> Vec<Value> {
+pub(crate) async fn slots(app: &TestApp, candidate: &str) -> Vec<Value> {
     let admin = app.sign_in("centre_admin").await;
     let from = (chrono::Utc::now() + chrono::Duration::days(7)).format("%Y-%m-%d");
     let r = app

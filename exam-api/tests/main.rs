@@ -4,5 +4,6 @@
 mod api;
 mod bank;
 mod booking;
+mod certificates;
 mod common;
 mod written;
