@@ -23,11 +23,16 @@ pub(crate) struct VerifyArgs {
 
 /// Returns the process exit code: 0 when the certificate verifies, 1 otherwise.
 pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let pinned = match &args.issuer_key {
         Some(p) => {
-            let jwk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p)?).context("the issuer key is not JSON")?;
-            Some(exam_api::certificate::keys::verifying_key_from_jwk(&jwk).map_err(|e| anyhow::anyhow!("the issuer key: {e}"))?)
+            let jwk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p)?)
+                .context("the issuer key is not JSON")?;
+            Some(
+                exam_api::certificate::keys::verifying_key_from_jwk(&jwk)
+                    .map_err(|e| anyhow::anyhow!("the issuer key: {e}"))?,
+            )
         }
         None => None,
     };
@@ -45,8 +50,19 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<i32> {
                     println!("  {:<22}{}", format!("{}:", l.part), l.level);
                 }
                 println!("  issued:     {}", c.valid_from);
-                println!("  issuer key: {} ({})", report.key_id, if report.key_pinned { "the key you trust" } else { "taken from the bundle: compare it with the issuer's published key" });
-                println!("  log:        leaf {} of {} at {} (checkpoint signed)", report.leaf_index, report.tree_size, report.log_origin);
+                println!(
+                    "  issuer key: {} ({})",
+                    report.key_id,
+                    if report.key_pinned {
+                        "the key you trust"
+                    } else {
+                        "taken from the bundle: compare it with the issuer's published key"
+                    }
+                );
+                println!(
+                    "  log:        leaf {} of {} at {} (checkpoint signed)",
+                    report.leaf_index, report.tree_size, report.log_origin
+                );
                 println!("  revocation: {}", report.revocation);
             }
             Ok(0)

@@ -2,7 +2,9 @@
 
 use std::process::Command;
 
-use exam_api::certificate::{Bundle, Checkpoint, CredentialInput, IssuerKey, credential_leaf_hash, issue, merkle};
+use exam_api::certificate::{
+    Bundle, Checkpoint, CredentialInput, IssuerKey, credential_leaf_hash, issue, merkle,
+};
 
 fn bundle(key: &IssuerKey) -> Bundle {
     let input = CredentialInput {
@@ -14,19 +16,41 @@ fn bundle(key: &IssuerKey) -> Bundle {
         achievement_id: None,
         achievement_name: "English — CEFR B2".into(),
         overall: "B2".into(),
-        levels: vec![("written.vocabulary".into(), "B2".into()), ("oral".into(), "B2".into())],
+        levels: vec![
+            ("written.vocabulary".into(), "B2".into()),
+            ("oral".into(), "B2".into()),
+        ],
         issued_at: 1_790_000_000,
     };
-    let other = CredentialInput { id: "urn:uuid:11111111-2222-4333-8444-555555555555".into(), holder_name: "Someone Else".into(), ..input.clone() };
+    let other = CredentialInput {
+        id: "urn:uuid:11111111-2222-4333-8444-555555555555".into(),
+        holder_name: "Someone Else".into(),
+        ..input.clone()
+    };
     let jwts = [issue(key, &other).unwrap(), issue(key, &input).unwrap()];
     let leaves: Vec<_> = jwts.iter().map(|j| credential_leaf_hash(j)).collect();
-    let cp = Checkpoint::sign(key, "certs.example/log", 2, merkle::root(&leaves), 1_790_000_100).unwrap();
+    let cp = Checkpoint::sign(
+        key,
+        "certs.example/log",
+        2,
+        merkle::root(&leaves),
+        1_790_000_100,
+    )
+    .unwrap();
     Bundle::assemble(jwts[1].clone(), 1, &leaves, cp, &key.verifying_key()).unwrap()
 }
 
 fn verify(file: &std::path::Path, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_langcert")).arg("verify").arg(file).args(extra).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
+        .arg("verify")
+        .arg(file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -38,21 +62,30 @@ fn a_downloaded_certificate_verifies_offline_and_tampering_fails() {
     std::fs::write(&good, b.to_json_pretty()).unwrap();
     let (code, out) = verify(&good, &[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("VALID") && out.contains("Camille Martin") && out.contains("B2"), "{out}");
+    assert!(
+        out.contains("VALID") && out.contains("Camille Martin") && out.contains("B2"),
+        "{out}"
+    );
     // Pinned to the issuer's published key: still valid; pinned to another key: refused.
     let jwk = dir.path().join("key.json");
     std::fs::write(&jwk, key.public_jwk().to_string()).unwrap();
     assert_eq!(verify(&good, &["--issuer-key", jwk.to_str().unwrap()]).0, 0);
     let other = dir.path().join("other.json");
     std::fs::write(&other, IssuerKey::generate().public_jwk().to_string()).unwrap();
-    assert_eq!(verify(&good, &["--issuer-key", other.to_str().unwrap()]).0, 1);
+    assert_eq!(
+        verify(&good, &["--issuer-key", other.to_str().unwrap()]).0,
+        1
+    );
     // One character changed in the credential, the proof or the checkpoint: invalid.
     let text = b.to_json_pretty();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let targets = [
         value["credential"].as_str().unwrap().to_owned(),
         value["inclusion_proof"][0].as_str().unwrap().to_owned(),
-        value["checkpoint"]["root_hash"].as_str().unwrap().to_owned(),
+        value["checkpoint"]["root_hash"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     ];
     for (n, target) in targets.iter().enumerate() {
         let mut chars: Vec<char> = target.chars().collect();

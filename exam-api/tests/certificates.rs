@@ -16,81 +16,226 @@ async fn certified(app: &TestApp) -> String {
     let session = finish_written(app, &candidate).await;
     let admin = app.sign_in("centre_admin").await;
     let slot = slots(app, &candidate).await.last().unwrap().clone();
-    let b = app.call("POST", "/api/v1/bookings", Some(&admin), Some(json!({ "slot_id": slot["id"], "candidate_id": candidate }))).await;
+    let b = app
+        .call(
+            "POST",
+            "/api/v1/bookings",
+            Some(&admin),
+            Some(json!({ "slot_id": slot["id"], "candidate_id": candidate })),
+        )
+        .await;
     assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
     let ev = app.sign_in("evaluator").await;
     let levels = json!({ "vocabulary_range": "C1", "grammar": "C1", "fluency": "C1", "pronunciation": "B2", "interaction": "C1" });
-    let s = app.call("PUT", &format!("/api/v1/interviews/{}/score", b.json["id"].as_str().unwrap()), Some(&ev), Some(json!({ "levels": levels }))).await;
+    let s = app
+        .call(
+            "PUT",
+            &format!(
+                "/api/v1/interviews/{}/score",
+                b.json["id"].as_str().unwrap()
+            ),
+            Some(&ev),
+            Some(json!({ "levels": levels })),
+        )
+        .await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.text);
     let reviewer = app.sign_in("reviewer").await;
-    let d = app.call("POST", &format!("/api/v1/reviews/{session}/decision"), Some(&reviewer), Some(json!({ "decision": "validated" }))).await;
+    let d = app
+        .call(
+            "POST",
+            &format!("/api/v1/reviews/{session}/decision"),
+            Some(&reviewer),
+            Some(json!({ "decision": "validated" })),
+        )
+        .await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM certificates WHERE candidate_id = $1").bind(&candidate).fetch_one(&app.state.db.pool).await.unwrap();
+    let (id,): (String,) = sqlx::query_as("SELECT id FROM certificates WHERE candidate_id = $1")
+        .bind(&candidate)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     id
 }
 
-both!(a_certificate_verifies_and_any_change_breaks_it, |app: TestApp| async move {
-    let first = certified(&app).await;
-    let second = certified(&app).await;
-    let report = app.call("GET", &format!("/api/v1/certificates/{first}"), None, None).await;
-    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
-    for check in ["signature_valid", "included_in_log", "checkpoint_valid", "valid"] {
-        assert_eq!(report.json[check], true, "{check}: {}", report.text);
+both!(
+    a_certificate_verifies_and_any_change_breaks_it,
+    |app: TestApp| async move {
+        let first = certified(&app).await;
+        let second = certified(&app).await;
+        let report = app
+            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
+            .await;
+        assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+        for check in [
+            "signature_valid",
+            "included_in_log",
+            "checkpoint_valid",
+            "valid",
+        ] {
+            assert_eq!(report.json[check], true, "{check}: {}", report.text);
+        }
+        assert_eq!(report.json["tree_size"], 2);
+        assert_eq!(report.json["holder"], "Cand 0 Test");
+        // The public page says so, with a QR code and a share link.
+        let page = app
+            .raw("GET", &format!("/verify/{first}"), None, None, None)
+            .await;
+        assert!(page.text.contains("data-valid=\"true\""), "{}", page.text);
+        assert!(page.text.contains("<svg") && page.text.contains(&format!("/verify/{first}")));
+        // The bundle verifies offline with the issuer's key.
+        let bundle = app
+            .raw(
+                "GET",
+                &format!("/api/v1/certificates/{first}/bundle"),
+                None,
+                None,
+                None,
+            )
+            .await;
+        let b = exam_api::certificate::Bundle::from_json(&bundle.text).unwrap();
+        let r = exam_api::certificate::verify_bundle(&b, Some(&app.state.issuer.verifying_key()))
+            .unwrap();
+        assert_eq!(r.tree_size, 2);
+        // Change one byte of the stored credential: the signature and inclusion fail.
+        let (jwt,): (String,) = sqlx::query_as("SELECT jwt FROM certificates WHERE id = $1")
+            .bind(&first)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        let mut bytes = jwt.clone().into_bytes();
+        let k = bytes.len() / 2;
+        bytes[k] = if bytes[k] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        sqlx::query("UPDATE certificates SET jwt = $1 WHERE id = $2")
+            .bind(&tampered)
+            .bind(&first)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let r = app
+            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
+            .await;
+        assert_eq!(
+            (r.json["signature_valid"].clone(), r.json["valid"].clone()),
+            (json!(false), json!(false)),
+            "{}",
+            r.text
+        );
+        let page = app
+            .raw("GET", &format!("/verify/{first}"), None, None, None)
+            .await;
+        assert!(page.text.contains("data-valid=\"false\""));
+        sqlx::query("UPDATE certificates SET jwt = $1 WHERE id = $2")
+            .bind(&jwt)
+            .bind(&first)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            app.call("GET", &format!("/api/v1/certificates/{first}"), None, None)
+                .await
+                .json["valid"],
+            true
+        );
+        // Change one byte of the log (the other certificate's leaf): inclusion fails.
+        let (leaf,): (String,) = sqlx::query_as("SELECT leaf_hash FROM certificates WHERE id = $1")
+            .bind(&second)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        let flipped = format!(
+            "{}{}",
+            if leaf.starts_with('0') { "1" } else { "0" },
+            &leaf[1..]
+        );
+        sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2")
+            .bind(&flipped)
+            .bind(&second)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let r = app
+            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
+            .await;
+        assert_eq!(
+            (r.json["included_in_log"].clone(), r.json["valid"].clone()),
+            (json!(false), json!(false)),
+            "{}",
+            r.text
+        );
+        sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2")
+            .bind(&leaf)
+            .bind(&second)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        // The checkpoint is published and signed.
+        let cp = app.call("GET", "/api/v1/log/checkpoint", None, None).await;
+        let cp: exam_api::certificate::Checkpoint = serde_json::from_value(cp.json).unwrap();
+        cp.verify(&app.state.issuer.verifying_key()).unwrap();
     }
-    assert_eq!(report.json["tree_size"], 2);
-    assert_eq!(report.json["holder"], "Cand 0 Test");
-    // The public page says so, with a QR code and a share link.
-    let page = app.raw("GET", &format!("/verify/{first}"), None, None, None).await;
-    assert!(page.text.contains("data-valid=\"true\""), "{}", page.text);
-    assert!(page.text.contains("<svg") && page.text.contains(&format!("/verify/{first}")));
-    // The bundle verifies offline with the issuer's key.
-    let bundle = app.raw("GET", &format!("/api/v1/certificates/{first}/bundle"), None, None, None).await;
-    let b = exam_api::certificate::Bundle::from_json(&bundle.text).unwrap();
-    let r = exam_api::certificate::verify_bundle(&b, Some(&app.state.issuer.verifying_key())).unwrap();
-    assert_eq!(r.tree_size, 2);
-    // Change one byte of the stored credential: the signature and inclusion fail.
-    let (jwt,): (String,) = sqlx::query_as("SELECT jwt FROM certificates WHERE id = $1").bind(&first).fetch_one(&app.state.db.pool).await.unwrap();
-    let mut bytes = jwt.clone().into_bytes();
-    let k = bytes.len() / 2;
-    bytes[k] = if bytes[k] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(bytes).unwrap();
-    sqlx::query("UPDATE certificates SET jwt = $1 WHERE id = $2").bind(&tampered).bind(&first).execute(&app.state.db.pool).await.unwrap();
-    let r = app.call("GET", &format!("/api/v1/certificates/{first}"), None, None).await;
-    assert_eq!((r.json["signature_valid"].clone(), r.json["valid"].clone()), (json!(false), json!(false)), "{}", r.text);
-    let page = app.raw("GET", &format!("/verify/{first}"), None, None, None).await;
-    assert!(page.text.contains("data-valid=\"false\""));
-    sqlx::query("UPDATE certificates SET jwt = $1 WHERE id = $2").bind(&jwt).bind(&first).execute(&app.state.db.pool).await.unwrap();
-    assert_eq!(app.call("GET", &format!("/api/v1/certificates/{first}"), None, None).await.json["valid"], true);
-    // Change one byte of the log (the other certificate's leaf): inclusion fails.
-    let (leaf,): (String,) = sqlx::query_as("SELECT leaf_hash FROM certificates WHERE id = $1").bind(&second).fetch_one(&app.state.db.pool).await.unwrap();
-    let flipped = format!("{}{}", if leaf.starts_with('0') { "1" } else { "0" }, &leaf[1..]);
-    sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2").bind(&flipped).bind(&second).execute(&app.state.db.pool).await.unwrap();
-    let r = app.call("GET", &format!("/api/v1/certificates/{first}"), None, None).await;
-    assert_eq!((r.json["included_in_log"].clone(), r.json["valid"].clone()), (json!(false), json!(false)), "{}", r.text);
-    sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2").bind(&leaf).bind(&second).execute(&app.state.db.pool).await.unwrap();
-    // The checkpoint is published and signed.
-    let cp = app.call("GET", "/api/v1/log/checkpoint", None, None).await;
-    let cp: exam_api::certificate::Checkpoint = serde_json::from_value(cp.json).unwrap();
-    cp.verify(&app.state.issuer.verifying_key()).unwrap();
-});
+);
 
-both!(revocation_is_recorded_not_deleted, |app: TestApp| async move {
-    let id = certified(&app).await;
-    let candidate = app.sign_in("candidate").await;
-    let r = app.call("POST", &format!("/api/v1/certificates/{id}/revoke"), Some(&candidate), Some(json!({ "reason": "x" }))).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let admin = app.sign_in("centre_admin").await;
-    let r = app.call("POST", &format!("/api/v1/certificates/{id}/revoke"), Some(&admin), Some(json!({ "reason": "Identity fraud established" }))).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let again = app.call("POST", &format!("/api/v1/certificates/{id}/revoke"), Some(&admin), Some(json!({ "reason": "again" }))).await;
-    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "already_revoked"));
-    let report = app.call("GET", &format!("/api/v1/certificates/{id}"), None, None).await;
-    assert_eq!(report.json["revoked"], true);
-    assert_eq!(report.json["valid"], false);
-    assert_eq!(report.json["signature_valid"], true, "the credential itself is intact");
-    let page = app.raw("GET", &format!("/verify/{id}"), None, None, None).await;
-    assert!(page.text.contains("révoqué") && page.text.contains("Identity fraud established"));
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM certificates WHERE id = $1").bind(&id).fetch_one(&app.state.db.pool).await.unwrap();
-    assert_eq!(n, 1, "still in the log");
-    assert_eq!(app.raw("GET", "/verify/unknown", None, None, None).await.status, StatusCode::NOT_FOUND);
-});
+both!(
+    revocation_is_recorded_not_deleted,
+    |app: TestApp| async move {
+        let id = certified(&app).await;
+        let candidate = app.sign_in("candidate").await;
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/certificates/{id}/revoke"),
+                Some(&candidate),
+                Some(json!({ "reason": "x" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let admin = app.sign_in("centre_admin").await;
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/certificates/{id}/revoke"),
+                Some(&admin),
+                Some(json!({ "reason": "Identity fraud established" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let again = app
+            .call(
+                "POST",
+                &format!("/api/v1/certificates/{id}/revoke"),
+                Some(&admin),
+                Some(json!({ "reason": "again" })),
+            )
+            .await;
+        assert_eq!(
+            (again.status, again.code()),
+            (StatusCode::CONFLICT, "already_revoked")
+        );
+        let report = app
+            .call("GET", &format!("/api/v1/certificates/{id}"), None, None)
+            .await;
+        assert_eq!(report.json["revoked"], true);
+        assert_eq!(report.json["valid"], false);
+        assert_eq!(
+            report.json["signature_valid"], true,
+            "the credential itself is intact"
+        );
+        let page = app
+            .raw("GET", &format!("/verify/{id}"), None, None, None)
+            .await;
+        assert!(page.text.contains("révoqué") && page.text.contains("Identity fraud established"));
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM certificates WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "still in the log");
+        assert_eq!(
+            app.raw("GET", "/verify/unknown", None, None, None)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+);
