@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/candidates/import", post(import))
         .route("/api/v1/candidates/{id}/target", put(set_target))
+        .route("/api/v1/candidates/{id}/window", put(set_window))
 }
 
 /// Splits one CSV record (RFC 4180 quoting: `"a, b"`, `""` for a quote).
@@ -210,6 +211,57 @@ async fn set_target(
         .bind(&c.id)
         .execute(&state.db.pool)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The period in which a candidate may take the written test.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct WindowIn {
+    opens_at: chrono::DateTime<chrono::Utc>,
+    closes_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sets a candidate's written-test window; the "written test available" mail is
+/// scheduled for its opening (sent at once when it is already open).
+async fn set_window(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<WindowIn>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    let c = crate::accounts::visible_candidate(&state, &auth, &id).await?;
+    if body.closes_at <= body.opens_at {
+        return Err(ApiError::invalid(
+            "invalid_window",
+            "closes_at must be after opens_at",
+        ));
+    }
+    let (opens, closes) = (
+        body.opens_at.timestamp_millis(),
+        body.closes_at.timestamp_millis(),
+    );
+    let now = crate::db::now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE candidates SET written_opens_at = $1, written_closes_at = $2 WHERE user_id = $3",
+    )
+    .bind(opens)
+    .bind(closes)
+    .bind(&c.id)
+    .execute(&mut *tx)
+    .await?;
+    crate::mail::scheduler::schedule(
+        &mut tx,
+        "written_available",
+        &c.id,
+        &format!("window:{}", c.id),
+        opens.max(now),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

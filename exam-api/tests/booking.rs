@@ -686,3 +686,149 @@ both!(
         assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 );
+
+both!(the_written_window_and_its_mail, |app: TestApp| async move {
+    let token = app.sign_in("candidate").await;
+    let me = app.call("GET", "/api/v1/me", Some(&token), None).await.json;
+    let id = me["id"].as_str().unwrap().to_owned();
+    let admin = app.sign_in("centre_admin").await;
+    let now = chrono::Utc::now();
+    let opens = now + chrono::Duration::days(2);
+    let w = json!({ "opens_at": opens.to_rfc3339(), "closes_at": (opens + chrono::Duration::days(7)).to_rfc3339() });
+    assert_eq!(
+        app.call(
+            "PUT",
+            &format!("/api/v1/candidates/{id}/window"),
+            Some(&admin),
+            Some(w)
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let bad = json!({ "opens_at": now.to_rfc3339(), "closes_at": (now - chrono::Duration::days(1)).to_rfc3339() });
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/candidates/{id}/window"),
+            Some(&admin),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_window")
+    );
+    let profile = json!({ "birth_name": "MARTIN", "first_names": "Camille", "birth_date": "1994-05-17", "sex": "F", "birth_commune": "Lyon", "birth_country": "France" });
+    app.call("PUT", "/api/v1/me/profile", Some(&token), Some(profile))
+        .await;
+    app.call("POST", "/api/v1/me/identity", Some(&token), None)
+        .await;
+    let r = app
+        .call("POST", "/api/v1/written", Some(&token), None)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "window_not_open")
+    );
+    // The "written test available" mail goes out when the window opens, once.
+    let ctx = Context {
+        public_url: "http://test".into(),
+        link_ttl_ms: 3_600_000,
+    };
+    let at = opens.timestamp_millis();
+    assert_eq!(
+        scheduler::run_due(&app.state.db, &ctx, at - 1)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        scheduler::run_due(&app.state.db, &ctx, at).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        scheduler::run_due(&app.state.db, &ctx, at + 1)
+            .await
+            .unwrap(),
+        0
+    );
+    let mails = app.call("GET", "/api/v1/mailbox", Some(&token), None).await;
+    let mail = mails
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "written_available")
+        .unwrap()
+        .clone();
+    assert!(
+        mail["body"]
+            .as_str()
+            .unwrap()
+            .contains("http://test/signin/"),
+        "{mail}"
+    );
+});
+
+both!(
+    cpf_export_lists_levels_or_insuffisant,
+    |app: TestApp| async move {
+        let ids = import(&app, 2).await;
+        let admin = app.sign_in("centre_admin").await;
+        let reviewer = app.sign_in("reviewer").await;
+        let ev = app.sign_in("evaluator").await;
+        for (k, c) in ids.iter().enumerate() {
+            sqlx::query("INSERT INTO candidate_profiles (user_id, birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country, updated_at) VALUES ($1, $2, NULL, 'Test', '1990-01-01', 'M', 'Nantes', 'France', 0)")
+            .bind(c)
+            .bind(format!("NOM{k}"))
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+            let session = finish_written(&app, c).await;
+            let slot = slots(&app, c).await[k].clone();
+            let b = app
+                .call(
+                    "POST",
+                    "/api/v1/bookings",
+                    Some(&admin),
+                    Some(json!({ "slot_id": slot["id"], "candidate_id": c })),
+                )
+                .await;
+            let level = if k == 0 { "C1" } else { "A1" };
+            let levels = json!({ "vocabulary_range": level, "grammar": level, "fluency": level, "pronunciation": level, "interaction": level });
+            app.call(
+                "PUT",
+                &format!(
+                    "/api/v1/interviews/{}/score",
+                    b.json["id"].as_str().unwrap()
+                ),
+                Some(&ev),
+                Some(json!({ "levels": levels })),
+            )
+            .await;
+            app.call(
+                "POST",
+                &format!("/api/v1/reviews/{session}/decision"),
+                Some(&reviewer),
+                Some(json!({ "decision": "validated" })),
+            )
+            .await;
+        }
+        let rows = exam_api::results::cpf::rows(&app.state.db, "http://test")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_ne!(rows[0].niveau, "INSUFFISANT", "{rows:?}");
+        assert!(rows[0].url_verification.starts_with("http://test/verify/"));
+        assert_eq!(
+            rows[1].niveau, "INSUFFISANT",
+            "an A1 oral is below the B1 target"
+        );
+        assert_eq!(rows[1].url_verification, "");
+        assert_eq!(rows[0].modalite, "A distance");
+        let csv = exam_api::results::cpf::to_csv(&rows);
+        assert!(csv.starts_with("nom_naissance;nom_usage;prenoms;date_naissance;"));
+        assert_eq!(csv.lines().count(), 3);
+    }
+);

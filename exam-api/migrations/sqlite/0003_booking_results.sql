@@ -95,3 +95,7 @@ CREATE TABLE revocations (
     revoked_by      TEXT NOT NULL REFERENCES users(id),
     revoked_at      INTEGER NOT NULL
 );
+
+-- The period in which a candidate may take the written test (set by the centre).
+ALTER TABLE candidates ADD COLUMN written_opens_at INTEGER;
+ALTER TABLE candidates ADD COLUMN written_closes_at INTEGER;

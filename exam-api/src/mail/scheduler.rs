@@ -29,11 +29,25 @@ pub async fn schedule_reminder(
     candidate_id: &str,
     due_at: i64,
 ) -> Result<(), ApiError> {
-    cancel(conn, interview_id, due_at).await?;
-    sqlx::query("INSERT INTO scheduled_mails (id, kind, user_id, ref_id, due_at) VALUES ($1, 'reminder', $2, $3, $4)")
+    schedule(conn, "reminder", candidate_id, interview_id, due_at, due_at).await
+}
+
+/// Schedules a mail of `kind` about `ref_id` at `due_at`, replacing any pending one
+/// about the same thing (cancelled as of `now`).
+pub async fn schedule(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    user_id: &str,
+    ref_id: &str,
+    due_at: i64,
+    now: i64,
+) -> Result<(), ApiError> {
+    cancel(conn, ref_id, now).await?;
+    sqlx::query("INSERT INTO scheduled_mails (id, kind, user_id, ref_id, due_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
-        .bind(candidate_id)
-        .bind(interview_id)
+        .bind(kind)
+        .bind(user_id)
+        .bind(ref_id)
         .bind(due_at)
         .execute(&mut *conn)
         .await?;
@@ -85,6 +99,7 @@ pub async fn run_due(db: &Db, ctx: &Context, now: i64) -> Result<usize, ApiError
                     continue;
                 }
             }
+            "written_available" => written_available(&mut tx, ctx, &user_id, now).await?,
             other => {
                 return Err(ApiError::Internal(format!(
                     "unknown scheduled mail kind {other}"
@@ -95,6 +110,39 @@ pub async fn run_due(db: &Db, ctx: &Context, now: i64) -> Result<usize, ApiError
         sent += 1;
     }
     Ok(sent)
+}
+
+/// Writes the "written test available" mail, with a fresh sign-in link.
+async fn written_available(
+    conn: &mut sqlx::AnyConnection,
+    ctx: &Context,
+    candidate: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (centre, closes): (String, Option<i64>) = sqlx::query_as(
+        "SELECT ce.name, c.written_closes_at FROM candidates c JOIN centres ce ON ce.id = c.centre_id WHERE c.user_id = $1",
+    )
+    .bind(candidate)
+    .fetch_one(&mut *conn)
+    .await?;
+    let token = create_link_in(conn, candidate, now, ctx.link_ttl_ms).await?;
+    let window_end = closes
+        .and_then(DateTime::from_timestamp_millis)
+        .map(|t| {
+            let (date, time, _) = super::french_times(t, t);
+            format!("{date}, {time}")
+        })
+        .unwrap_or_default();
+    let vars = [
+        ("centre_name", centre),
+        (
+            "sign_in_url",
+            format!("{}/signin/{token}", ctx.public_url.trim_end_matches('/')),
+        ),
+        ("window_end", window_end),
+    ];
+    super::enqueue(conn, candidate, "written_available", &vars, None, now).await?;
+    Ok(())
 }
 
 /// Writes the reminder of an interview; false when there is nothing to remind.

@@ -232,6 +232,25 @@ async fn start(
     let (row, status) = match store::session_of(&state.db, auth.id()).await? {
         Some(row) => (row, StatusCode::OK),
         None => {
+            let (opens, closes): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT written_opens_at, written_closes_at FROM candidates WHERE user_id = $1",
+            )
+            .bind(auth.id())
+            .fetch_one(&state.db.pool)
+            .await?;
+            let now = now_ms();
+            if opens.is_some_and(|o| now < o) {
+                return Err(ApiError::refused(
+                    "window_not_open",
+                    "the written test is not open yet for you",
+                ));
+            }
+            if closes.is_some_and(|c| now >= c) {
+                return Err(ApiError::refused(
+                    "window_closed",
+                    "the period to take the written test is over; contact your centre",
+                ));
+            }
             let (multiplier,): (f64,) =
                 sqlx::query_as("SELECT time_multiplier FROM candidates WHERE user_id = $1")
                     .bind(auth.id())
