@@ -213,9 +213,9 @@ async fn scheduled_mail(db: Db, ctx: exam_api::mail::scheduler::Context) {
     }
 }
 
-/// Delivers the outbox by SMTP, every ten seconds.
+/// Delivers the outbox by SMTP, every two seconds.
 async fn deliver_mail(db: Db, smtp: exam_api::mail::smtp::Smtp) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         tick.tick().await;
         if let Err(e) = smtp.deliver_pending(&db).await {

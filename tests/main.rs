@@ -5,6 +5,7 @@ mod items_cli;
 mod resume;
 mod serve;
 mod simulate;
+mod smtp;
 mod verify;
 
 use serde_json::{Value, json};
