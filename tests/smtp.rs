@@ -11,9 +11,23 @@ use crate::serve::Server;
 
 #[tokio::test]
 async fn the_outbox_is_delivered_by_smtp() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut smtpd = Command::new("python3")
-        .args(["-u", "-W", "ignore", "-m", "smtpd", "-n", "-c", "DebuggingServer", &format!("127.0.0.1:{port}")])
+        .args([
+            "-u",
+            "-W",
+            "ignore",
+            "-m",
+            "smtpd",
+            "-n",
+            "-c",
+            "DebuggingServer",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -26,11 +40,34 @@ async fn the_outbox_is_delivered_by_smtp() {
     }
     let dir = tempfile::tempdir().unwrap();
     let url = format!("smtp://127.0.0.1:{port}");
-    let server = Server::start_with(dir.path(), None, &["--smtp-url", &url, "--smtp-from", "Certifications <certif@langcert.invalid>"]);
+    let server = Server::start_with(
+        dir.path(),
+        None,
+        &[
+            "--smtp-url",
+            &url,
+            "--smtp-from",
+            "Certifications <certif@langcert.invalid>",
+        ],
+    );
     let http = reqwest::Client::new();
-    let link = server.links.iter().find(|(r, _)| r == "centre_admin").unwrap().1.clone();
+    let link = server
+        .links
+        .iter()
+        .find(|(r, _)| r == "centre_admin")
+        .unwrap()
+        .1
+        .clone();
     let token = link.rsplit('/').next().unwrap();
-    let s: Value = http.post(format!("{}/api/v1/auth/link", server.base)).json(&json!({ "token": token })).send().await.unwrap().json().await.unwrap();
+    let s: Value = http
+        .post(format!("{}/api/v1/auth/link", server.base))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let r = http
         .post(format!("{}/api/v1/candidates", server.base))
         .bearer_auth(s["token"].as_str().unwrap())
@@ -44,8 +81,16 @@ async fn the_outbox_is_delivered_by_smtp() {
     server.stop();
     smtpd.kill().unwrap();
     let mut out = String::new();
-    smtpd.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert!(out.contains("MESSAGE FOLLOWS"), "a message reached the SMTP server: {out}");
+    smtpd
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        out.contains("MESSAGE FOLLOWS"),
+        "a message reached the SMTP server: {out}"
+    );
     assert!(out.contains("smtp.test@example.org"), "{out}");
     assert!(out.contains("certif@langcert.invalid"), "{out}");
 }
