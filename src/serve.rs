@@ -52,6 +52,9 @@ pub(crate) struct ServeArgs {
     /// directory on first start when absent.
     #[arg(long, env = "LANGCERT_ISSUER_KEY")]
     issuer_key: Option<PathBuf>,
+    /// Take clients' addresses from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    #[arg(long, env = "LANGCERT_TRUST_PROXY")]
+    trust_proxy: bool,
     /// The pause between two written-test items, in ms (the guide's 3 s; benchmarks lower it).
     #[arg(long, env = "LANGCERT_ITEM_PAUSE_MS", default_value_t = 3000)]
     item_pause_ms: i64,
@@ -114,6 +117,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         session_ttl_s: args.session_ttl_s,
         sign_in_per_minute: args.sign_in_per_minute,
         item_pause_ms: args.item_pause_ms,
+        trust_proxy: args.trust_proxy,
+        // Behind HTTPS the session cookie is marked Secure.
+        secure_cookie: public_url.starts_with("https://"),
         ..ApiConfig::default()
     };
     let key_path = args

@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub sign_in_per_minute: u32,
     /// Mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookie: bool,
+    /// Take the client's address from `X-Forwarded-For` (behind a trusted reverse proxy).
+    pub trust_proxy: bool,
     /// The pause between two items of the written test (the guide's 3 s; benchmarks
     /// may lower it to load the server harder).
     pub item_pause_ms: i64,
@@ -43,6 +45,7 @@ impl Default for ApiConfig {
             sign_in_per_minute: 10,
             secure_cookie: false,
             item_pause_ms: 3000,
+            trust_proxy: false,
         }
     }
 }

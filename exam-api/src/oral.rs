@@ -131,6 +131,16 @@ async fn put_score(
     ApiJson(body): ApiJson<ScoreIn>,
 ) -> Result<Json<ScoreOut>, ApiError> {
     let (candidate, status) = own_interview(&state, &auth, &id).await?;
+    // Once the result is released (and maybe a certificate issued), the oral is final.
+    if crate::results::released(&state, &candidate)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::refused(
+            "result_released",
+            "the result was released; the oral score is final",
+        ));
+    }
     if status == "cancelled" {
         return Err(ApiError::refused(
             "cancelled",

@@ -94,6 +94,8 @@ async fn decide(
         .bind(&session)
         .execute(&state.db.pool)
         .await?;
+    // The release is attempted in either case: a retry after a failed release completes it.
+    crate::results::try_release(&state, &candidate).await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::refused(
             "already_decided",
@@ -101,6 +103,5 @@ async fn decide(
         ));
     }
     tracing::info!(session = %session, decision = %body.decision, "proctoring review decided");
-    crate::results::try_release(&state, &candidate).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -699,7 +699,26 @@ both!(passwords_and_rate_limits, |app: TestApp| async move {
         )
         .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
-    // Keep trying: the limit (10 a minute) answers 429 with Retry-After.
+    // A second change needs the current password.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(&session),
+            Some(json!({ "password": "another passphrase 43" })),
+        )
+        .await;
+    assert_error(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "current_password_required",
+    );
+    let r = app
+        .call("POST", "/api/v1/me/password", Some(&session),
+            Some(json!({ "password": "another passphrase 43", "current_password": "wrong wrong wrong" })))
+        .await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    // Keep trying: the limit (10 a minute per account, whatever the address) answers 429.
     let mut limited = None;
     for _ in 0..12 {
         let r = app
@@ -737,6 +756,15 @@ both!(refresh_extends_a_valid_session, |app: TestApp| async move {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["role"], "reviewer");
+    // The new token works on its own and lasts at least as long as the old one.
+    let fresh = r.json["token"].as_str().unwrap();
+    let me = app.call("GET", "/api/v1/me", Some(fresh), None).await;
+    assert_eq!(me.json["role"], "reviewer");
+    let old_exp = exam_api::auth::JwtKeys::from_secret(SECRET)
+        .verify(&session)
+        .unwrap()
+        .exp;
+    assert!(r.json["expires_at"].as_i64().unwrap() >= old_exp);
     assert_error(
         &app.call("POST", "/api/v1/auth/refresh", None, None).await,
         StatusCode::UNAUTHORIZED,

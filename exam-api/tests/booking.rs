@@ -832,3 +832,189 @@ both!(
         assert_eq!(csv.lines().count(), 3);
     }
 );
+
+both!(
+    only_the_right_people_change_bookings_scores_and_reviews,
+    |app: TestApp| async move {
+        let ids = import(&app, 2).await;
+        let (mine, other) = (&ids[0], &ids[1]);
+        let session = finish_written(&app, mine).await;
+        let admin = app.sign_in("centre_admin").await;
+        let slot = slots(&app, mine).await[0].clone();
+        let b = app
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(&admin),
+                Some(json!({ "slot_id": slot["id"], "candidate_id": mine })),
+            )
+            .await;
+        let interview = b.json["id"].as_str().unwrap().to_owned();
+        // Another candidate (signed in with their own link) cannot see or change it.
+        let other_link = app
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{other}/links"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        let other_token = app
+            .sign_in_url(other_link.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let another = slots(&app, mine).await[3].clone();
+        for (method, path, body) in [
+            (
+                "PUT",
+                format!("/api/v1/bookings/{interview}"),
+                Some(json!({ "slot_id": another["id"] })),
+            ),
+            (
+                "POST",
+                format!("/api/v1/bookings/{interview}/confirm"),
+                None,
+            ),
+            ("DELETE", format!("/api/v1/bookings/{interview}"), None),
+        ] {
+            let r = app.call(method, &path, Some(&other_token), body).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::NOT_FOUND, "not_found"),
+                "{method} {path}: {}",
+                r.text
+            );
+        }
+        // An admin of another centre neither.
+        let platform = app.sign_in("platform_admin").await;
+        let c2 = app
+            .call(
+                "POST",
+                "/api/v1/centres",
+                Some(&platform),
+                Some(json!({ "name": "Autre" })),
+            )
+            .await;
+        let staff = |role: &str, email: &str| json!({ "role": role, "email": email, "first_names": "X", "last_name": "Y" });
+        let a2 = app
+            .call(
+                "POST",
+                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
+                Some(&platform),
+                Some(staff("centre_admin", "a2@example.org")),
+            )
+            .await;
+        let a2 = app
+            .sign_in_url(a2.json["sign_in_url"].as_str().unwrap())
+            .await;
+        assert_eq!(
+            app.call(
+                "DELETE",
+                &format!("/api/v1/bookings/{interview}"),
+                Some(&a2),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.call(
+                "PUT",
+                &format!("/api/v1/candidates/{mine}/target"),
+                Some(&a2),
+                Some(json!({ "cefr_target": "A1" }))
+            )
+            .await
+            .status,
+            StatusCode::NOT_FOUND
+        );
+        // Another evaluator cannot score it; another centre's reviewer cannot decide its review.
+        let ev2 = app
+            .call(
+                "POST",
+                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
+                Some(&platform),
+                Some(staff("evaluator", "ev2@example.org")),
+            )
+            .await;
+        let ev2 = app
+            .sign_in_url(ev2.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let levels = json!({ "vocabulary_range": "B1", "grammar": "B1", "fluency": "B1", "pronunciation": "B1", "interaction": "B1" });
+        let r = app
+            .call(
+                "PUT",
+                &format!("/api/v1/interviews/{interview}/score"),
+                Some(&ev2),
+                Some(json!({ "levels": levels })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        let rv2 = app
+            .call(
+                "POST",
+                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
+                Some(&platform),
+                Some(staff("reviewer", "rv2@example.org")),
+            )
+            .await;
+        let rv2 = app
+            .sign_in_url(rv2.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/reviews/{session}/decision"),
+                Some(&rv2),
+                Some(json!({ "decision": "invalidated" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        // Once scored, the interview is part of the record: it cannot be cancelled.
+        let ev = app.sign_in("evaluator").await;
+        assert_eq!(
+            app.call(
+                "PUT",
+                &format!("/api/v1/interviews/{interview}/score"),
+                Some(&ev),
+                Some(json!({ "levels": levels }))
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        let r = app
+            .call(
+                "DELETE",
+                &format!("/api/v1/bookings/{interview}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_changeable")
+        );
+        // And once the result is released, the score is final.
+        let reviewer = app.sign_in("reviewer").await;
+        app.call(
+            "POST",
+            &format!("/api/v1/reviews/{session}/decision"),
+            Some(&reviewer),
+            Some(json!({ "decision": "validated" })),
+        )
+        .await;
+        let r = app
+            .call(
+                "PUT",
+                &format!("/api/v1/interviews/{interview}/score"),
+                Some(&ev),
+                Some(json!({ "levels": levels })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "result_released")
+        );
+    }
+);

@@ -22,6 +22,7 @@ pub(crate) struct TestApp {
     pub(crate) demo: Vec<(String, String)>,
     db_guard: std::sync::Arc<TestDb>,
     sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    peer: std::sync::atomic::AtomicU32,
 }
 
 /// A response: status and JSON body (Null when the body is not JSON).
@@ -60,6 +61,7 @@ impl TestApp {
             demo,
             db_guard: std::sync::Arc::new(tdb),
             sessions: Default::default(),
+            peer: Default::default(),
         }
     }
 
@@ -152,12 +154,19 @@ impl TestApp {
         {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let req = req
+        let mut req = req
             .body(
                 body.map(|b| Body::from(b.to_owned()))
                     .unwrap_or_else(Body::empty),
             )
             .unwrap();
+        // Each request from an address of its own, as from many clients: per-address
+        // limits then never mask per-account ones.
+        let n = self.peer.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let addr =
+            std::net::SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40000));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();

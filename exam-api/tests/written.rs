@@ -216,7 +216,7 @@ both_with_pause!(
                 "POST",
                 &format!("/api/v1/written/{id}/answers"),
                 Some(&token),
-                Some(json!({ "item_id": "en-voc-042", "response": { "choice": 0 } })),
+                Some(json!({ "item_id": if item_id == "en-voc-042" { "en-voc-041" } else { "en-voc-042" }, "response": { "choice": 0 } })),
             )
             .await;
         assert_eq!(

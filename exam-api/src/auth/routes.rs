@@ -122,16 +122,27 @@ fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
         .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address: `X-Forwarded-For`'s last hop behind a trusted proxy, else the
+/// socket's peer (when the server was started with connect info).
 pub(crate) struct Peer(Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+impl axum::extract::FromRequestParts<AppState> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if state.config.trust_proxy
+            && let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|ip| ip.trim().parse().ok())
+        {
+            return Ok(Peer(Some(ip)));
+        }
         Ok(Peer(
             parts
                 .extensions
@@ -273,6 +284,9 @@ async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>
 pub struct PasswordIn {
     /// The new password (12 characters or more).
     pub password: String,
+    /// The current password, when the account has one.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 /// Sets the signed-in staff member's password.
@@ -293,6 +307,38 @@ async fn set_password(
             "weak_password",
             "a password needs at least 12 characters",
         ));
+    }
+    // A borrowed session must not become a lasting login: prove the current password,
+    // or, for an account without one, a sign-in of the last ten minutes.
+    let (current,): (Option<String>,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+            .bind(auth.id())
+            .fetch_one(&state.db.pool)
+            .await?;
+    match (current, body.current_password) {
+        (Some(hash), Some(given)) => {
+            let ok = tokio::task::spawn_blocking(move || verify_password(&given, &hash))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            if !ok {
+                return Err(ApiError::Forbidden(
+                    "the current password is wrong".to_owned(),
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(ApiError::invalid(
+                "current_password_required",
+                "give the current password",
+            ));
+        }
+        (None, _) if now_ms() / 1000 - auth.0.iat > 600 => {
+            return Err(ApiError::Forbidden(
+                "sign in again with your link (less than ten minutes ago) to set a password"
+                    .to_owned(),
+            ));
+        }
+        (None, _) => {}
     }
     let password = body.password;
     let hash = tokio::task::spawn_blocking(move || super::hash_password(&password))

@@ -127,13 +127,10 @@ impl Availability {
 
     /// The windows of a local date, as (start, end) wall-clock times.
     fn windows_on(&self, date: NaiveDate) -> Vec<(NaiveTime, NaiveTime)> {
-        let ds = date.format("%Y-%m-%d").to_string();
+        // Dates are compared parsed, so "2026-12-7" and "2026-12-07" are the same day.
+        let on = |e: &&Exception| NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").ok() == Some(date);
         let mut out = Vec::new();
-        if !self
-            .exceptions
-            .iter()
-            .any(|e| e.date == ds && e.kind == "off")
-        {
+        if !self.exceptions.iter().filter(on).any(|e| e.kind == "off") {
             let wd = date.weekday().number_from_monday() as u8;
             out.extend(
                 self.weekly
@@ -145,7 +142,8 @@ impl Availability {
         out.extend(
             self.exceptions
                 .iter()
-                .filter(|e| e.date == ds && e.kind == "extra")
+                .filter(on)
+                .filter(|e| e.kind == "extra")
                 .filter_map(|e| Some((time(e.start.as_deref()?)?, time(e.end.as_deref()?)?))),
         );
         out

@@ -203,10 +203,12 @@ async fn free_slots(
     .bind(centre)
     .fetch_all(&state.db.pool)
     .await?;
-    let taken: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT evaluator_id, scheduled_at FROM interviews WHERE status <> 'cancelled' AND scheduled_at >= $1 AND scheduled_at < $2",
+    // Live interviews that may overlap the range (none lasts more than two hours).
+    let taken: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT evaluator_id, scheduled_at, scheduled_at + duration_min * 60000 FROM interviews \
+         WHERE status <> 'cancelled' AND scheduled_at >= $1 AND scheduled_at < $2",
     )
-    .bind(from.timestamp_millis())
+    .bind(from.timestamp_millis() - 2 * 3600 * 1000)
     .bind(to.timestamp_millis())
     .fetch_all(&state.db.pool)
     .await?;
@@ -216,9 +218,10 @@ async fn free_slots(
             continue;
         };
         for (s, e) in a.slots(from, to) {
+            let (s_ms, e_ms) = (s.timestamp_millis(), e.timestamp_millis());
             if !taken
                 .iter()
-                .any(|(t_ev, t)| *t_ev == ev && *t == s.timestamp_millis())
+                .any(|(t_ev, t_start, t_end)| *t_ev == ev && *t_start < e_ms && *t_end > s_ms)
             {
                 out.push((
                     ev.clone(),
@@ -386,6 +389,44 @@ fn taken(e: &sqlx::Error) -> bool {
     is_unique_violation(e)
 }
 
+/// Refuses a slot that overlaps a live interview of the evaluator (other than `except`).
+/// Exact same starts are also refused by the database's unique index; overlaps of
+/// different lengths are checked here, under a per-evaluator lock on PostgreSQL (SQLite's
+/// write transaction already serialises bookings).
+async fn ensure_free(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    evaluator: &str,
+    start: i64,
+    minutes: i64,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    if state.db.backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(evaluator)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let end = start + minutes * 60_000;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM interviews WHERE evaluator_id = $1 AND status <> 'cancelled' AND id <> $2 \
+         AND scheduled_at < $3 AND scheduled_at + duration_min * 60000 > $4",
+    )
+    .bind(evaluator)
+    .bind(except.unwrap_or(""))
+    .bind(end)
+    .bind(start)
+    .fetch_one(&mut *conn)
+    .await?;
+    if n > 0 {
+        return Err(ApiError::refused(
+            "slot_taken",
+            "this slot has just been taken; choose another",
+        ));
+    }
+    Ok(())
+}
+
 async fn book(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -414,6 +455,15 @@ async fn book(
             .bind(&candidate)
             .fetch_one(&mut *tx)
             .await?;
+    ensure_free(
+        &state,
+        &mut tx,
+        &ev,
+        start.timestamp_millis(),
+        minutes,
+        None,
+    )
+    .await?;
     let id = new_id();
     let status = if by_centre { "confirmed" } else { "held" };
     let inserted = sqlx::query(
@@ -515,14 +565,25 @@ async fn move_booking(
     let (ev, start, minutes) =
         check_slot(&state, &mut tx, &centre, &body.slot_id, by_centre).await?;
     let confirmed = status != "held";
+    ensure_free(
+        &state,
+        &mut tx,
+        &ev,
+        start.timestamp_millis(),
+        minutes,
+        Some(&id),
+    )
+    .await?;
     let moved = sqlx::query(
-        "UPDATE interviews SET evaluator_id = $1, scheduled_at = $2, duration_min = $3, ics_sequence = ics_sequence + $4 WHERE id = $5",
+        "UPDATE interviews SET evaluator_id = $1, scheduled_at = $2, duration_min = $3, ics_sequence = ics_sequence + $4 \
+         WHERE id = $5 AND status = $6",
     )
     .bind(&ev)
     .bind(start.timestamp_millis())
     .bind(minutes)
     .bind(i64::from(confirmed))
     .bind(&id)
+    .bind(&status)
     .execute(&mut *tx)
     .await;
     match moved {
@@ -530,6 +591,12 @@ async fn move_booking(
             return Err(ApiError::refused(
                 "slot_taken",
                 "this slot has just been taken; choose another",
+            ));
+        }
+        Ok(done) if done.rows_affected() != 1 => {
+            return Err(ApiError::refused(
+                "not_changeable",
+                "this interview changed meanwhile; reload",
             ));
         }
         other => {
@@ -569,12 +636,15 @@ async fn confirm(
     let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
-    if status == "held" {
-        sqlx::query("UPDATE interviews SET status = 'confirmed', confirmed_at = $1 WHERE id = $2 AND status = 'held'")
+    let confirmed_now = status == "held"
+        && sqlx::query("UPDATE interviews SET status = 'confirmed', confirmed_at = $1 WHERE id = $2 AND status = 'held'")
             .bind(now)
             .bind(&id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+            == 1;
+    if confirmed_now {
         send_invite(
             &state,
             &mut tx,
@@ -598,14 +668,28 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
+    // An interview that took place (scored, done) is part of the record: never cancelled.
+    if !matches!(status.as_str(), "held" | "confirmed" | "scheduled") {
+        return Err(ApiError::refused(
+            "not_changeable",
+            "this interview can no longer be cancelled",
+        ));
+    }
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
     let confirmed = status != "held";
-    sqlx::query("UPDATE interviews SET status = 'cancelled', ics_sequence = ics_sequence + $1 WHERE id = $2")
+    let done = sqlx::query("UPDATE interviews SET status = 'cancelled', ics_sequence = ics_sequence + $1 WHERE id = $2 AND status = $3")
         .bind(i64::from(confirmed))
         .bind(&id)
+        .bind(&status)
         .execute(&mut *tx)
         .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::refused(
+            "not_changeable",
+            "this interview changed meanwhile; reload",
+        ));
+    }
     scheduler::cancel(&mut tx, &id, now).await?;
     if confirmed {
         send_invite(

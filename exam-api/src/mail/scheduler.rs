@@ -29,7 +29,8 @@ pub async fn schedule_reminder(
     candidate_id: &str,
     due_at: i64,
 ) -> Result<(), ApiError> {
-    schedule(conn, "reminder", candidate_id, interview_id, due_at, due_at).await
+    let now = crate::db::now_ms();
+    schedule(conn, "reminder", candidate_id, interview_id, due_at, now).await
 }
 
 /// Schedules a mail of `kind` about `ref_id` at `due_at`, replacing any pending one
@@ -79,37 +80,57 @@ pub async fn run_due(db: &Db, ctx: &Context, now: i64) -> Result<usize, ApiError
     .await?;
     let mut sent = 0;
     for (id, kind, user_id, ref_id) in due {
-        let mut tx = db.begin_write().await?;
-        // The claim: only one transaction can move this row from unsent to sent.
-        let claimed = sqlx::query("UPDATE scheduled_mails SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL AND cancelled_at IS NULL")
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        if claimed.rows_affected() != 1 {
-            continue;
-        }
-        match kind.as_str() {
-            "reminder" => {
-                if !reminder(&mut tx, ctx, &user_id, &ref_id, now).await? {
-                    // The interview is gone or over: nothing to remind.
-                    tx.rollback().await?;
-                    let mut conn = db.pool.acquire().await?;
-                    cancel(&mut conn, &ref_id, now).await?;
-                    continue;
-                }
-            }
-            "written_available" => written_available(&mut tx, ctx, &user_id, now).await?,
-            other => {
-                return Err(ApiError::Internal(format!(
-                    "unknown scheduled mail kind {other}"
-                )));
+        // One failing mail must not hold up the others: log it and go on.
+        match send_one(db, ctx, &id, &kind, &user_id, &ref_id, now).await {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(scheduled = %id, kind = %kind, error = %e, "scheduled mail not sent")
             }
         }
-        tx.commit().await?;
-        sent += 1;
     }
     Ok(sent)
+}
+
+/// Sends one due mail; false when another process sent it or there was nothing to send.
+async fn send_one(
+    db: &Db,
+    ctx: &Context,
+    id: &str,
+    kind: &str,
+    user_id: &str,
+    ref_id: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let mut tx = db.begin_write().await?;
+    // The claim: only one transaction can move this row from unsent to sent.
+    let claimed = sqlx::query("UPDATE scheduled_mails SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL AND cancelled_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    match kind {
+        "reminder" => {
+            if !reminder(&mut tx, ctx, user_id, ref_id, now).await? {
+                // The interview is gone or over: nothing to remind.
+                tx.rollback().await?;
+                let mut conn = db.pool.acquire().await?;
+                cancel(&mut conn, ref_id, now).await?;
+                return Ok(false);
+            }
+        }
+        "written_available" => written_available(&mut tx, ctx, user_id, now).await?,
+        other => {
+            return Err(ApiError::Internal(format!(
+                "unknown scheduled mail kind {other}"
+            )));
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Writes the "written test available" mail, with a fresh sign-in link.

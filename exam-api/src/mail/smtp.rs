@@ -71,9 +71,15 @@ impl Smtp {
                 };
                 m.map_err(|e| e.to_string())
             })();
+            // Only the SMTP status code is kept for the log: a server's reply text often
+            // quotes the recipient's address.
             let outcome = match message {
-                Ok(m) => self.transport.send(m).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+                Ok(m) => self.transport.send(m).await.map_err(|e| match e.status() {
+                    Some(code) => format!("SMTP {code}"),
+                    None if e.is_transient() => "transient SMTP error".to_owned(),
+                    None => "SMTP connection or protocol error".to_owned(),
+                }),
+                Err(_) => Err("the mail could not be built".to_owned()),
             };
             match outcome {
                 Ok(_) => {
@@ -87,7 +93,7 @@ impl Smtp {
                     delivered += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(mail = %id, error = %e, "SMTP delivery failed");
+                    tracing::warn!(mail = %id, reason = %e, "SMTP delivery failed");
                     sqlx::query("UPDATE mails SET attempts = attempts + 1 WHERE id = $1")
                         .bind(&id)
                         .execute(&db.pool)

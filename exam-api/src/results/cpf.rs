@@ -47,52 +47,63 @@ pub async fn rows(db: &Db, public_url: &str) -> Result<Vec<CpfRow>, ApiError> {
         String,
         String,
         String,
+        Option<String>,
     );
     let list: Vec<R> = sqlx::query_as(
-        "SELECT p.birth_name, p.usage_name, p.first_names, p.birth_date, p.sex, p.birth_commune, p.birth_country, r.result_json \
-         FROM results r JOIN candidate_profiles p ON p.user_id = r.candidate_id ORDER BY p.birth_name, p.first_names",
+        "SELECT p.birth_name, p.usage_name, p.first_names, p.birth_date, p.sex, p.birth_commune, p.birth_country, r.result_json, v.certificate_id \
+         FROM results r JOIN candidate_profiles p ON p.user_id = r.candidate_id \
+         LEFT JOIN revocations v ON v.certificate_id = r.certificate_id ORDER BY p.birth_name, p.first_names",
     )
     .fetch_all(&db.pool)
     .await?;
     let base = public_url.trim_end_matches('/');
     list.into_iter()
-        .map(|(bn, un, fnames, bd, sex, commune, country, json)| {
-            let r: ResultDoc =
-                serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
-            let certified = r.status == "valid" && r.reached;
-            Ok(CpfRow {
-                nom_naissance: bn,
-                nom_usage: un.unwrap_or_default(),
-                prenoms: fnames,
-                date_naissance: bd,
-                sexe: sex,
-                commune_naissance: commune,
-                pays_naissance: country,
-                date_ecrit: r.written_at.get(..10).unwrap_or_default().to_owned(),
-                date_oral: r.oral_at.get(..10).unwrap_or_default().to_owned(),
-                modalite: "A distance".to_owned(),
-                niveau: if certified {
-                    r.overall.to_string()
-                } else {
-                    "INSUFFISANT".to_owned()
-                },
-                url_verification: r
-                    .certificate_id
-                    .filter(|_| certified)
-                    .map(|id| format!("{base}/verify/{id}"))
-                    .unwrap_or_default(),
-            })
-        })
+        .map(
+            |(bn, un, fnames, bd, sex, commune, country, json, revoked)| {
+                let r: ResultDoc =
+                    serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+                // A revoked certificate no longer certifies anything.
+                let certified = r.status == "valid" && r.reached && revoked.is_none();
+                Ok(CpfRow {
+                    nom_naissance: bn,
+                    nom_usage: un.unwrap_or_default(),
+                    prenoms: fnames,
+                    date_naissance: bd,
+                    sexe: sex,
+                    commune_naissance: commune,
+                    pays_naissance: country,
+                    date_ecrit: r.written_at.get(..10).unwrap_or_default().to_owned(),
+                    date_oral: r.oral_at.get(..10).unwrap_or_default().to_owned(),
+                    modalite: "A distance".to_owned(),
+                    niveau: if certified {
+                        r.overall.to_string()
+                    } else {
+                        "INSUFFISANT".to_owned()
+                    },
+                    url_verification: r
+                        .certificate_id
+                        .filter(|_| certified)
+                        .map(|id| format!("{base}/verify/{id}"))
+                        .unwrap_or_default(),
+                })
+            },
+        )
         .collect()
 }
 
 /// The lines as CSV (`;`-separated, as French spreadsheets expect), with a header.
 pub fn to_csv(rows: &[CpfRow]) -> String {
     let quote = |s: &str| {
+        // A leading = + - @ would make a formula in a spreadsheet: neutralise it.
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_owned()
+        };
         if s.contains([';', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_owned()
+            s
         }
     };
     let mut out = String::from(
