@@ -19,5 +19,6 @@
 //! The WebSocket shell, SDP exchange and the SFU (media-server) come with the interview
 //! stage; they drive this core.
 
+pub mod hub;
 pub mod messages;
 pub mod waiting_room;

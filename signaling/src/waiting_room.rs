@@ -273,6 +273,13 @@ impl Lobby {
         }
     }
 
+    /// The current waiting list of a room, for an evaluator who just (re)connected.
+    pub fn list_of(&self, room: &str) -> Option<Output> {
+        self.rooms
+            .contains_key(room)
+            .then(|| self.list(room, false))
+    }
+
     /// A participant's connection closed (a reload, a network loss, a closed tab).
     pub fn disconnect(&mut self, now: i64, room: &str, candidate: &str) -> Vec<Output> {
         let Some(e) = self

@@ -1,0 +1,723 @@
+//! The signaling hub: one per server. Each WebSocket connection is driven by
+//! [`Hub::run`] over any `Stream` of text frames and `Sink` of replies (an axum socket in
+//! production, channels in tests); the waiting room's rules live in
+//! [`crate::waiting_room::Lobby`], media in whatever implements [`Media`], and who is who
+//! in whatever implements [`Directory`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::messages::{ClientMsg, ServerMsg, WaitingEntry, parse};
+use crate::waiting_room::{Lobby, Output, Refused, Standing, Timing};
+
+/// An interview, as the signaling needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interview {
+    /// The candidate's user id.
+    pub candidate: String,
+    /// The evaluator's user id.
+    pub evaluator: String,
+    /// The scheduled time (ms since the epoch).
+    pub scheduled_at: i64,
+}
+
+/// Who is who, and the media grants (implemented by the binary over the database).
+pub trait Directory: Send + Sync + 'static {
+    /// The interview with this id, if any.
+    fn interview(&self, room: &str) -> impl Future<Output = Option<Interview>> + Send;
+    /// The name the evaluator sees for a candidate.
+    fn display_name(&self, user: &str) -> impl Future<Output = String> + Send;
+    /// A media grant for `user` in `room` (a short-lived signed token).
+    fn media_token(&self, user: &str, room: &str) -> String;
+    /// Whether `token` is a valid media grant of `user` in `room`.
+    fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool;
+    /// Records the interview's progress (`id_checked`, `in_progress`, `ended`).
+    fn record_state(&self, room: &str, state: &str, now_ms: i64)
+    -> impl Future<Output = ()> + Send;
+}
+
+/// The media server, as the signaling drives it.
+pub trait Media: Send + Sync + 'static {
+    /// A participant's complete SDP offer; returns the answer.
+    fn offer(
+        &self,
+        room: &str,
+        participant: &str,
+        sdp: String,
+    ) -> impl Future<Output = Result<String, String>> + Send;
+    /// A participant's answer to a server offer.
+    fn answer(
+        &self,
+        room: &str,
+        participant: &str,
+        sdp: String,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    /// The participant's media stops (left, removed, gone too long).
+    fn leave(&self, room: &str, participant: &str) -> impl Future<Output = ()> + Send;
+}
+
+/// The signed-in user of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Their id.
+    pub id: String,
+}
+
+#[derive(Default, Debug)]
+struct RoomState {
+    id_checked: bool,
+    started_at: Option<i64>,
+    ended: bool,
+}
+
+/// Every live connection and room.
+pub struct Hub<D, M> {
+    directory: D,
+    media: M,
+    lobby: Mutex<Lobby>,
+    rooms: Mutex<HashMap<String, RoomState>>,
+    senders: Mutex<HashMap<(String, String), mpsc::UnboundedSender<ServerMsg>>>,
+}
+
+impl<D, M> std::fmt::Debug for Hub<D, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn refusal(r: Refused) -> ServerMsg {
+    let code = match r {
+        Refused::NoRoom => "unknown_room",
+        Refused::NotYourRoom | Refused::Refused => "forbidden",
+        Refused::NotWaiting => "not_admitted",
+        _ => "wrong_order",
+    };
+    ServerMsg::error(code, r.to_string())
+}
+
+impl<D: Directory, M: Media> Hub<D, M> {
+    /// A hub over a directory and a media server.
+    pub fn new(directory: D, media: M, timing: Timing) -> Self {
+        Hub {
+            directory,
+            media,
+            lobby: Mutex::new(Lobby::new(timing)),
+            rooms: Mutex::new(HashMap::new()),
+            senders: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The media server.
+    pub fn media(&self) -> &M {
+        &self.media
+    }
+
+    /// Sends a message to a participant's connection, if they are connected.
+    pub fn deliver(&self, room: &str, user: &str, msg: ServerMsg) {
+        if let Some(tx) = self
+            .senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(room.to_owned(), user.to_owned()))
+        {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Runs the waiting room's timers (expiry after 60 s, rejoin grace of 30 s); call it
+    /// every second or so.
+    pub async fn tick(&self, now: i64) {
+        let outputs = self
+            .lobby
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .handle_timeout(now);
+        self.apply(outputs).await;
+    }
+
+    async fn apply(&self, outputs: Vec<Output>) {
+        for o in outputs {
+            match o {
+                Output::WaitingList {
+                    room,
+                    list,
+                    arrived,
+                } => {
+                    let mut entries = Vec::with_capacity(list.len());
+                    for w in list {
+                        entries.push(WaitingEntry {
+                            name: w.name,
+                            candidate: w.candidate,
+                            scheduled_at: rfc3339(w.scheduled_at),
+                            since: rfc3339(w.since),
+                            connected: w.connected,
+                        });
+                    }
+                    let evaluator = self.directory.interview(&room).await.map(|i| i.evaluator);
+                    if let Some(ev) = evaluator {
+                        self.deliver(
+                            &room,
+                            &ev,
+                            ServerMsg::WaitingList {
+                                room: room.clone(),
+                                arrived,
+                                list: entries,
+                            },
+                        );
+                    }
+                }
+                Output::Wait {
+                    room,
+                    candidate,
+                    scheduled_at,
+                } => self.deliver(
+                    &room,
+                    &candidate,
+                    ServerMsg::Waiting {
+                        room: room.clone(),
+                        scheduled_at: rfc3339(scheduled_at),
+                    },
+                ),
+                Output::Admit { room, candidate } => {
+                    let media_token = self.directory.media_token(&candidate, &room);
+                    self.deliver(
+                        &room,
+                        &candidate,
+                        ServerMsg::Admitted {
+                            room: room.clone(),
+                            media_token,
+                        },
+                    );
+                }
+                Output::Deny {
+                    room,
+                    candidate,
+                    reason,
+                } => self.deliver(
+                    &room,
+                    &candidate,
+                    ServerMsg::Denied {
+                        room: room.clone(),
+                        reason,
+                    },
+                ),
+                Output::Remove { room, candidate } => {
+                    self.deliver(&room, &candidate, ServerMsg::Removed { room: room.clone() })
+                }
+                Output::Expired { room, candidate } => {
+                    self.deliver(&room, &candidate, ServerMsg::Expired { room: room.clone() })
+                }
+                Output::RevokeMedia { room, candidate } => {
+                    self.media.leave(&room, &candidate).await
+                }
+            }
+        }
+    }
+
+    /// Handles one message of `user` (joined to `room` if `Some`); returns the room joined.
+    async fn handle(
+        &self,
+        user: &User,
+        room: &mut Option<String>,
+        msg: ClientMsg,
+        tx: &mpsc::UnboundedSender<ServerMsg>,
+    ) {
+        let now = now_ms();
+        let reply = |m: ServerMsg| {
+            let _ = tx.send(m);
+        };
+        let Some(r) = room.clone() else {
+            let ClientMsg::Join { room: wanted } = msg else {
+                return reply(ServerMsg::error("not_joined", "join a room first"));
+            };
+            let Some(interview) = self.directory.interview(&wanted).await else {
+                return reply(ServerMsg::error("unknown_room", "no such interview"));
+            };
+            if user.id != interview.candidate && user.id != interview.evaluator {
+                return reply(ServerMsg::error("forbidden", "this is not your interview"));
+            }
+            self.senders
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((wanted.clone(), user.id.clone()), tx.clone());
+            *room = Some(wanted.clone());
+            self.lobby
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .open_room(&wanted, &interview.evaluator, interview.scheduled_at);
+            match user.id == interview.evaluator {
+                true => {
+                    reply(ServerMsg::Joined {
+                        room: wanted.clone(),
+                        role: "evaluator".into(),
+                        media_token: self.directory.media_token(&user.id, &wanted),
+                    });
+                    // The current waiting list.
+                    let list = self
+                        .lobby
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .list_of(&wanted);
+                    self.apply(list.into_iter().collect()).await;
+                }
+                false => {
+                    let name = self.directory.display_name(&user.id).await;
+                    let out = self.lobby.lock().unwrap_or_else(|p| p.into_inner()).knock(
+                        now,
+                        &wanted,
+                        &user.id,
+                        &name,
+                        interview.scheduled_at,
+                    );
+                    match out {
+                        Ok(outputs) => self.apply(outputs).await,
+                        Err(e) => reply(refusal(e)),
+                    }
+                }
+            }
+            return;
+        };
+        let Some(interview) = self.directory.interview(&r).await else {
+            return reply(ServerMsg::error("unknown_room", "no such interview"));
+        };
+        let is_evaluator = user.id == interview.evaluator;
+        match msg {
+            ClientMsg::Join { .. } => reply(ServerMsg::error("wrong_order", "already in a room")),
+            ClientMsg::Admit { candidate }
+            | ClientMsg::Deny { candidate, .. }
+            | ClientMsg::Remove { candidate }
+                if !is_evaluator || candidate != interview.candidate =>
+            {
+                let _ = candidate;
+                reply(ServerMsg::error(
+                    "forbidden",
+                    "only this interview's evaluator may do that, for its candidate",
+                ))
+            }
+            ClientMsg::Admit { candidate } => {
+                let out = self
+                    .lobby
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .admit(now, &user.id, &r, &candidate);
+                match out {
+                    Ok(o) => self.apply(o).await,
+                    Err(e) => reply(refusal(e)),
+                }
+            }
+            ClientMsg::Deny { candidate, reason } => {
+                let out = self
+                    .lobby
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .deny(&user.id, &r, &candidate, &reason);
+                match out {
+                    Ok(o) => self.apply(o).await,
+                    Err(e) => reply(refusal(e)),
+                }
+            }
+            ClientMsg::Remove { candidate } => {
+                let out = self
+                    .lobby
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&user.id, &r, &candidate);
+                match out {
+                    Ok(o) => self.apply(o).await,
+                    Err(e) => reply(refusal(e)),
+                }
+            }
+            ClientMsg::Offer { sdp, media_token } | ClientMsg::Answer { sdp, media_token }
+                if !self.directory.check_media_token(&media_token, &user.id, &r) =>
+            {
+                let _ = sdp;
+                reply(ServerMsg::error(
+                    "forbidden",
+                    "no valid media grant for this room",
+                ))
+            }
+            ClientMsg::Offer { .. } | ClientMsg::Answer { .. }
+                if !is_evaluator
+                    && !self
+                        .lobby
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .may_exchange_media(&r, &user.id) =>
+            {
+                reply(ServerMsg::error(
+                    "not_admitted",
+                    "media flows only once the evaluator has admitted you",
+                ))
+            }
+            ClientMsg::Offer { sdp, .. } => match self.media.offer(&r, &user.id, sdp).await {
+                Ok(answer) => reply(ServerMsg::Answer { sdp: answer }),
+                Err(e) => reply(ServerMsg::error("media", e)),
+            },
+            ClientMsg::Answer { sdp, .. } => {
+                if let Err(e) = self.media.answer(&r, &user.id, sdp).await {
+                    reply(ServerMsg::error("media", e));
+                }
+            }
+            ClientMsg::IdChecked | ClientMsg::Start | ClientMsg::End if !is_evaluator => reply(
+                ServerMsg::error("forbidden", "only the evaluator runs the interview"),
+            ),
+            ClientMsg::IdChecked | ClientMsg::Start | ClientMsg::End => {
+                let update = {
+                    let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                    let st = rooms.entry(r.clone()).or_default();
+                    match msg {
+                        ClientMsg::IdChecked if !st.ended => {
+                            st.id_checked = true;
+                            Ok(("id_checked", None))
+                        }
+                        ClientMsg::Start if st.id_checked && st.started_at.is_none() => {
+                            st.started_at = Some(now);
+                            Ok(("in_progress", Some(now)))
+                        }
+                        ClientMsg::End if st.started_at.is_some() && !st.ended => {
+                            st.ended = true;
+                            Ok(("ended", st.started_at))
+                        }
+                        ClientMsg::Start => Err("check the candidate's ID first (once)"),
+                        _ => Err("not possible at this point of the interview"),
+                    }
+                };
+                match update {
+                    Ok((state, started)) => {
+                        self.directory.record_state(&r, state, now).await;
+                        let m = ServerMsg::Interview {
+                            room: r.clone(),
+                            state: state.to_owned(),
+                            started_at: started.map(rfc3339),
+                        };
+                        self.deliver(&r, &interview.evaluator, m.clone());
+                        if self
+                            .lobby
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .may_exchange_media(&r, &interview.candidate)
+                        {
+                            self.deliver(&r, &interview.candidate, m);
+                        }
+                    }
+                    Err(why) => reply(ServerMsg::error("wrong_order", why)),
+                }
+            }
+            ClientMsg::Leave => {
+                self.disconnect(user, &r).await;
+                *room = None;
+            }
+        }
+    }
+
+    async fn disconnect(&self, user: &User, room: &str) {
+        self.senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(room.to_owned(), user.id.clone()));
+        let out = self
+            .lobby
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .disconnect(now_ms(), room, &user.id);
+        self.apply(out).await;
+    }
+
+    /// Drives one connection until it closes: text frames in, replies out.
+    pub async fn run<S, E>(
+        &self,
+        user: User,
+        mut incoming: S,
+        mut outgoing: impl Sink<String, Error = E> + Unpin,
+    ) where
+        S: Stream<Item = String> + Unpin,
+    {
+        let (tx, mut rx) = mpsc::unbounded_channel::<ServerMsg>();
+        let mut room: Option<String> = None;
+        loop {
+            tokio::select! {
+                frame = incoming.next() => match frame {
+                    Some(text) => match parse(&text) {
+                        Ok(msg) => self.handle(&user, &mut room, msg, &tx).await,
+                        Err(e) => { let _ = tx.send(ServerMsg::error(e.code(), e.to_string())); }
+                    },
+                    None => break,
+                },
+                Some(msg) = rx.recv() => {
+                    if outgoing.send(msg.to_text()).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(r) = room {
+            self.disconnect(&user, &r).await;
+        }
+    }
+
+    /// The standing of a candidate (for tests and pages).
+    pub fn standing(&self, room: &str, candidate: &str) -> Option<Standing> {
+        self.lobby
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .standing(room, candidate)
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// An in-memory directory: one interview, tokens "grant:<user>:<room>".
+    struct Dir;
+
+    impl Directory for Dir {
+        async fn interview(&self, room: &str) -> Option<Interview> {
+            (room == "room-1").then(|| Interview {
+                candidate: "cand".into(),
+                evaluator: "eval".into(),
+                scheduled_at: 0,
+            })
+        }
+        async fn display_name(&self, user: &str) -> String {
+            format!("Name of {user}")
+        }
+        fn media_token(&self, user: &str, room: &str) -> String {
+            format!("grant:{user}:{room}")
+        }
+        fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool {
+            token == format!("grant:{user}:{room}")
+        }
+        async fn record_state(&self, _room: &str, _state: &str, _now_ms: i64) {}
+    }
+
+    /// Records what reaches the media server.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Media for Arc<Recorder> {
+        async fn offer(
+            &self,
+            room: &str,
+            participant: &str,
+            _sdp: String,
+        ) -> Result<String, String> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("offer {room} {participant}"));
+            Ok("v=0 answer".into())
+        }
+        async fn answer(&self, room: &str, participant: &str, _sdp: String) -> Result<(), String> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("answer {room} {participant}"));
+            Ok(())
+        }
+        async fn leave(&self, room: &str, participant: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("leave {room} {participant}"));
+        }
+    }
+
+    struct Client {
+        tx: mpsc::UnboundedSender<String>,
+        rx: mpsc::UnboundedReceiver<String>,
+    }
+
+    impl Client {
+        fn send(&self, text: &str) {
+            self.tx.send(text.to_owned()).unwrap();
+        }
+
+        async fn next(&mut self) -> ServerMsg {
+            let text = tokio::time::timeout(Duration::from_secs(5), self.rx.recv())
+                .await
+                .expect("a reply")
+                .expect("open");
+            serde_json::from_str(&text).unwrap()
+        }
+
+        /// The next message of a type, skipping others.
+        async fn expect(&mut self, wanted: &str) -> ServerMsg {
+            loop {
+                let m = self.next().await;
+                let json = serde_json::to_value(&m).unwrap();
+                if json["type"] == wanted {
+                    return m;
+                }
+            }
+        }
+    }
+
+    type TestHub = Hub<Dir, Arc<Recorder>>;
+
+    fn connect(hub: &Arc<TestHub>, user: &str) -> Client {
+        let (in_tx, in_rx) = mpsc::unbounded_channel::<String>();
+        let (out_tx, out_rx) = mpsc::unbounded_channel::<String>();
+        let incoming = futures_util::stream::unfold(in_rx, |mut rx| async move {
+            rx.recv().await.map(|m| (m, rx))
+        });
+        let outgoing = futures_util::sink::unfold(out_tx, |tx, m: String| async move {
+            tx.send(m).map_err(|_| ())?;
+            Ok::<_, ()>(tx)
+        });
+        let hub = hub.clone();
+        let user = User {
+            id: user.to_owned(),
+        };
+        tokio::spawn(async move { hub.run(user, Box::pin(incoming), Box::pin(outgoing)).await });
+        Client {
+            tx: in_tx,
+            rx: out_rx,
+        }
+    }
+
+    fn hub() -> (Arc<TestHub>, Arc<Recorder>) {
+        let rec = Arc::new(Recorder::default());
+        (Arc::new(Hub::new(Dir, rec.clone(), Timing::default())), rec)
+    }
+
+    #[tokio::test]
+    async fn knock_admit_then_media() {
+        let (hub, rec) = hub();
+        let mut cand = connect(&hub, "cand");
+        cand.send(r#"{"type":"join","room":"room-1"}"#);
+        assert!(matches!(cand.next().await, ServerMsg::Waiting { .. }));
+        // Waiting: an offer, even with a well-formed token, is refused and reaches nothing.
+        cand.send(r#"{"type":"offer","sdp":"v=0 x","media_token":"grant:cand:room-1"}"#);
+        assert!(
+            matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "not_admitted")
+        );
+        let mut eval = connect(&hub, "eval");
+        eval.send(r#"{"type":"join","room":"room-1"}"#);
+        let ServerMsg::Joined { media_token, .. } = eval.expect("joined").await else {
+            unreachable!()
+        };
+        let ServerMsg::WaitingList { list, .. } = eval.expect("waiting_list").await else {
+            unreachable!()
+        };
+        assert_eq!(list[0].candidate, "cand");
+        assert_eq!(list[0].name, "Name of cand");
+        eval.send(&format!(
+            r#"{{"type":"offer","sdp":"v=0 e","media_token":"{media_token}"}}"#
+        ));
+        assert!(matches!(
+            eval.expect("answer").await,
+            ServerMsg::Answer { .. }
+        ));
+        eval.send(r#"{"type":"admit","candidate":"cand"}"#);
+        let ServerMsg::Admitted { media_token, .. } = cand.expect("admitted").await else {
+            unreachable!()
+        };
+        cand.send(&format!(
+            r#"{{"type":"offer","sdp":"v=0 c","media_token":"{media_token}"}}"#
+        ));
+        assert!(matches!(
+            cand.expect("answer").await,
+            ServerMsg::Answer { .. }
+        ));
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            ["offer room-1 eval", "offer room-1 cand"]
+        );
+    }
+
+    #[tokio::test]
+    async fn forged_grants_wrong_roles_and_bad_order_are_refused() {
+        let (hub, rec) = hub();
+        let mut cand = connect(&hub, "cand");
+        cand.send(r#"{"type":"start"}"#);
+        assert!(matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "not_joined"));
+        cand.send("{not json");
+        assert!(matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "malformed"));
+        let mut stranger = connect(&hub, "someone");
+        stranger.send(r#"{"type":"join","room":"room-1"}"#);
+        assert!(
+            matches!(stranger.next().await, ServerMsg::Error { code, .. } if code == "forbidden")
+        );
+        stranger.send(r#"{"type":"join","room":"room-9"}"#);
+        assert!(
+            matches!(stranger.next().await, ServerMsg::Error { code, .. } if code == "unknown_room")
+        );
+        cand.send(r#"{"type":"join","room":"room-1"}"#);
+        cand.expect("waiting").await;
+        // A candidate cannot admit themself nor run the interview.
+        cand.send(r#"{"type":"admit","candidate":"cand"}"#);
+        assert!(matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "forbidden"));
+        cand.send(r#"{"type":"id_checked"}"#);
+        assert!(matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "forbidden"));
+        let mut eval = connect(&hub, "eval");
+        eval.send(r#"{"type":"join","room":"room-1"}"#);
+        eval.expect("waiting_list").await;
+        eval.send(r#"{"type":"admit","candidate":"cand"}"#);
+        cand.expect("admitted").await;
+        // A forged token is refused.
+        cand.send(r#"{"type":"offer","sdp":"v=0 c","media_token":"grant:eval:room-1"}"#);
+        assert!(matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "forbidden"));
+        // The interview's steps in order only.
+        eval.send(r#"{"type":"start"}"#);
+        assert!(
+            matches!(eval.expect("error").await, ServerMsg::Error { code, .. } if code == "wrong_order")
+        );
+        eval.send(r#"{"type":"id_checked"}"#);
+        assert!(
+            matches!(eval.expect("interview").await, ServerMsg::Interview { state, .. } if state == "id_checked")
+        );
+        eval.send(r#"{"type":"start"}"#);
+        assert!(
+            matches!(cand.expect("interview").await, ServerMsg::Interview { state, .. } if state == "id_checked")
+        );
+        assert!(
+            matches!(cand.expect("interview").await, ServerMsg::Interview { state, started_at: Some(_), .. } if state == "in_progress")
+        );
+        assert!(
+            rec.0.lock().unwrap().is_empty(),
+            "nothing reached the media server"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_denied_candidate_gets_the_reason_and_no_media() {
+        let (hub, rec) = hub();
+        let mut cand = connect(&hub, "cand");
+        cand.send(r#"{"type":"join","room":"room-1"}"#);
+        cand.expect("waiting").await;
+        let mut eval = connect(&hub, "eval");
+        eval.send(r#"{"type":"join","room":"room-1"}"#);
+        eval.expect("waiting_list").await;
+        eval.send(r#"{"type":"deny","candidate":"cand","reason":"Wrong day"}"#);
+        assert!(
+            matches!(cand.expect("denied").await, ServerMsg::Denied { reason, .. } if reason == "Wrong day")
+        );
+        cand.send(r#"{"type":"offer","sdp":"v=0 c","media_token":"grant:cand:room-1"}"#);
+        assert!(
+            matches!(cand.next().await, ServerMsg::Error { code, .. } if code == "not_admitted")
+        );
+        assert!(rec.0.lock().unwrap().is_empty());
+    }
+}
