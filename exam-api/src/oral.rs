@@ -28,6 +28,11 @@ pub const CRITERIA: [&str; 5] = [
     "interaction",
 ];
 
+static PROMPTS: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../content/oral-prompts.json"))
+        .expect("the prompt bank is valid JSON (tested)")
+});
+
 static DESCRIPTORS: LazyLock<serde_json::Value> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../content/oral-criteria.json"))
         .expect("the criteria catalogue is valid JSON (tested)")
@@ -41,6 +46,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/interviews/{id}/score",
             get(get_score).put(put_score),
         )
+        .route("/api/v1/interviews/{id}/prompts", get(prompts))
 }
 
 /// The oral level of five criteria levels: their median.
@@ -48,6 +54,57 @@ pub fn oral_level(levels: &[Cefr; 5]) -> Cefr {
     let mut sorted = *levels;
     sorted.sort();
     sorted[2]
+}
+
+#[derive(Deserialize, Debug)]
+struct PromptQuery {
+    #[serde(default)]
+    seed: u64,
+}
+
+/// `n` consecutive entries of a list from a start fixed by `seed` (wrapping), so
+/// another seed gives another set.
+fn pick(list: &[serde_json::Value], n: usize, seed: u64) -> Vec<serde_json::Value> {
+    let len = list.len();
+    if len == 0 {
+        return vec![];
+    }
+    let start = (seed % len as u64) as usize;
+    (0..n.min(len))
+        .map(|k| list[(start + k) % len].clone())
+        .collect()
+}
+
+/// The interview's three parts with prompts fitting the candidate's target level, for
+/// its evaluator (`?seed=` draws another set).
+async fn prompts(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<PromptQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    own_interview(&state, &auth, &id).await?;
+    let (level,): (String,) = sqlx::query_as("SELECT target_cefr FROM interviews WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let bank = &PROMPTS["levels"][&level];
+    let empty = vec![];
+    let list = |part: &str| bank[part].as_array().unwrap_or(&empty).clone();
+    let role_play = pick(&list("role_play"), 1, q.seed)
+        .pop()
+        .unwrap_or_default();
+    let discussion = pick(&list("discussion"), 1, q.seed)
+        .pop()
+        .unwrap_or_default();
+    Ok(Json(serde_json::json!({
+        "level": level,
+        "parts": [
+            { "part": "introduction", "title": "Introduction", "prompts": pick(&list("introduction"), 4, q.seed) },
+            { "part": "role_play", "title": role_play["title"], "situation": role_play["situation"], "prompts": role_play["prompts"] },
+            { "part": "discussion", "title": discussion["title"], "topic": discussion["topic"], "prompts": discussion["prompts"] },
+        ],
+    })))
 }
 
 #[derive(Deserialize, Debug)]
@@ -204,6 +261,28 @@ mod tests {
         assert_eq!(oral_level(&[B2, B1, B2, B2, C1]), B2);
         assert_eq!(oral_level(&[A1, C2, C2, A1, B1]), B1);
         assert_eq!(oral_level(&[C1, C1, C1, A2, A2]), C1);
+    }
+
+    #[test]
+    fn the_prompt_bank_covers_every_level_and_part() {
+        for l in Cefr::ALL {
+            let bank = &PROMPTS["levels"][l.to_string()];
+            assert!(bank["introduction"].as_array().unwrap().len() >= 4, "{l}");
+            for part in ["role_play", "discussion"] {
+                let list = bank[part].as_array().unwrap();
+                assert!(list.len() >= 2, "{l} {part}");
+                for p in list {
+                    assert!(
+                        p["title"].is_string()
+                            && p["prompts"].as_array().is_some_and(|v| !v.is_empty()),
+                        "{l} {part}"
+                    );
+                }
+            }
+            let a = pick(bank["introduction"].as_array().unwrap(), 4, 0);
+            let b = pick(bank["introduction"].as_array().unwrap(), 4, 1);
+            assert!(!a.is_empty() && a != b, "another seed, another set");
+        }
     }
 
     #[test]

@@ -1018,3 +1018,67 @@ both!(
         );
     }
 );
+
+both!(
+    the_evaluator_gets_prompts_for_the_target_level,
+    |app: TestApp| async move {
+        let ids = import(&app, 1).await;
+        let admin = app.sign_in("centre_admin").await;
+        let slot = slots(&app, &ids[0]).await[0].clone();
+        let b = app
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(&admin),
+                Some(json!({ "slot_id": slot["id"], "candidate_id": ids[0] })),
+            )
+            .await;
+        let id = b.json["id"].as_str().unwrap().to_owned();
+        let ev = app.sign_in("evaluator").await;
+        let p = app
+            .call(
+                "GET",
+                &format!("/api/v1/interviews/{id}/prompts"),
+                Some(&ev),
+                None,
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+        assert_eq!(p.json["level"], "B1");
+        let parts: Vec<&str> = p.json["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["part"].as_str().unwrap())
+            .collect();
+        assert_eq!(parts, ["introduction", "role_play", "discussion"]);
+        assert_eq!(p.json["parts"][0]["prompts"].as_array().unwrap().len(), 4);
+        assert!(
+            p.json["parts"][1]["situation"].is_string() && p.json["parts"][2]["topic"].is_string()
+        );
+        let other = app
+            .call(
+                "GET",
+                &format!("/api/v1/interviews/{id}/prompts?seed=1"),
+                Some(&ev),
+                None,
+            )
+            .await;
+        assert_ne!(
+            other.json["parts"][0], p.json["parts"][0],
+            "another seed, other questions"
+        );
+        let cand = app.sign_in("candidate").await;
+        assert_eq!(
+            app.call(
+                "GET",
+                &format!("/api/v1/interviews/{id}/prompts"),
+                Some(&cand),
+                None
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+);
