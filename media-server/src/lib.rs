@@ -1,1 +1,61 @@
-//! Placeholder
+//! The interview SFU: a selective forwarding unit on webrtc-rs 0.21.
+//!
+//! Each participant of a room has one peer connection to the SFU. What a participant
+//! publishes (Opus audio, VP8 or H264 video) is forwarded, without transcoding, to every
+//! other participant of the room: the SFU adds a sending track to each of their connections
+//! and renegotiates with an offer of its own. Rooms are isolated from each other.
+//!
+//! RTCP: NACKs are generated towards publishers and answered towards subscribers, sender and
+//! receiver reports and TWCC feedback are produced, all by webrtc-rs's default interceptors;
+//! keyframe requests — a subscriber's PLI/FIR, and one whenever a subscriber's leg goes live —
+//! are passed to the publisher merged, at most one per [`KEYFRAME_INTERVAL`].
+//!
+//! The signaling layer drives it like this:
+//!
+//! ```no_run
+//! # async fn signaling(offer_from_browser: String) -> Result<(), media_server::SfuError> {
+//! use media_server::{Sfu, SfuConfig, SfuEvent};
+//!
+//! let sfu = Sfu::new(SfuConfig::default())?;
+//! let mut events = sfu.take_events().expect("first call");
+//!
+//! // A browser joins with its offer; the answer goes back to it.
+//! let answer = sfu.join("room-42", "p-1", offer_from_browser).await?;
+//! # let _ = answer;
+//!
+//! // Later offers come from the SFU; their answers come back through `answer`.
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         SfuEvent::Offer { room, participant, sdp } => {
+//!             // send `sdp` to the participant, then: sfu.answer(&room, &participant, its_answer)
+//! #           let _ = (room, participant, sdp);
+//!         }
+//!         SfuEvent::RoomClosed { room } => { let _ = room; }
+//!         _ => {}
+//!     }
+//! }
+//! sfu.leave("room-42", "p-1").await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Sockets: webrtc-rs 0.21 binds sockets per peer connection (no UDP mux), so each
+//! connection takes one port of [`SfuConfig::udp_port_range`] rather than all sharing one.
+
+mod codecs;
+mod config;
+mod error;
+mod forward;
+mod keyframe;
+mod negotiation;
+mod peer;
+mod ports;
+mod rooms;
+mod sfu;
+mod tap;
+
+pub use config::SfuConfig;
+pub use error::SfuError;
+pub use keyframe::KEYFRAME_INTERVAL;
+pub use sfu::{Sfu, SfuEvent, SfuStats};
+pub use tap::with_keyframe_request_tap;

@@ -1,0 +1,37 @@
+//! The SFU's settings.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// How the SFU binds its media sockets and how long empty rooms live.
+///
+/// webrtc-rs 0.21 binds sockets per peer connection (it has no UDP mux), so media does not
+/// arrive on one port: each participant's connection takes one port of `udp_port_range` on
+/// each of `media_ips`. Open that range in the firewall.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Addresses to bind media sockets on, one socket per address and connection.
+    /// `0.0.0.0` means every non-loopback IPv4 interface; tests use `127.0.0.1`.
+    pub media_ips: Vec<IpAddr>,
+    /// UDP ports handed out to connections, one per connection; `None` lets the OS pick an
+    /// ephemeral port for each.
+    pub udp_port_range: Option<RangeInclusive<u16>>,
+    /// The public address to announce in host candidates instead of the bound one (1:1 NAT,
+    /// e.g. a cloud VM with an elastic IP).
+    pub public_ip: Option<IpAddr>,
+    /// How long a room lives after its last participant left; a participant who reconnects
+    /// within it finds the room (and, later, its recording) as it was.
+    pub room_close_after: Duration,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        Self {
+            media_ips: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+            udp_port_range: Some(50_000..=50_199),
+            public_ip: None,
+            room_close_after: Duration::from_secs(60),
+        }
+    }
+}

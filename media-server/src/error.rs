@@ -1,0 +1,30 @@
+//! What can go wrong when driving the SFU.
+
+/// Errors of [`Sfu`](crate::Sfu) operations.
+///
+/// Messages never carry room or participant ids: callers know which they asked for.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SfuError {
+    /// A participant with this id is already in the room.
+    #[error("participant is already in the room")]
+    AlreadyJoined,
+    /// No participant with this id in the room.
+    #[error("no such participant in the room")]
+    UnknownParticipant,
+    /// An answer came but the SFU is not waiting for one from this participant.
+    #[error("no offer from the SFU is waiting for an answer")]
+    NoPendingOffer,
+    /// Every port of the configured range is in use.
+    #[error("no free UDP port in the configured range")]
+    NoFreePort,
+    /// The SFU's ICE candidates were not gathered in time.
+    #[error("ICE gathering did not complete in time")]
+    GatheringTimeout,
+    /// The configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(&'static str),
+    /// The WebRTC stack refused an operation (bad SDP, closed connection, …).
+    #[error("webrtc: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+}
