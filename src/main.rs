@@ -5,6 +5,7 @@
 
 mod bench;
 mod export;
+mod interview;
 mod items;
 mod serve;
 mod simulate;

@@ -55,6 +55,21 @@ pub(crate) struct ServeArgs {
     /// Take clients' addresses from `X-Forwarded-For` (only behind a trusted reverse proxy).
     #[arg(long, env = "LANGCERT_TRUST_PROXY")]
     trust_proxy: bool,
+    /// Addresses the media server binds its UDP sockets on (`0.0.0.0`: every non-loopback
+    /// interface).
+    #[arg(
+        long,
+        env = "LANGCERT_MEDIA_IP",
+        default_value = "127.0.0.1",
+        value_delimiter = ','
+    )]
+    media_ip: Vec<std::net::IpAddr>,
+    /// The UDP ports of media connections, one per connection (`first-last`).
+    #[arg(long, env = "LANGCERT_MEDIA_PORTS", default_value = "50000-50199")]
+    media_ports: String,
+    /// The public address announced in media candidates (1:1 NAT).
+    #[arg(long, env = "LANGCERT_PUBLIC_IP")]
+    public_ip: Option<std::net::IpAddr>,
     /// The pause between two written-test items, in ms (the guide's 3 s; benchmarks lower it).
     #[arg(long, env = "LANGCERT_ITEM_PAUSE_MS", default_value_t = 3000)]
     item_pause_ms: i64,
@@ -103,6 +118,21 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })?,
         None => Bank::english(),
     };
+    let ports = args
+        .media_ports
+        .split_once('-')
+        .and_then(|(a, b)| Some(a.trim().parse::<u16>().ok()?..=b.trim().parse::<u16>().ok()?))
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--media-ports: expected first-last, e.g. 50000-50199"))?;
+    let sfu = std::sync::Arc::new(
+        media_server::Sfu::new(media_server::SfuConfig {
+            media_ips: args.media_ip.clone(),
+            udp_port_range: Some(ports),
+            public_ip: args.public_ip,
+            ..media_server::SfuConfig::default()
+        })
+        .map_err(|e| anyhow::anyhow!("starting the media server: {e}"))?,
+    );
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding {}", args.http))?;
@@ -182,12 +212,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     use std::io::Write;
     std::io::stdout().flush()?;
 
+    let keys = state.keys.clone();
+    let hub = crate::interview::start_hub(db.clone(), keys.clone(), sfu.clone());
+    let app = router(state).merge(crate::interview::router(crate::interview::WsState {
+        hub,
+        keys,
+    }));
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    sfu.shutdown().await;
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

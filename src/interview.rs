@@ -1,0 +1,242 @@
+//! The interview's signaling wired into the server: `/ws` (WebSocket, authenticated by the
+//! session JWT), the [`signaling::hub::Directory`] over the database, and media grants as
+//! short-lived JWTs whose grants name the room.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use exam_api::auth::{Claims, Grants, JwtKeys, SESSION_COOKIE};
+use exam_api::db::Db;
+use exam_api::error::ApiError;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use signaling::hub::{Directory, Hub, Interview, Media, User};
+
+/// How long a media grant lasts.
+const MEDIA_TOKEN_TTL_S: i64 = 15 * 60;
+
+/// Who is who, from the database; media grants signed with the session keys.
+pub(crate) struct DbDirectory {
+    pub(crate) db: Db,
+    pub(crate) keys: JwtKeys,
+}
+
+impl Directory for DbDirectory {
+    async fn interview(&self, room: &str) -> Option<Interview> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT candidate_id, evaluator_id, scheduled_at FROM interviews WHERE id = $1 AND status <> 'cancelled'",
+        )
+        .bind(room)
+        .fetch_optional(&self.db.pool)
+        .await
+        .ok()
+        .flatten();
+        row.map(|(candidate, evaluator, scheduled_at)| Interview {
+            candidate,
+            evaluator,
+            scheduled_at,
+        })
+    }
+
+    async fn display_name(&self, user: &str) -> String {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT first_names, last_name FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_optional(&self.db.pool)
+                .await
+                .ok()
+                .flatten();
+        row.map(|(f, l)| format!("{f} {l}")).unwrap_or_default()
+    }
+
+    fn media_token(&self, user: &str, room: &str) -> String {
+        let iat = exam_api::db::now_ms() / 1000;
+        let claims = Claims {
+            sub: user.to_owned(),
+            role: exam_api::auth::Role::Candidate,
+            centre: None,
+            grants: Grants {
+                room: Some(room.to_owned()),
+                can_publish: true,
+                can_subscribe: true,
+            },
+            iat,
+            exp: iat + MEDIA_TOKEN_TTL_S,
+        };
+        self.keys.sign(&claims).unwrap_or_default()
+    }
+
+    fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool {
+        self.keys.verify(token).is_ok_and(|c| {
+            c.sub == user
+                && c.grants.room.as_deref() == Some(room)
+                && c.grants.can_publish
+                && c.grants.can_subscribe
+        })
+    }
+
+    async fn record_state(&self, room: &str, state: &str, _now_ms: i64) {
+        let status = match state {
+            "in_progress" => "in_progress",
+            "ended" => "ended",
+            _ => return,
+        };
+        if let Err(e) = sqlx::query("UPDATE interviews SET status = $1 WHERE id = $2 AND status <> 'cancelled' AND status <> 'done'")
+            .bind(status)
+            .bind(room)
+            .execute(&self.db.pool)
+            .await
+        {
+            tracing::warn!(interview = %room, error = %e, "interview state not stored");
+        }
+    }
+}
+
+/// The state of `/ws`.
+pub(crate) struct WsState<M> {
+    pub(crate) hub: Arc<Hub<DbDirectory, M>>,
+    pub(crate) keys: JwtKeys,
+}
+
+impl<M> Clone for WsState<M> {
+    fn clone(&self) -> Self {
+        WsState {
+            hub: self.hub.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WsQuery {
+    token: Option<String>,
+}
+
+/// `/ws`: the signaling WebSocket.
+pub(crate) fn router<M: Media>(state: WsState<M>) -> Router {
+    Router::new()
+        .route("/ws", get(upgrade::<M>))
+        .with_state(state)
+}
+
+async fn upgrade<M: Media>(
+    State(state): State<WsState<M>>,
+    Query(q): Query<WsQuery>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned());
+    let Some(token) = q.token.or(cookie) else {
+        return ApiError::Unauthorized("sign in first".to_owned()).into_response();
+    };
+    let claims = match state.keys.verify(&token) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let user = User { id: claims.sub };
+    ws.max_message_size(signaling::messages::MAX_MESSAGE + 1024)
+        .on_upgrade(move |socket| serve_socket(state.hub, user, socket))
+}
+
+async fn serve_socket<M: Media>(hub: Arc<Hub<DbDirectory, M>>, user: User, socket: WebSocket) {
+    let (sink, stream) = socket.split();
+    let incoming = stream
+        .take_while(|m| {
+            std::future::ready(matches!(
+                m,
+                Ok(Message::Text(_)) | Ok(Message::Ping(_)) | Ok(Message::Pong(_))
+            ))
+        })
+        .filter_map(|m| {
+            std::future::ready(match m {
+                Ok(Message::Text(t)) => Some(t.to_string()),
+                _ => None,
+            })
+        });
+    let outgoing =
+        sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
+    hub.run(user, Box::pin(incoming), Box::pin(outgoing)).await;
+}
+
+/// The SFU as the signaling's media server.
+pub(crate) struct SfuMedia(pub(crate) Arc<media_server::Sfu>);
+
+impl Media for SfuMedia {
+    async fn offer(&self, room: &str, participant: &str, sdp: String) -> Result<String, String> {
+        match self.0.join(room, participant, sdp.clone()).await {
+            // A fresh join with the same grant (a reload, a new connection) replaces the old one.
+            Err(media_server::SfuError::AlreadyJoined) => {
+                let _ = self.0.leave(room, participant).await;
+                self.0
+                    .join(room, participant, sdp)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            other => other.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn answer(&self, room: &str, participant: &str, sdp: String) -> Result<(), String> {
+        self.0
+            .answer(room, participant, sdp)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn leave(&self, room: &str, participant: &str) {
+        let _ = self.0.leave(room, participant).await;
+    }
+}
+
+/// Starts the signaling hub over the SFU: offers the SFU makes go to their participant,
+/// and the waiting room's timers run every second.
+pub(crate) fn start_hub(
+    db: Db,
+    keys: JwtKeys,
+    sfu: Arc<media_server::Sfu>,
+) -> Arc<Hub<DbDirectory, SfuMedia>> {
+    let hub = Arc::new(Hub::new(
+        DbDirectory { db, keys },
+        SfuMedia(sfu.clone()),
+        signaling::waiting_room::Timing::default(),
+    ));
+    if let Some(mut events) = sfu.take_events() {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                if let media_server::SfuEvent::Offer {
+                    room,
+                    participant,
+                    sdp,
+                } = e
+                {
+                    hub.deliver(
+                        &room,
+                        &participant,
+                        signaling::messages::ServerMsg::Offer { sdp },
+                    );
+                }
+            }
+        });
+    }
+    let ticking = hub.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            ticking.tick(exam_api::db::now_ms()).await;
+        }
+    });
+    hub
+}
