@@ -1,10 +1,10 @@
 // The evaluator's interviews (GET /api/v1/interviews): today's, the upcoming ones and
 // the past ones still to score, times in the viewer's zone, the candidate by a short
-// id (names are not in that API). "Noter l'oral" opens the scoring form in place; one
-// form is open at a time.
+// id (names are not in that API). "Ouvrir la salle" opens the interview's video room;
+// "Noter l'oral" opens the scoring form in place; one form is open at a time.
 import { api } from '../api.js';
 import { h } from '../dom.js';
-import { t, tf } from '../i18n.js';
+import { t, tf, withLang } from '../i18n.js';
 import { isoDate } from '../time.js';
 import { openScoreForm } from './score.js';
 import { interviewTimes, interviewWhen, shortId } from './when.js';
@@ -47,13 +47,19 @@ function item(i) {
     dataset: { testid: `score-${i.id}` },
   }, t('evaluator.score'));
   button?.addEventListener('click', () => toggle(button, panel, i));
+  // The video room of the interview (waiting room, call, steps and prompts).
+  const roomLink = cancelled ? null : h('a', {
+    href: withLang(`/static/evaluator-interview.html?id=${encodeURIComponent(i.id)}`),
+    class: 'button-link',
+    dataset: { testid: `open-room-${i.id}` },
+  }, t('evaluator.open_room'));
   return h('li', { class: `interview${cancelled ? ' cancelled' : ''}`, dataset: { testid: `interview-${i.id}` } },
     h('p', { class: 'when' }, interviewWhen(i)),
     h('p', {},
       t('evaluator.candidate'), ' ', h('code', { title: i.candidate_id }, shortId(i.candidate_id)),
       i.target_cefr ? ` · ${tf('evaluator.target', { level: i.target_cefr })}` : '',
       i.status ? ` · ${statusText(i.status)}` : ''),
-    button,
+    cancelled ? null : h('p', { class: 'interview-actions' }, roomLink, ' ', button),
     panel);
 }
 

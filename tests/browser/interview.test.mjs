@@ -1,0 +1,111 @@
+// The oral interview in two browsers (Chromium's fake camera and microphone): the
+// candidate waits in the waiting room, the evaluator admits them, and each page then
+// shows the other's video actually playing (videoWidth > 0, framesDecoded increasing in
+// getStats) and audio arriving — media through the server's SFU on loopback.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, signIn } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  ({ browser } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// Keeps every RTCPeerConnection the page makes, to read its stats.
+const trackPeers = () => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+};
+
+async function inbound(page) {
+  return page.evaluate(async () => {
+    const out = { framesDecoded: 0, audioBytes: 0 };
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audioBytes += s.bytesReceived || 0;
+      });
+    }
+    return out;
+  });
+}
+
+async function playing(page) {
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid="remote-video"]');
+    return v && v.videoWidth > 0;
+  }, null, { timeout: 30_000 });
+  const first = await inbound(page);
+  await page.waitForTimeout(1500);
+  const second = await inbound(page);
+  assert.ok(second.framesDecoded > first.framesDecoded, `frames decoded keep increasing: ${first.framesDecoded} → ${second.framesDecoded}`);
+  assert.ok(second.audioBytes > first.audioBytes, `audio arrives: ${first.audioBytes} → ${second.audioBytes}`);
+}
+
+test('the candidate waits, the evaluator admits, both see and hear each other', async () => {
+  // An interview in an hour between the demo candidate and evaluator.
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signIn(admin, server.links.centre_admin);
+  const ids = await admin.evaluate(async () => {
+    const candidates = await (await fetch('/api/v1/candidates')).json();
+    return { candidate: candidates[0].id };
+  });
+  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const evaluatorPage = await evaluatorContext.newPage();
+  await evaluatorPage.addInitScript(trackPeers);
+  await signIn(evaluatorPage, server.links.evaluator);
+  const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
+  const interview = await admin.evaluate(async ({ candidate, evaluator }) => {
+    const res = await fetch('/api/v1/interviews', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ candidate_id: candidate, evaluator_id: evaluator, scheduled_at: new Date(Date.now() + 3600e3).toISOString() }),
+    });
+    if (res.status !== 201) throw new Error(await res.text());
+    return (await res.json()).id;
+  }, { candidate: ids.candidate, evaluator: evaluatorId });
+
+  // The candidate: media check with the kept stream, then the waiting room.
+  const candidateContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const candidate = await candidateContext.newPage();
+  await candidate.addInitScript(trackPeers);
+  await signIn(candidate, server.links.candidate);
+  await candidate.goto(`${server.base}/interview/${interview}`);
+  await candidate.waitForFunction(() => document.querySelector('[data-testid="local-video"]')?.videoWidth > 0, null, { timeout: 15_000 });
+  await candidate.getByTestId('join-waiting').click();
+  await candidate.getByTestId('waiting').waitFor();
+
+  // The evaluator sees them arrive and admits them.
+  await evaluatorPage.goto(`${server.base}/static/evaluator-interview.html?id=${interview}`);
+  await evaluatorPage.getByTestId(`waiting-${ids.candidate}`).waitFor({ timeout: 15_000 });
+  await evaluatorPage.getByTestId(`admit-${ids.candidate}`).click();
+
+  await playing(candidate);
+  await playing(evaluatorPage);
+
+  // The interview's steps, in order.
+  await evaluatorPage.getByTestId('id-checked').click();
+  await evaluatorPage.getByTestId('start-interview').click();
+  await candidate.waitForFunction(() => document.querySelector('[data-testid="interview-state"]')?.dataset.state === 'in_progress', null, { timeout: 10_000 });
+  const prompts = await evaluatorPage.getByTestId('prompts-role_play').innerText();
+  assert.ok(prompts.length > 20, 'a role-play situation for the target level');
+  await evaluatorPage.getByTestId('end-interview').click();
+  await candidate.waitForFunction(() => document.querySelector('[data-testid="interview-state"]')?.dataset.state === 'ended', null, { timeout: 10_000 });
+});
