@@ -70,6 +70,12 @@ pub(crate) struct ServeArgs {
     /// The public address announced in media candidates (1:1 NAT).
     #[arg(long, env = "LANGCERT_PUBLIC_IP")]
     public_ip: Option<std::net::IpAddr>,
+    /// Days interview recordings are kept before they are deleted.
+    #[arg(long, env = "LANGCERT_RECORDING_RETENTION_DAYS", default_value_t = 30)]
+    recording_retention_days: u64,
+    /// Seconds an interview room stays open after its last participant left.
+    #[arg(long, env = "LANGCERT_ROOM_CLOSE_AFTER", default_value_t = 60)]
+    room_close_after_s: u64,
     /// The pause between two written-test items, in ms (the guide's 3 s; benchmarks lower it).
     #[arg(long, env = "LANGCERT_ITEM_PAUSE_MS", default_value_t = 3000)]
     item_pause_ms: i64,
@@ -129,6 +135,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             media_ips: args.media_ip.clone(),
             udp_port_range: Some(ports),
             public_ip: args.public_ip,
+            room_close_after: std::time::Duration::from_secs(args.room_close_after_s),
             ..media_server::SfuConfig::default()
         })
         .map_err(|e| anyhow::anyhow!("starting the media server: {e}"))?,
@@ -148,6 +155,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         sign_in_per_minute: args.sign_in_per_minute,
         item_pause_ms: args.item_pause_ms,
         trust_proxy: args.trust_proxy,
+        recordings_dir: Some(args.data_dir.join("recordings")),
         // Behind HTTPS the session cookie is marked Secure.
         secure_cookie: public_url.starts_with("https://"),
         ..ApiConfig::default()
@@ -171,6 +179,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tokio::spawn(heartbeat(db.clone()));
+    tokio::spawn(purge_recordings(
+        args.data_dir.join("recordings"),
+        std::time::Duration::from_secs(args.recording_retention_days * 24 * 3600),
+    ));
     tokio::spawn(scheduled_mail(
         db.clone(),
         exam_api::mail::scheduler::Context {
@@ -239,6 +251,19 @@ async fn heartbeat(db: Db) {
         tick.tick().await;
         if let Err(e) = exam_api::written::store::heartbeat(&db, exam_api::db::now_ms()).await {
             tracing::warn!(error = %e, "heartbeat not stored");
+        }
+    }
+}
+
+/// Deletes interview recordings older than the retention period, every hour.
+async fn purge_recordings(dir: PathBuf, max_age: std::time::Duration) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match exam_api::recordings::purge(&dir, max_age) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(interviews = n, "old recordings deleted"),
+            Err(e) => tracing::warn!(error = %e, "recordings not purged"),
         }
     }
 }

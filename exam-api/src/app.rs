@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub sign_in_per_minute: u32,
     /// Mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookie: bool,
+    /// Where the media server writes interview recordings (`<dir>/<interview>/*.webm`).
+    pub recordings_dir: Option<std::path::PathBuf>,
     /// Take the client's address from `X-Forwarded-For` (behind a trusted reverse proxy).
     pub trust_proxy: bool,
     /// The pause between two items of the written test (the guide's 3 s; benchmarks
@@ -46,6 +48,7 @@ impl Default for ApiConfig {
             secure_cookie: false,
             item_pause_ms: 3000,
             trust_proxy: false,
+            recordings_dir: None,
         }
     }
 }
@@ -133,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::reviews::router())
         .merge(crate::results::router())
         .merge(crate::import::router())
+        .merge(crate::recordings::router())
         .merge(crate::pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

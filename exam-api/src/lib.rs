@@ -33,6 +33,7 @@ pub mod meta;
 pub mod oral;
 pub mod pages;
 pub mod practice;
+pub mod recordings;
 pub mod results;
 pub mod reviews;
 pub mod seed;

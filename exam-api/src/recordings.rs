@@ -1,0 +1,166 @@
+//! Interview recordings (one WebM file per track, written by the media server) for the
+//! interview's evaluator to replay while scoring, and their deletion after the retention
+//! period.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::error::ApiError;
+
+/// The routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/interviews/{id}/recordings", get(list))
+        .route("/api/v1/interviews/{id}/recordings/{name}", get(file))
+}
+
+#[derive(Serialize, Debug)]
+struct RecordingOut {
+    name: String,
+    kind: &'static str,
+    url: String,
+    bytes: u64,
+}
+
+/// The folder of an interview's recordings, if the caller is its evaluator (or an
+/// admin of its centre).
+async fn folder(state: &AppState, auth: &AuthUser, id: &str) -> Result<PathBuf, ApiError> {
+    auth.require(&[Role::Evaluator, Role::CentreAdmin])?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT evaluator_id, centre_id FROM interviews WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let allowed = row.is_some_and(|(ev, centre)| match auth.role() {
+        Role::Evaluator => ev == auth.id(),
+        _ => auth.centre() == Some(centre.as_str()),
+    });
+    let dir = state.config.recordings_dir.clone().filter(|_| allowed);
+    dir.map(|d| d.join(id))
+        .ok_or_else(|| ApiError::NotFound("no such interview".to_owned()))
+}
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.ends_with(".webm")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.')
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Vec<RecordingOut>>, ApiError> {
+    let dir = folder(&state, &auth, &id).await?;
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !safe_name(&name) {
+                continue;
+            }
+            let bytes = e.metadata().map(|m| m.len()).unwrap_or(0);
+            let kind = if name.contains("video") {
+                "video"
+            } else {
+                "audio"
+            };
+            out.push(RecordingOut {
+                url: format!("/api/v1/interviews/{id}/recordings/{name}"),
+                name,
+                kind,
+                bytes,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(out))
+}
+
+async fn file(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    UrlPath((id, name)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let dir = folder(&state, &auth, &id).await?;
+    if !safe_name(&name) {
+        return Err(ApiError::NotFound("no such recording".to_owned()));
+    }
+    let bytes = tokio::fs::read(dir.join(&name))
+        .await
+        .map_err(|_| ApiError::NotFound("no such recording".to_owned()))?;
+    let mime = if name.contains("video") {
+        "video/webm"
+    } else {
+        "audio/webm"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Deletes the recordings of interviews whose folder is older than `max_age` (by the
+/// time of its last change); returns how many folders were deleted.
+pub fn purge(dir: &Path, max_age: std::time::Duration) -> std::io::Result<usize> {
+    let mut deleted = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for e in entries.filter_map(Result::ok) {
+        let path = e.path();
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if old && path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_leave_the_folder() {
+        assert!(safe_name("cand-video-0.webm"));
+        for bad in ["../x.webm", "a/b.webm", ".webm", "x.txt", "", "x y.webm"] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn purge_deletes_old_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("old")).unwrap();
+        std::fs::write(dir.path().join("old").join("a.webm"), b"x").unwrap();
+        assert_eq!(
+            purge(dir.path(), std::time::Duration::from_secs(3600)).unwrap(),
+            0
+        );
+        assert_eq!(purge(dir.path(), std::time::Duration::ZERO).unwrap(), 1);
+        assert!(!dir.path().join("old").exists());
+    }
+}
