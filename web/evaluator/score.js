@@ -37,6 +37,20 @@ function criterionField(c) {
 }
 
 /** Builds the form of `interview` into `panel` and moves the focus to its heading. */
+/** The interview's recordings, to replay while scoring (one player per track). */
+function recordingsBox(interview) {
+  const box = h('div', { class: 'recording', dataset: { testid: 'recordings' } }, t('score.recording'));
+  api('GET', `/api/v1/interviews/${encodeURIComponent(interview.id)}/recordings`).then((res) => {
+    if (!res.ok || !Array.isArray(res.data) || res.data.length === 0) {
+      box.replaceChildren(t('score.recording.none'));
+      return;
+    }
+    box.replaceChildren(h('p', {}, t('score.recording.title')), ...res.data.map((r) =>
+      h(r.kind === 'video' ? 'video' : 'audio', { src: r.url, controls: true, preload: 'metadata', dataset: { testid: `recording-${r.kind}` } })));
+  }).catch(() => box.replaceChildren(t('score.recording.none')));
+  return box;
+}
+
 export async function openScoreForm(panel, interview) {
   const heading = h('h4', { tabindex: '-1' }, tf('score.title', { id: shortId(interview.candidate_id) }));
   // The heading stays put (it has the focus); what follows it is replaced.
@@ -61,7 +75,7 @@ export async function openScoreForm(panel, interview) {
   const result = h('p', { class: 'oral-level', 'aria-live': 'polite', dataset: { testid: 'oral-level' } });
   const save = h('button', { type: 'submit', dataset: { testid: 'save-score' } }, t('score.save'));
   const form = h('form', { class: 'form score-form', novalidate: true, dataset: { testid: 'score-form' } },
-    h('div', { class: 'recording', dataset: { testid: 'recording-placeholder' } }, t('score.recording')),
+    recordingsBox(interview),
     h('fieldset', {}, h('legend', {}, t('score.criteria')), fields.map((f) => f.el)),
     h('div', { class: 'field' }, h('label', { for: comment.id }, t('score.comment')), comment),
     h('p', {}, save), status, result);
