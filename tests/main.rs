@@ -4,6 +4,7 @@
 mod items_cli;
 mod resume;
 mod serve;
+mod signaling;
 mod simulate;
 mod smtp;
 mod verify;
