@@ -7,7 +7,7 @@ use std::time::Duration;
 use exam_api::testing::{Backend, TestDb};
 use serde_json::{Value, json};
 
-use crate::serve::Server;
+use crate::serve::{Server, session_from_link};
 
 struct Client {
     http: reqwest::Client,
@@ -43,20 +43,6 @@ impl Client {
     }
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str, link: &str) -> String {
-    let token = link.rsplit('/').next().unwrap();
-    let s: Value = http
-        .post(format!("{base}/api/v1/auth/link"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    s["token"].as_str().unwrap().to_owned()
-}
-
 async fn crash_mid_test(backend: Backend) {
     let db = TestDb::new(backend).await;
     let url = (backend == Backend::Postgres).then_some(db.url.as_str());
@@ -74,7 +60,7 @@ async fn crash_mid_test(backend: Backend) {
         .1
         .clone();
     let mut c = Client {
-        token: sign_in(&http, &server.base, &link).await,
+        token: session_from_link(&server.base, &link).await,
         http,
         base: server.base.clone(),
     };

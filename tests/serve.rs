@@ -95,7 +95,36 @@ impl Server {
     }
 }
 
+/// Exchanges a single-use sign-in link for a session token.
+pub(crate) async fn session_from_link(base: &str, link: &str) -> String {
+    let token = link.rsplit('/').next().unwrap();
+    let s: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/link"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s["token"].as_str().expect("a session token").to_owned()
+}
+
 impl Server {
+    /// The printed sign-in link of a demo role.
+    pub(crate) fn link(&self, role: &str) -> String {
+        self.links
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, l)| l.clone())
+            .expect("a link for the role")
+    }
+
+    /// Signs a demo role in through its printed link; returns the session token.
+    pub(crate) async fn session(&self, role: &str) -> String {
+        session_from_link(&self.base, &self.link(role)).await
+    }
+
     /// Kills the process without warning (SIGKILL), as a crash would.
     pub(crate) fn kill9(mut self) {
         self.child.kill().unwrap();
@@ -168,26 +197,12 @@ async fn journey(backend: Backend) {
         .unwrap();
     assert_eq!(me["role"], "candidate");
     // A centre admin registers someone; their personal data must not reach the log.
-    let admin_link = server
-        .links
-        .iter()
-        .find(|(r, _)| r == "centre_admin")
-        .unwrap()
-        .1
-        .clone();
+    let admin_link = server.link("centre_admin");
     let admin_token = admin_link.rsplit('/').next().unwrap();
-    let admin: Value = http
-        .post(format!("{}/api/v1/auth/link", server.base))
-        .json(&json!({ "token": admin_token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = session_from_link(&server.base, &admin_link).await;
     let created = http
         .post(format!("{}/api/v1/candidates", server.base))
-        .bearer_auth(admin["token"].as_str().unwrap())
+        .bearer_auth(&admin)
         .json(&json!({ "email": "zoe.quintal@example.org", "first_names": "Zoé", "last_name": "Quintal", "cefr_target": "B2" }))
         .send()
         .await

@@ -226,20 +226,6 @@ async fn api(
         .unwrap_or(Value::Null)
 }
 
-async fn session(http: &reqwest::Client, base: &str, link: &str) -> String {
-    let token = link.rsplit('/').next().unwrap();
-    let s: Value = http
-        .post(format!("{base}/api/v1/auth/link"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    s["token"].as_str().unwrap().to_owned()
-}
-
 /// Answers the SFU's offer (the other side's track) and waits for its first packets.
 async fn answer_offer(mut ws: Ws, mut peer: Peer, token: String) -> (Ws, Peer) {
     let v = expect(&mut ws, "offer").await;
@@ -268,18 +254,9 @@ async fn media_flows_only_after_admission_through_the_real_signaling() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), None, &["--media-ports", "48000-48063"]);
     let http = reqwest::Client::new();
-    let link = |role: &str| {
-        server
-            .links
-            .iter()
-            .find(|(r, _)| r == role)
-            .unwrap()
-            .1
-            .clone()
-    };
-    let admin = session(&http, &server.base, &link("centre_admin")).await;
-    let cand = session(&http, &server.base, &link("candidate")).await;
-    let eval = session(&http, &server.base, &link("evaluator")).await;
+    let admin = server.session("centre_admin").await;
+    let cand = server.session("candidate").await;
+    let eval = server.session("evaluator").await;
     let cand_id = api(
         &http,
         &server.base,

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::serve::Server;
 
@@ -51,26 +51,10 @@ async fn the_outbox_is_delivered_by_smtp() {
         ],
     );
     let http = reqwest::Client::new();
-    let link = server
-        .links
-        .iter()
-        .find(|(r, _)| r == "centre_admin")
-        .unwrap()
-        .1
-        .clone();
-    let token = link.rsplit('/').next().unwrap();
-    let s: Value = http
-        .post(format!("{}/api/v1/auth/link", server.base))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = server.session("centre_admin").await;
     let r = http
         .post(format!("{}/api/v1/candidates", server.base))
-        .bearer_auth(s["token"].as_str().unwrap())
+        .bearer_auth(&admin)
         .json(&json!({ "email": "smtp.test@example.org", "first_names": "Inès", "last_name": "Smtp", "cefr_target": "B1" }))
         .send()
         .await
