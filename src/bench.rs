@@ -22,6 +22,22 @@ use serde_json::{Value, json};
 pub(crate) enum BenchCommand {
     /// Simulated candidates through the written test's HTTP API.
     Api(ApiArgs),
+    /// Synthetic interview rooms through the SFU on loopback (two peers a room,
+    /// 1.5 Mbit/s video and 32 kbit/s audio both ways).
+    Sfu(SfuArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct SfuArgs {
+    /// Interview rooms.
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Seconds of measured traffic.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -55,6 +71,17 @@ pub(crate) struct ApiArgs {
 pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Api(args) => tokio::runtime::Runtime::new()?.block_on(api(args)),
+        BenchCommand::Sfu(args) => {
+            // The bench builds its own runtimes (the SFU's and the peers'), so it runs here.
+            let report = media_server::bench::run(args.rooms, args.seconds)
+                .map_err(|e| anyhow::anyhow!("bench sfu: {e}"))?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
     }
 }
 

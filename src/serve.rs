@@ -136,7 +136,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             udp_port_range: Some(ports),
             public_ip: args.public_ip,
             room_close_after: std::time::Duration::from_secs(args.room_close_after_s),
-            ..media_server::SfuConfig::default()
+            recordings: Some(args.data_dir.join("recordings")),
         })
         .map_err(|e| anyhow::anyhow!("starting the media server: {e}"))?,
     );

@@ -116,3 +116,29 @@ fn bench_api_runs_candidates_through_a_real_server() {
         assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
     }
 }
+
+#[test]
+fn bench_sfu_runs_rooms_over_loopback() {
+    let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
+        .args(["bench", "sfu", "--rooms", "1", "--seconds", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(r["rooms"], 1);
+    for key in [
+        "forwarded_packets",
+        "cpu_s_per_1000_packets",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "loss",
+        "rss_bytes_per_room",
+    ] {
+        assert!(r[key].is_number(), "{key}: {r}");
+    }
+    assert!(r["forwarded_packets"].as_u64().unwrap() > 0, "{r}");
+}

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How the SFU binds its media sockets and how long empty rooms live.
@@ -23,6 +24,12 @@ pub struct SfuConfig {
     /// How long a room lives after its last participant left; a participant who reconnects
     /// within it finds the room (and, later, its recording) as it was.
     pub room_close_after: Duration,
+    /// Where to record: when set, every published Opus or VP8 track is also written, as
+    /// received, to `<recordings>/<room>/<participant>-<audio|video>-<n>.webm`, `n` from 1,
+    /// never overwriting. Ids pass unchanged when made of ASCII letters, digits and `-` (UUIDs
+    /// do); any other byte is written `_XX`. H264 tracks are not recorded. `None` records
+    /// nothing. Deleting old recordings is the caller's business.
+    pub recordings: Option<PathBuf>,
 }
 
 impl Default for SfuConfig {
@@ -32,6 +39,7 @@ impl Default for SfuConfig {
             udp_port_range: Some(50_000..=50_199),
             public_ip: None,
             room_close_after: Duration::from_secs(60),
+            recordings: None,
         }
     }
 }

@@ -6,6 +6,9 @@
 //!                                                 ▼  a slow subscriber loses packets, others don't wait)
 //!                                  write loop: SSRC, payload type rewritten, header
 //!                                  extensions dropped ─▶ TrackLocalStaticRTP ─RTP─▶ subscriber
+//!                                                 │ try_send (bounded, own queue)
+//!                                                 ▼
+//!                                  recorder (when recording; see `recording`) ─▶ WebM file
 //! subscriber ─PLI/FIR─▶ tap ─▶ feedback loop ─┐
 //! new subscriber live ────────────────────────┴─▶ keyframe loop (merged, ≤ 1 per 500 ms) ─PLI─▶ publisher
 //! ```
@@ -17,6 +20,7 @@
 use crate::codecs::payload_type_for;
 use crate::keyframe::{KEYFRAME_INTERVAL, KeyframeLimiter};
 use crate::peer::Participant;
+use crate::recording::{Recorder, Target};
 use crate::sfu::{Inner, lock};
 use crate::tap::is_keyframe_request;
 use rtc::media_stream::MediaStreamTrack;
@@ -59,6 +63,8 @@ struct Fanout {
     /// Set once the track is unpublished: no down-track may be added after that.
     closed: bool,
     down: Vec<DownTrack>,
+    /// The track's recording, when the SFU records and WebM can hold the codec.
+    recorder: Option<Recorder>,
 }
 
 /// The forwarding of one published track to one subscriber.
@@ -76,6 +82,9 @@ impl PublishedTrack {
             if down.packets.try_send(packet.clone()).is_err() {
                 debug!("down-track queue full or closed; packet dropped");
             }
+        }
+        if let Some(recorder) = &fanout.recorder {
+            recorder.push(packet);
         }
     }
 
@@ -101,9 +110,26 @@ impl Inner {
             warn!("published track has no SSRC; ignored");
             return;
         };
-        let Some(codec) = remote.codec(media_ssrc).await else {
-            warn!("published track has no codec; ignored");
-            return;
+        // webrtc-rs 0.21 may hand over a track whose codec a renegotiation running at the same
+        // time wiped (its codings are re-read from the SDP, without codecs). The first packet's
+        // payload type, looked up in the receiver's negotiated codecs, tells it then.
+        let mut first_packet = None;
+        let codec = match remote.codec(media_ssrc).await {
+            Some(codec) => codec,
+            None => {
+                let Some(packet) = first_rtp_packet(remote.as_ref()).await else {
+                    return; // ended before its first packet
+                };
+                let pt = packet.header.payload_type;
+                let Some(codec) = self.negotiated_codec(&room, &publisher, &remote, pt).await
+                else {
+                    warn!(pt, "published track has no codec; ignored");
+                    return;
+                };
+                debug!(pt, "codec taken from the first packet's payload type");
+                first_packet = Some(packet);
+                codec
+            }
         };
         let kind = remote.kind().await;
         let keyframes = (kind == RtpCodecKind::Video).then(|| {
@@ -143,12 +169,36 @@ impl Inner {
                 .cloned()
                 .collect()
         };
+        if let Some(dir) = &self.config.recordings {
+            let target = Target::new(dir, &room, &publisher, kind);
+            let recorder = Recorder::start(
+                target,
+                &track.codec,
+                track.keyframes.clone(),
+                Arc::clone(&self.recorder_dropped),
+            );
+            let unpublished = {
+                let mut fanout = lock(&track.fanout);
+                if fanout.closed {
+                    recorder
+                } else {
+                    fanout.recorder = recorder;
+                    None
+                }
+            };
+            if let Some(recorder) = unpublished {
+                recorder.finish().await; // nothing was recorded: no file
+            }
+        }
         for subscriber in subscribers {
             if let Err(err) = self.subscribe(&subscriber, &track).await {
                 warn!(%err, "could not subscribe a participant to a track");
             }
         }
 
+        if let Some(packet) = first_packet {
+            track.fan_out(&packet);
+        }
         while let Some(event) = remote.poll().await {
             match event {
                 TrackRemoteEvent::OnRtpPacket(packet) => track.fan_out(&packet),
@@ -157,6 +207,31 @@ impl Inner {
             }
         }
         self.unpublish(&track).await;
+    }
+
+    /// The codec `publisher`'s connection negotiated at payload type `pt` for the receiver
+    /// of `remote`.
+    async fn negotiated_codec(
+        &self,
+        room: &str,
+        publisher: &str,
+        remote: &Arc<dyn TrackRemote>,
+        pt: u8,
+    ) -> Option<RTCRtpCodec> {
+        let p = lock(&self.rooms).participant(room, publisher).cloned()?;
+        for receiver in p.pc.get_receivers().await {
+            if !Arc::ptr_eq(receiver.track(), remote) {
+                continue;
+            }
+            let parameters = receiver.get_parameters().await.ok()?;
+            return parameters
+                .rtp_parameters
+                .codecs
+                .into_iter()
+                .find(|c| c.payload_type == pt)
+                .map(|c| c.rtp_codec);
+        }
+        None
     }
 
     /// Adds a down-track of `track` to `subscriber`'s connection and renegotiates.
@@ -238,15 +313,16 @@ impl Inner {
     }
 
     /// Ends the forwarding of `track`: removes it from its room and from every subscriber's
-    /// connection (each of which is then renegotiated). Idempotent.
+    /// connection (each of which is then renegotiated), and finishes its recording — when
+    /// this returns, the file is complete. Idempotent.
     pub(crate) async fn unpublish(self: &Arc<Self>, track: &Arc<PublishedTrack>) {
         if let Some(room) = lock(&self.rooms).get_mut(&track.room) {
             room.tracks.retain(|t| !Arc::ptr_eq(t, track));
         }
-        let down = {
+        let (down, recorder) = {
             let mut fanout = lock(&track.fanout);
             fanout.closed = true;
-            std::mem::take(&mut fanout.down)
+            (std::mem::take(&mut fanout.down), fanout.recorder.take())
         };
         for d in down {
             let Some(subscriber) = d.subscriber.upgrade() else {
@@ -261,7 +337,22 @@ impl Inner {
                 self.negotiate(&subscriber).await;
             }
         }
+        if let Some(recorder) = recorder {
+            recorder.finish().await;
+        }
     }
+}
+
+/// Waits for `remote`'s first RTP packet; `None` if the track ends first.
+async fn first_rtp_packet(remote: &dyn TrackRemote) -> Option<rtp::Packet> {
+    while let Some(event) = remote.poll().await {
+        match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => return Some(packet),
+            TrackRemoteEvent::OnEnded => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Points a forwarded packet at a subscriber's leg.

@@ -39,9 +39,19 @@
 //! # }
 //! ```
 //!
+//! Recording: with [`SfuConfig::recordings`] set, every published Opus or VP8 track is also
+//! written, as received, to a WebM file of its own ([`webm`]); [`Sfu::recordings`] lists a
+//! room's files. The recorder is one more consumer of a track's fan-out with a queue of its
+//! own: a slow disk drops recorded packets (counted in [`SfuStats`]), never forwarded ones.
+//! H264 is forwarded but not recorded.
+//!
 //! Sockets: webrtc-rs 0.21 binds sockets per peer connection (no UDP mux), so each
 //! connection takes one port of [`SfuConfig::udp_port_range`] rather than all sharing one.
+//!
+//! [`bench::run`] measures the SFU with synthetic interview rooms on loopback
+//! (`langcert bench sfu`).
 
+pub mod bench;
 mod codecs;
 mod config;
 mod error;
@@ -50,9 +60,11 @@ mod keyframe;
 mod negotiation;
 mod peer;
 mod ports;
+mod recording;
 mod rooms;
 mod sfu;
 mod tap;
+pub mod webm;
 
 pub use config::SfuConfig;
 pub use error::SfuError;

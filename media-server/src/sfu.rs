@@ -6,7 +6,9 @@ use crate::forward::PublishedTrack;
 use crate::negotiation::Negotiation;
 use crate::peer::{self, Participant, PeerHandler};
 use crate::ports::PortPool;
+use crate::recording;
 use crate::rooms::Rooms;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -58,6 +60,9 @@ pub struct SfuStats {
     pub rooms: usize,
     /// Participants in all rooms.
     pub participants: usize,
+    /// Packets the recorders had no room for since start (their disk was too slow); a
+    /// dropped video packet costs the recording its frame, and asks for a keyframe.
+    pub recorder_dropped_packets: u64,
 }
 
 /// A selective forwarding unit: rooms of participants, each with one peer connection to the
@@ -67,13 +72,14 @@ pub struct Sfu {
 }
 
 pub(crate) struct Inner {
-    config: SfuConfig,
+    pub(crate) config: SfuConfig,
     pub(crate) rooms: Mutex<Rooms<Arc<Participant>, Arc<PublishedTrack>>>,
     ports: Mutex<PortPool>,
     events: mpsc::UnboundedSender<SfuEvent>,
     events_rx: Mutex<Option<mpsc::UnboundedReceiver<SfuEvent>>>,
     pub(crate) forwarded: Arc<AtomicU64>,
     pub(crate) plis_sent: Arc<AtomicU64>,
+    pub(crate) recorder_dropped: Arc<AtomicU64>,
     next_session: AtomicU64,
 }
 
@@ -109,6 +115,7 @@ impl Sfu {
                 events_rx: Mutex::new(Some(events_rx)),
                 forwarded: Arc::new(AtomicU64::new(0)),
                 plis_sent: Arc::new(AtomicU64::new(0)),
+                recorder_dropped: Arc::new(AtomicU64::new(0)),
                 next_session: AtomicU64::new(1),
             }),
         })
@@ -242,7 +249,31 @@ impl Sfu {
         self.inner.remove(room, participant, None).await
     }
 
-    /// Removes every participant of every room (rooms then close as usual).
+    /// The recordings of `room` in [`SfuConfig::recordings`], sorted by path: files
+    /// finished and files still being written (those can be played up to what has reached
+    /// the disk, without Duration and Cues), including those of earlier runs. Empty when the
+    /// SFU does not record or the room has no recording.
+    ///
+    /// A participant's recordings are finished when [`leave`](Self::leave) returns (and
+    /// everyone's when [`shutdown`](Self::shutdown) does).
+    pub fn recordings(&self, room: &str) -> Vec<PathBuf> {
+        let Some(dir) = &self.inner.config.recordings else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(recording::room_dir(dir, room)) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "webm") && path.is_file())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Removes every participant of every room (rooms then close as usual), and finishes
+    /// every recording.
     pub async fn shutdown(&self) {
         let everyone: Vec<(String, String)> = {
             let rooms = lock(&self.inner.rooms);
@@ -262,6 +293,7 @@ impl Sfu {
         SfuStats {
             forwarded_packets: self.inner.forwarded.load(Ordering::Relaxed),
             plis_sent: self.inner.plis_sent.load(Ordering::Relaxed),
+            recorder_dropped_packets: self.inner.recorder_dropped.load(Ordering::Relaxed),
             rooms,
             participants,
         }

@@ -27,7 +27,8 @@
 //! let first_rtp_timestamp = 90_000_u32;
 //! let mut depacketizer = Vp8Depacketizer::new();
 //! // A File wrapped in a BufWriter in real use.
-//! let mut writer = WebmWriter::new(Cursor::new(Vec::new()), Codec::Vp8 { width: 640, height: 480 })?;
+//! let codec = Codec::Vp8 { width: 640, height: 480 };
+//! let mut writer = WebmWriter::new(Cursor::new(Vec::new()), codec)?;
 //! for (sequence, rtp_timestamp, marker, payload) in packets {
 //!     if let Some(frame) = depacketizer.push(sequence, &payload, marker) {
 //!         // VP8 has a 90 kHz RTP clock; timestamps count from the start of the recording.
@@ -162,7 +163,9 @@ pub enum Codec {
 impl Codec {
     fn check(self) -> io::Result<()> {
         match self {
-            Codec::Opus { channels: 1 | 2, .. } => Ok(()),
+            Codec::Opus {
+                channels: 1 | 2, ..
+            } => Ok(()),
             Codec::Opus { .. } => Err(invalid("Opus mapping family 0 has 1 or 2 channels")),
             Codec::Vp8 { width, height } if width == 0 || height == 0 => {
                 Err(invalid("VP8 track without width or height"))
@@ -203,7 +206,6 @@ pub struct WebmWriter<W: Write + Seek> {
     tracks_at: u64,
     cluster: Option<OpenCluster>,
     cues: Vec<CuePoint>,
-    first_ms: Option<u64>,
     last_ms: Option<u64>,
     /// The interval between the last two frames written.
     last_interval_ms: Option<u64>,
@@ -285,7 +287,6 @@ impl<W: Write + Seek> WebmWriter<W> {
             tracks_at,
             cluster: None,
             cues: Vec::new(),
-            first_ms: None,
             last_ms: None,
             last_interval_ms: None,
             last_packet_ms: None,
@@ -303,7 +304,12 @@ impl<W: Write + Seek> WebmWriter<W> {
     ///
     /// Fails with `InvalidInput`, writing nothing and leaving the writer usable, for an
     /// empty frame or a timestamp earlier than the previous frame's.
-    pub fn write_frame(&mut self, timestamp_ms: u64, keyframe: bool, data: &[u8]) -> io::Result<()> {
+    pub fn write_frame(
+        &mut self,
+        timestamp_ms: u64,
+        keyframe: bool,
+        data: &[u8],
+    ) -> io::Result<()> {
         self.check_usable()?;
         if data.is_empty() {
             return Err(invalid("empty frame"));
@@ -333,7 +339,10 @@ impl<W: Write + Seek> WebmWriter<W> {
             self.close_cluster()?;
             self.open_cluster(timestamp_ms, keyframe)?;
         }
-        let cluster_ms = self.cluster.as_ref().map_or(timestamp_ms, |c| c.timestamp_ms);
+        let cluster_ms = self
+            .cluster
+            .as_ref()
+            .map_or(timestamp_ms, |c| c.timestamp_ms);
         // At most MAX_CLUSTER_MS - 1, which fits (checked above and at compile time).
         let relative = (timestamp_ms - cluster_ms) as i16;
 
@@ -346,7 +355,6 @@ impl<W: Write + Seek> WebmWriter<W> {
         self.emit(&head)?;
         self.emit(data)?;
 
-        self.first_ms.get_or_insert(timestamp_ms);
         if let Some(last) = self.last_ms {
             self.last_interval_ms = Some(timestamp_ms - last);
         }
@@ -401,7 +409,9 @@ impl<W: Write + Seek> WebmWriter<W> {
 
     fn check_usable(&self) -> io::Result<()> {
         if self.failed {
-            Err(io::Error::other("an earlier write to this WebM file failed"))
+            Err(io::Error::other(
+                "an earlier write to this WebM file failed",
+            ))
         } else {
             Ok(())
         }
@@ -414,11 +424,17 @@ impl<W: Write + Seek> WebmWriter<W> {
         head.extend_from_slice(&UNKNOWN_SIZE);
         put_uint(&mut head, id::TIMESTAMP, timestamp_ms);
         self.emit(&head)?;
-        self.cluster = Some(OpenCluster { start, timestamp_ms });
+        self.cluster = Some(OpenCluster {
+            start,
+            timestamp_ms,
+        });
         // Players seek to cue points and decode from there: only where a keyframe starts
         // the Cluster (for audio, every Cluster).
         if keyframe {
-            self.cues.push(CuePoint { time_ms: timestamp_ms, cluster: start - self.segment_data });
+            self.cues.push(CuePoint {
+                time_ms: timestamp_ms,
+                cluster: start - self.segment_data,
+            });
         }
         Ok(())
     }
@@ -450,7 +466,11 @@ impl<W: Write + Seek> WebmWriter<W> {
     /// The SeekHead, padded with a Void to exactly `SEEK_HEAD_RESERVED` bytes.
     fn seek_head(&self, cues_at: Option<u64>) -> Vec<u8> {
         let mut entries = Vec::with_capacity(64);
-        let targets = [(id::INFO, Some(self.info_at)), (id::TRACKS, Some(self.tracks_at)), (id::CUES, cues_at)];
+        let targets = [
+            (id::INFO, Some(self.info_at)),
+            (id::TRACKS, Some(self.tracks_at)),
+            (id::CUES, cues_at),
+        ];
         for (target, at) in targets {
             let Some(at) = at else { continue };
             let mut seek = Vec::with_capacity(20);
@@ -521,10 +541,17 @@ fn tracks(codec: Codec) -> Vec<u8> {
             put_uint(&mut video, id::PIXEL_HEIGHT, u64::from(height));
             put_master(&mut entry, id::VIDEO, &video);
         }
-        Codec::Opus { sample_rate, channels } => {
+        Codec::Opus {
+            sample_rate,
+            channels,
+        } => {
             put_uint(&mut entry, id::TRACK_TYPE, 2);
             put_bytes(&mut entry, id::CODEC_ID, b"A_OPUS");
-            put_bytes(&mut entry, id::CODEC_PRIVATE, &opus_head(sample_rate, channels));
+            put_bytes(
+                &mut entry,
+                id::CODEC_PRIVATE,
+                &opus_head(sample_rate, channels),
+            );
             put_uint(&mut entry, id::CODEC_DELAY, OPUS_CODEC_DELAY_NS);
             put_uint(&mut entry, id::SEEK_PRE_ROLL, OPUS_SEEK_PRE_ROLL_NS);
             let mut audio = Vec::with_capacity(16);
@@ -740,7 +767,11 @@ fn vp8_payload(payload: &[u8]) -> Option<(bool, &[u8])> {
         if bits & 0x80 != 0 {
             // PictureID: 7 bits, or 15 when its first bit (M) is set.
             let (&picture_id, after) = rest.split_first()?;
-            rest = if picture_id & 0x80 != 0 { after.get(1..)? } else { after };
+            rest = if picture_id & 0x80 != 0 {
+                after.get(1..)?
+            } else {
+                after
+            };
         }
         if bits & 0x40 != 0 {
             rest = rest.get(1..)?; // TL0PICIDX
@@ -801,8 +832,19 @@ mod tests {
     const CUE_CLUSTER_POSITION: u32 = 0xF1;
 
     const MASTERS: &[u32] = &[
-        EBML, SEGMENT, SEEK_HEAD, SEEK, INFO, TRACKS, TRACK_ENTRY, VIDEO, AUDIO, CLUSTER, CUES,
-        CUE_POINT, CUE_TRACK_POSITIONS,
+        EBML,
+        SEGMENT,
+        SEEK_HEAD,
+        SEEK,
+        INFO,
+        TRACKS,
+        TRACK_ENTRY,
+        VIDEO,
+        AUDIO,
+        CLUSTER,
+        CUES,
+        CUE_POINT,
+        CUE_TRACK_POSITIONS,
     ];
     /// What ends a Cluster of unknown size.
     const SEGMENT_CHILDREN: &[u32] = &[SEEK_HEAD, INFO, TRACKS, CLUSTER, CUES];
@@ -822,7 +864,8 @@ mod tests {
 
     impl El {
         fn child(&self, id: u32) -> &El {
-            self.find(id).unwrap_or_else(|| panic!("no child {id:#x} in {:#x}", self.id))
+            self.find(id)
+                .unwrap_or_else(|| panic!("no child {id:#x} in {:#x}", self.id))
         }
         fn find(&self, id: u32) -> Option<&El> {
             self.children.iter().find(|c| c.id == id)
@@ -863,7 +906,9 @@ mod tests {
     fn element_id(file: &[u8], pos: usize) -> (u32, usize) {
         let len = file[pos].leading_zeros() as usize + 1;
         assert!(len <= 4, "ID longer than 4 bytes at {pos}");
-        let id = file[pos..pos + len].iter().fold(0, |v, &b| v << 8 | u32::from(b));
+        let id = file[pos..pos + len]
+            .iter()
+            .fold(0, |v, &b| v << 8 | u32::from(b));
         (id, len)
     }
 
@@ -884,17 +929,30 @@ mod tests {
                 parse(file, data, end, stop)
             } else {
                 let el_end = data + usize::try_from(size).unwrap();
-                assert!(el_end <= end, "element {id:#x} at {pos} overruns its parent");
+                assert!(
+                    el_end <= end,
+                    "element {id:#x} at {pos} overruns its parent"
+                );
                 let children = if MASTERS.contains(&id) {
                     let (children, stopped) = parse(file, data, el_end, &[]);
-                    assert_eq!(stopped, el_end, "children of {id:#x} at {pos} do not fill it");
+                    assert_eq!(
+                        stopped, el_end,
+                        "children of {id:#x} at {pos} do not fill it"
+                    );
                     children
                 } else {
                     Vec::new()
                 };
                 (children, el_end)
             };
-            out.push(El { id, at: pos, data, end: el_end, unknown_size, children });
+            out.push(El {
+                id,
+                at: pos,
+                data,
+                end: el_end,
+                unknown_size,
+                children,
+            });
             pos = el_end;
         }
         (out, pos)
@@ -960,7 +1018,11 @@ mod tests {
 
             let segment = self.segment();
             assert!(!segment.unknown_size, "Segment size patched");
-            assert_eq!(segment.end, b.len(), "Segment size is the bytes after its header");
+            assert_eq!(
+                segment.end,
+                b.len(),
+                "Segment size is the bytes after its header"
+            );
 
             let seek_head = segment.child(SEEK_HEAD);
             let mut sought = Vec::new();
@@ -978,17 +1040,27 @@ mod tests {
                 let positions = point.child(CUE_TRACK_POSITIONS);
                 assert_eq!(positions.child(CUE_TRACK).uint(b), 1);
                 let at = segment.data + positions.child(CUE_CLUSTER_POSITION).uint(b) as usize;
-                let cluster = segment.children.iter().find(|c| c.at == at).expect("cue on an element");
+                let cluster = segment
+                    .children
+                    .iter()
+                    .find(|c| c.at == at)
+                    .expect("cue on an element");
                 assert_eq!(cluster.id, CLUSTER);
                 assert_eq!(cluster.child(TIMESTAMP).uint(b), time);
                 let first = cluster.child(SIMPLE_BLOCK).bytes(b);
-                assert_eq!((first[1], first[2]), (0, 0), "cue on the Cluster's first block");
+                assert_eq!(
+                    (first[1], first[2]),
+                    (0, 0),
+                    "cue on the Cluster's first block"
+                );
                 assert!(first[3] & 0x80 != 0, "cue on a keyframe");
             }
         }
         fn cue_times(&self) -> Vec<u64> {
             let cues = self.segment().child(CUES);
-            cues.all(CUE_POINT).map(|p| p.child(CUE_TIME).uint(&self.bytes)).collect()
+            cues.all(CUE_POINT)
+                .map(|p| p.child(CUE_TIME).uint(&self.bytes))
+                .collect()
         }
     }
 
@@ -1025,10 +1097,19 @@ mod tests {
 
     #[test]
     fn vp8_file_reads_back() {
-        let mut writer = WebmWriter::new(Cursor::new(Vec::new()), Codec::Vp8 { width: 640, height: 480 }).unwrap();
+        let mut writer = WebmWriter::new(
+            Cursor::new(Vec::new()),
+            Codec::Vp8 {
+                width: 640,
+                height: 480,
+            },
+        )
+        .unwrap();
         // Inter frames before the first keyframe: dropped.
         for (i, t) in [0, 33, 66].into_iter().enumerate() {
-            writer.write_frame(t, false, &vp8_frame(false, 300, i as u32)).unwrap();
+            writer
+                .write_frame(t, false, &vp8_frame(false, 300, i as u32))
+                .unwrap();
         }
         let mut written = Vec::new();
         let mut t = 100;
@@ -1040,7 +1121,15 @@ mod tests {
             if n == 300 {
                 t += 40_000;
             }
-            let frame = vp8_frame(keyframe, if keyframe { 4_000 } else { 200 + n as usize % 700 }, n);
+            let frame = vp8_frame(
+                keyframe,
+                if keyframe {
+                    4_000
+                } else {
+                    200 + n as usize % 700
+                },
+                n,
+            );
             assert_eq!(vp8_is_keyframe(&frame), keyframe);
             writer.write_frame(t, keyframe, &frame).unwrap();
             written.push((t, keyframe, frame));
@@ -1060,14 +1149,29 @@ mod tests {
         assert_eq!(track.child(CODEC_ID).bytes(b), b"V_VP8");
         assert!(track.find(CODEC_PRIVATE).is_none());
         let video = track.child(VIDEO);
-        assert_eq!((video.child(PIXEL_WIDTH).uint(b), video.child(PIXEL_HEIGHT).uint(b)), (640, 480));
+        assert_eq!(
+            (
+                video.child(PIXEL_WIDTH).uint(b),
+                video.child(PIXEL_HEIGHT).uint(b)
+            ),
+            (640, 480)
+        );
 
         let duration = file.duration().expect("Duration written");
-        assert!((duration - (last + 33) as f64).abs() <= 34.0, "duration {duration}, last {last}");
+        assert!(
+            (duration - (last + 33) as f64).abs() <= 34.0,
+            "duration {duration}, last {last}"
+        );
 
         let blocks = file.blocks();
-        assert_eq!(blocks, written, "every frame, at its time, keyframe flag and bytes intact");
-        assert!(blocks[0].1 && vp8_is_keyframe(&blocks[0].2), "first block is a keyframe");
+        assert_eq!(
+            blocks, written,
+            "every frame, at its time, keyframe flag and bytes intact"
+        );
+        assert!(
+            blocks[0].1 && vp8_is_keyframe(&blocks[0].2),
+            "first block is a keyframe"
+        );
 
         // Clusters: under 5 s each; a new one at a keyframe once 1 s old, else at 5 s.
         let clusters = file.clusters();
@@ -1078,26 +1182,39 @@ mod tests {
             let keyframe = first[3] & 0x80 != 0;
             if let Some(previous) = previous {
                 let age = start - previous;
-                assert!(if keyframe { age >= 1_000 } else { age >= 5_000 }, "Cluster at {start} after {previous}");
+                assert!(
+                    if keyframe { age >= 1_000 } else { age >= 5_000 },
+                    "Cluster at {start} after {previous}"
+                );
             }
             for block in cluster.all(SIMPLE_BLOCK) {
                 let bytes = block.bytes(b);
                 let relative = i16::from_be_bytes([bytes[1], bytes[2]]);
                 assert!(relative < 5_000);
-                assert!(bytes[3] & 0x80 == 0 || relative < 1_000, "a late keyframe starts a Cluster");
+                assert!(
+                    bytes[3] & 0x80 == 0 || relative < 1_000,
+                    "a late keyframe starts a Cluster"
+                );
             }
             previous = Some(start);
         }
         // Cue points: the Clusters that start with a keyframe, which include every keyframe
         // but the one 0.2 s after another.
-        let keyframe_times: Vec<u64> =
-            written.iter().filter(|f| f.1).map(|f| f.0).filter(|&t| t != written[95].0).collect();
+        let keyframe_times: Vec<u64> = written
+            .iter()
+            .filter(|f| f.1)
+            .map(|f| f.0)
+            .filter(|&t| t != written[95].0)
+            .collect();
         assert_eq!(file.cue_times(), keyframe_times);
     }
 
     #[test]
     fn opus_file_reads_back() {
-        let codec = Codec::Opus { sample_rate: 48_000, channels: 2 };
+        let codec = Codec::Opus {
+            sample_rate: 48_000,
+            channels: 2,
+        };
         let mut writer = WebmWriter::new(Cursor::new(Vec::new()), codec).unwrap();
         let mut written = Vec::new();
         let mut t = 0;
@@ -1132,7 +1249,10 @@ mod tests {
         assert_eq!(pre_skip, 312);
         assert_eq!(u32::from_le_bytes(head[12..16].try_into().unwrap()), 48_000);
         assert_eq!(&head[16..], &[0, 0, 0], "gain 0, mapping family 0");
-        assert_eq!(track.child(CODEC_DELAY).uint(b), u64::from(pre_skip) * 1_000_000_000 / 48_000);
+        assert_eq!(
+            track.child(CODEC_DELAY).uint(b),
+            u64::from(pre_skip) * 1_000_000_000 / 48_000
+        );
         assert_eq!(track.child(SEEK_PRE_ROLL).uint(b), 80_000_000);
         let audio = track.child(AUDIO);
         assert_eq!(audio.child(SAMPLING_FREQUENCY).float(b), 48_000.0);
@@ -1141,20 +1261,36 @@ mod tests {
         assert_eq!(file.duration(), Some((last + 20) as f64));
         assert_eq!(file.blocks(), written);
         // Every audio Cluster is a cue point.
-        let cluster_times: Vec<u64> = file.clusters().iter().map(|c| c.child(TIMESTAMP).uint(b)).collect();
+        let cluster_times: Vec<u64> = file
+            .clusters()
+            .iter()
+            .map(|c| c.child(TIMESTAMP).uint(b))
+            .collect();
         assert_eq!(file.cue_times(), cluster_times);
-        assert!(cluster_times.contains(&written[600].0), "a new Cluster after the 35 s gap");
+        assert!(
+            cluster_times.contains(&written[600].0),
+            "a new Cluster after the 35 s gap"
+        );
     }
 
     #[test]
     fn unfinished_file_is_still_readable() {
         let mut out = Cursor::new(Vec::new());
-        let mut writer = WebmWriter::new(&mut out, Codec::Vp8 { width: 320, height: 240 }).unwrap();
+        let mut writer = WebmWriter::new(
+            &mut out,
+            Codec::Vp8 {
+                width: 320,
+                height: 240,
+            },
+        )
+        .unwrap();
         let mut written = Vec::new();
         for n in 0..300_u32 {
             let keyframe = n % 100 == 0;
             let frame = vp8_frame(keyframe, 500, n);
-            writer.write_frame(u64::from(n) * 40, keyframe, &frame).unwrap();
+            writer
+                .write_frame(u64::from(n) * 40, keyframe, &frame)
+                .unwrap();
             written.push((u64::from(n) * 40, keyframe, frame));
         }
         drop(writer); // the process died
@@ -1162,7 +1298,13 @@ mod tests {
         assert!(file.segment().unknown_size);
         let clusters = file.clusters();
         assert!(clusters.len() >= 3);
-        assert!(clusters.iter().take(clusters.len() - 1).all(|c| !c.unknown_size), "closed Clusters sized");
+        assert!(
+            clusters
+                .iter()
+                .take(clusters.len() - 1)
+                .all(|c| !c.unknown_size),
+            "closed Clusters sized"
+        );
         assert!(clusters.last().unwrap().unknown_size);
         assert_eq!(file.duration(), None);
         assert!(file.segment().find(CUES).is_none() && file.segment().find(SEEK_HEAD).is_none());
@@ -1173,9 +1315,18 @@ mod tests {
     fn file_may_start_inside_the_writer() {
         let mut out = Cursor::new(b"prefix!".to_vec());
         out.seek(SeekFrom::End(0)).unwrap();
-        let mut writer = WebmWriter::new(out, Codec::Opus { sample_rate: 16_000, channels: 1 }).unwrap();
+        let mut writer = WebmWriter::new(
+            out,
+            Codec::Opus {
+                sample_rate: 16_000,
+                channels: 1,
+            },
+        )
+        .unwrap();
         for n in 0..400 {
-            writer.write_frame(n * 20, true, &opus_packet(0x08, 30, n as u8)).unwrap();
+            writer
+                .write_frame(n * 20, true, &opus_packet(0x08, 30, n as u8))
+                .unwrap();
         }
         let bytes = writer.finish().unwrap().into_inner();
         assert_eq!(&bytes[..7], b"prefix!");
@@ -1187,7 +1338,14 @@ mod tests {
 
     #[test]
     fn empty_file_has_a_header_and_no_duration() {
-        let writer = WebmWriter::new(Cursor::new(Vec::new()), Codec::Vp8 { width: 2, height: 2 }).unwrap();
+        let writer = WebmWriter::new(
+            Cursor::new(Vec::new()),
+            Codec::Vp8 {
+                width: 2,
+                height: 2,
+            },
+        )
+        .unwrap();
         let file = File::read(writer.finish().unwrap().into_inner());
         assert_eq!(file.segment().end, file.bytes.len());
         assert_eq!(file.duration(), None);
@@ -1198,27 +1356,62 @@ mod tests {
 
     #[test]
     fn only_keyframes_before_the_first_are_dropped() {
-        let mut writer = WebmWriter::new(Cursor::new(Vec::new()), Codec::Vp8 { width: 640, height: 480 }).unwrap();
-        writer.write_frame(0, false, &vp8_frame(false, 50, 0)).unwrap();
-        writer.write_frame(10, true, &vp8_frame(true, 50, 1)).unwrap();
-        writer.write_frame(20, false, &vp8_frame(false, 50, 2)).unwrap();
-        assert_eq!((writer.dropped_before_keyframe(), writer.frames_written()), (1, 2));
+        let mut writer = WebmWriter::new(
+            Cursor::new(Vec::new()),
+            Codec::Vp8 {
+                width: 640,
+                height: 480,
+            },
+        )
+        .unwrap();
+        writer
+            .write_frame(0, false, &vp8_frame(false, 50, 0))
+            .unwrap();
+        writer
+            .write_frame(10, true, &vp8_frame(true, 50, 1))
+            .unwrap();
+        writer
+            .write_frame(20, false, &vp8_frame(false, 50, 2))
+            .unwrap();
+        assert_eq!(
+            (writer.dropped_before_keyframe(), writer.frames_written()),
+            (1, 2)
+        );
         let file = File::read(writer.finish().unwrap().into_inner());
         let times: Vec<_> = file.blocks().iter().map(|b| (b.0, b.1)).collect();
         assert_eq!(times, [(10, true), (20, false)]);
-        assert_eq!(file.duration(), Some(30.0), "last interval as the frame duration");
+        assert_eq!(
+            file.duration(),
+            Some(30.0),
+            "last interval as the frame duration"
+        );
     }
 
     #[test]
     fn bad_input_is_refused() {
         for channels in [0, 3, 8] {
-            let error = WebmWriter::new(Cursor::new(Vec::new()), Codec::Opus { sample_rate: 48_000, channels });
+            let error = WebmWriter::new(
+                Cursor::new(Vec::new()),
+                Codec::Opus {
+                    sample_rate: 48_000,
+                    channels,
+                },
+            );
             assert_eq!(error.unwrap_err().kind(), io::ErrorKind::InvalidInput);
         }
-        let error = WebmWriter::new(Cursor::new(Vec::new()), Codec::Vp8 { width: 0, height: 480 });
+        let error = WebmWriter::new(
+            Cursor::new(Vec::new()),
+            Codec::Vp8 {
+                width: 0,
+                height: 480,
+            },
+        );
         assert_eq!(error.unwrap_err().kind(), io::ErrorKind::InvalidInput);
 
-        let codec = Codec::Opus { sample_rate: 48_000, channels: 1 };
+        let codec = Codec::Opus {
+            sample_rate: 48_000,
+            channels: 1,
+        };
         let mut writer = WebmWriter::new(Cursor::new(Vec::new()), codec).unwrap();
         writer.write_frame(100, true, &[0xFC, 1]).unwrap();
         let error = writer.write_frame(99, true, &[0xFC, 2]).unwrap_err();
@@ -1258,10 +1451,18 @@ mod tests {
     #[test]
     fn a_failed_write_fails_everything_after() {
         // The header, then a Cluster, a block header and a block; the next write fails.
-        let out = Failing { inner: Cursor::new(Vec::new()), writes_left: 4 };
-        let codec = Codec::Opus { sample_rate: 48_000, channels: 1 };
+        let out = Failing {
+            inner: Cursor::new(Vec::new()),
+            writes_left: 4,
+        };
+        let codec = Codec::Opus {
+            sample_rate: 48_000,
+            channels: 1,
+        };
         let mut writer = WebmWriter::new(out, codec).unwrap();
-        let results: Vec<bool> = (0..4).map(|n| writer.write_frame(n * 20, true, &[0xFC, 0]).is_ok()).collect();
+        let results: Vec<bool> = (0..4)
+            .map(|n| writer.write_frame(n * 20, true, &[0xFC, 0]).is_ok())
+            .collect();
         assert_eq!(results, [true, false, false, false]);
         assert!(writer.finish().is_err());
     }
@@ -1274,7 +1475,10 @@ mod tests {
             (127, &[0x40, 0x7F]),
             (16_382, &[0x7F, 0xFE]),
             (16_383, &[0x20, 0x3F, 0xFF]),
-            ((1 << 56) - 2, &[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE]),
+            (
+                (1 << 56) - 2,
+                &[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE],
+            ),
         ];
         for (size, expected) in cases {
             let mut buf = Vec::new();
@@ -1305,17 +1509,37 @@ mod tests {
         for (config, &duration) in expected.iter().enumerate() {
             let toc = (config as u8) << 3;
             assert_eq!(ms(toc), Some(duration), "config {config}");
-            assert_eq!(ms(toc | 0x04), Some(duration), "stereo flag does not matter");
+            assert_eq!(
+                ms(toc | 0x04),
+                Some(duration),
+                "stereo flag does not matter"
+            );
         }
         assert_eq!(ms(19 << 3 | 1), Some(40), "code 1: two frames");
         assert_eq!(ms(16 << 3 | 2), Some(5), "code 2: two 2.5 ms frames");
-        assert_eq!(opus_frame_duration_ms(&[31 << 3 | 3, 0x83]), Some(60), "code 3: three frames, padding bit");
-        assert_eq!(opus_frame_duration_ms(&[16 << 3 | 3, 48]), Some(120), "48 × 2.5 ms");
-        assert_eq!(opus_frame_duration_ms(&[16 << 3 | 3, 49]), None, "over 120 ms");
+        assert_eq!(
+            opus_frame_duration_ms(&[31 << 3 | 3, 0x83]),
+            Some(60),
+            "code 3: three frames, padding bit"
+        );
+        assert_eq!(
+            opus_frame_duration_ms(&[16 << 3 | 3, 48]),
+            Some(120),
+            "48 × 2.5 ms"
+        );
+        assert_eq!(
+            opus_frame_duration_ms(&[16 << 3 | 3, 49]),
+            None,
+            "over 120 ms"
+        );
         assert_eq!(opus_frame_duration_ms(&[3 << 3 | 3, 3]), None, "3 × 60 ms");
         assert_eq!(opus_frame_duration_ms(&[3 << 3 | 3, 2]), Some(120));
         assert_eq!(opus_frame_duration_ms(&[31 << 3 | 3, 0]), None, "no frames");
-        assert_eq!(opus_frame_duration_ms(&[31 << 3 | 3]), None, "count missing");
+        assert_eq!(
+            opus_frame_duration_ms(&[31 << 3 | 3]),
+            None,
+            "count missing"
+        );
         assert_eq!(opus_frame_duration_ms(&[]), None);
     }
 
@@ -1344,7 +1568,12 @@ mod tests {
 
     /// Splits `frame` into RTP payloads of at most `chunk` VP8 bytes, as a sender would:
     /// (payload, marker).
-    fn packetize(frame: &[u8], chunk: usize, descriptor: Descriptor, picture_id: u16) -> Vec<(Vec<u8>, bool)> {
+    fn packetize(
+        frame: &[u8],
+        chunk: usize,
+        descriptor: Descriptor,
+        picture_id: u16,
+    ) -> Vec<(Vec<u8>, bool)> {
         let chunks: Vec<&[u8]> = frame.chunks(chunk).collect();
         let last = chunks.len() - 1;
         chunks
@@ -1372,7 +1601,10 @@ mod tests {
             let mut depacketizer = Vp8Depacketizer::new();
             // Sequence numbers wrap around in the middle of the second frame.
             let mut sequence = 65_530_u16;
-            for (n, (keyframe, len)) in [(true, 5_000), (false, 2_400), (false, 900), (false, 1)].into_iter().enumerate() {
+            for (n, (keyframe, len)) in [(true, 5_000), (false, 2_400), (false, 900), (false, 1)]
+                .into_iter()
+                .enumerate()
+            {
                 let frame = vp8_frame(keyframe, len, n as u32);
                 let packets = packetize(&frame, 1_100, descriptor, 300 + n as u16);
                 let mut out = Vec::new();
@@ -1394,7 +1626,10 @@ mod tests {
         let first = vp8_frame(true, 4_000, 1);
         let second = vp8_frame(false, 1_500, 2);
         let mut sequence = 10_u16;
-        for (i, (payload, marker)) in packetize(&first, 1_000, Descriptor::Full, 1).into_iter().enumerate() {
+        for (i, (payload, marker)) in packetize(&first, 1_000, Descriptor::Full, 1)
+            .into_iter()
+            .enumerate()
+        {
             if i != 2 {
                 assert_eq!(depacketizer.push(sequence, &payload, marker), None);
             }
@@ -1428,7 +1663,12 @@ mod tests {
     #[test]
     fn joining_mid_frame_waits_for_the_next_frame() {
         let mut depacketizer = Vp8Depacketizer::new();
-        let first = packetize(&vp8_frame(false, 3_000, 1), 1_000, Descriptor::PictureId7, 5);
+        let first = packetize(
+            &vp8_frame(false, 3_000, 1),
+            1_000,
+            Descriptor::PictureId7,
+            5,
+        );
         let second = vp8_frame(false, 2_000, 2);
         let mut sequence = 100_u16;
         for (payload, marker) in &first[1..] {
@@ -1441,7 +1681,11 @@ mod tests {
             sequence += 1;
         }
         assert_eq!(rebuilt, Some(second));
-        assert_eq!(depacketizer.dropped_frames(), 0, "never begun, so not counted");
+        assert_eq!(
+            depacketizer.dropped_frames(),
+            0,
+            "never begun, so not counted"
+        );
     }
 
     #[test]
@@ -1451,8 +1695,16 @@ mod tests {
         let packets = packetize(&frame, 1_000, Descriptor::Full, 9);
         assert_eq!(depacketizer.push(1, &packets[0].0, false), None);
         assert_eq!(depacketizer.push(2, &packets[1].0, false), None);
-        assert_eq!(depacketizer.push(2, &packets[1].0, false), None, "duplicate");
-        assert_eq!(depacketizer.push(1, &packets[0].0, false), None, "late retransmission");
+        assert_eq!(
+            depacketizer.push(2, &packets[1].0, false),
+            None,
+            "duplicate"
+        );
+        assert_eq!(
+            depacketizer.push(1, &packets[0].0, false),
+            None,
+            "late retransmission"
+        );
         assert_eq!(depacketizer.push(3, &packets[2].0, true), Some(frame));
         assert_eq!(depacketizer.dropped_frames(), 0);
         // A jump far back is a restart of the numbering, not a late packet.
@@ -1470,7 +1722,14 @@ mod tests {
         // X set, I set, M set, but the PictureID's second byte and the data are missing.
         assert_eq!(depacketizer.push(2, &[0x80, 0x80, 0x80], true), None);
         assert_eq!(depacketizer.dropped_frames(), 1);
-        for payload in [&[][..], &[0x10], &[0x90], &[0x90, 0x40], &[0x90, 0x10], &[0x90, 0x80, 0x05]] {
+        for payload in [
+            &[][..],
+            &[0x10],
+            &[0x90],
+            &[0x90, 0x40],
+            &[0x90, 0x10],
+            &[0x90, 0x80, 0x05],
+        ] {
             assert_eq!(depacketizer.push(3, payload, true), None, "{payload:?}");
             assert_eq!(depacketizer.push(4, payload, true), None, "{payload:?}");
         }
