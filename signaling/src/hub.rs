@@ -416,6 +416,11 @@ impl<D: Directory, M: Media> Hub<D, M> {
                         {
                             self.deliver(&r, &interview.candidate, m);
                         }
+                        if state == "ended" {
+                            // The interview is over: its media stops (and recordings close).
+                            self.media.leave(&r, &interview.candidate).await;
+                            self.media.leave(&r, &interview.evaluator).await;
+                        }
                     }
                     Err(why) => reply(ServerMsg::error("wrong_order", why)),
                 }

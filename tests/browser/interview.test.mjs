@@ -29,6 +29,16 @@ const trackPeers = () => {
     return pc;
   };
   window.RTCPeerConnection.prototype = Native.prototype;
+  // When this page's camera first went out (for a recording's expected length).
+  const poll = setInterval(async () => {
+    for (const pc of window.__pcs) {
+      const stats = await pc.getStats().catch(() => new Map());
+      stats.forEach((st) => {
+        if (!window.__t0 && st.type === 'outbound-rtp' && st.kind === 'video' && st.framesSent > 0) window.__t0 = performance.now();
+      });
+    }
+    if (window.__t0) clearInterval(poll);
+  }, 50);
 };
 
 async function inbound(page) {
@@ -99,13 +109,42 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
 
   await playing(candidate);
   await playing(evaluatorPage);
-
   // The interview's steps, in order.
   await evaluatorPage.getByTestId('id-checked').click();
   await evaluatorPage.getByTestId('start-interview').click();
   await candidate.waitForFunction(() => document.querySelector('[data-testid="interview-state"]')?.dataset.state === 'in_progress', null, { timeout: 10_000 });
   const prompts = await evaluatorPage.getByTestId('prompts-role_play').innerText();
   assert.ok(prompts.length > 20, 'a role-play situation for the target level');
+  await evaluatorPage.waitForTimeout(6000);
   await evaluatorPage.getByTestId('end-interview').click();
   await candidate.waitForFunction(() => document.querySelector('[data-testid="interview-state"]')?.dataset.state === 'ended', null, { timeout: 10_000 });
+  const sentSeconds = await candidate.evaluate(() => (performance.now() - window.__t0) / 1000);
+
+  // The recording of the candidate's camera: a WebM file Chromium plays, as long as the
+  // camera sent (±10 %).
+  const recording = await evaluatorPage.evaluate(async ({ room, candidate }) => {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const list = await (await fetch(`/api/v1/interviews/${room}/recordings`)).json();
+      const file = list.find((r) => r.kind === 'video' && r.name.startsWith(candidate));
+      if (file) {
+        const v = document.createElement('video');
+        v.muted = true;
+        v.src = `${file.url}?attempt=${attempt}`;
+        document.body.append(v);
+        await new Promise((ok, ko) => { v.onloadedmetadata = ok; v.onerror = () => ko(new Error('cannot load the recording')); });
+        if (Number.isFinite(v.duration) && v.duration > 0) {
+          await v.play();
+          await new Promise((r) => setTimeout(r, 700));
+          return { name: file.name, duration: v.duration, played: v.currentTime, width: v.videoWidth };
+        }
+        v.remove();
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return null;
+  }, { room: interview, candidate: ids.candidate });
+  assert.ok(recording, 'a finished video recording of the candidate');
+  assert.ok(recording.width > 0 && recording.played > 0, `it plays: ${JSON.stringify(recording)}`);
+  assert.ok(Math.abs(recording.duration - sentSeconds) <= 0.1 * sentSeconds,
+    `duration ${recording.duration.toFixed(2)} s against ${sentSeconds.toFixed(2)} s sent`);
 });
