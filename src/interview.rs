@@ -16,8 +16,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use signaling::hub::{Directory, Hub, Interview, Media, User};
 
-/// How long a media grant lasts.
-const MEDIA_TOKEN_TTL_S: i64 = 15 * 60;
+/// How long a media grant lasts: longer than any interview (renegotiations need it).
+const MEDIA_TOKEN_TTL_S: i64 = 3 * 3600;
 
 /// Who is who, from the database; media grants signed with the session keys.
 pub(crate) struct DbDirectory {
@@ -28,7 +28,7 @@ pub(crate) struct DbDirectory {
 impl Directory for DbDirectory {
     async fn interview(&self, room: &str) -> Option<Interview> {
         let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT candidate_id, evaluator_id, scheduled_at FROM interviews WHERE id = $1 AND status <> 'cancelled'",
+            "SELECT candidate_id, evaluator_id, scheduled_at FROM interviews WHERE id = $1 AND status NOT IN ('cancelled', 'ended', 'done')",
         )
         .bind(room)
         .fetch_optional(&self.db.pool)
@@ -85,7 +85,7 @@ impl Directory for DbDirectory {
             "ended" => "ended",
             _ => return,
         };
-        if let Err(e) = sqlx::query("UPDATE interviews SET status = $1 WHERE id = $2 AND status <> 'cancelled' AND status <> 'done'")
+        if let Err(e) = sqlx::query("UPDATE interviews SET status = $1 WHERE id = $2 AND status NOT IN ('cancelled', 'done', 'ended')")
             .bind(status)
             .bind(room)
             .execute(&self.db.pool)
@@ -141,6 +141,10 @@ async fn upgrade<M: Media>(
         return ApiError::Unauthorized("sign in first".to_owned()).into_response();
     };
     let claims = match state.keys.verify(&token) {
+        // A media grant is not a session.
+        Ok(c) if c.grants.room.is_some() => {
+            return ApiError::Unauthorized("sign in first".to_owned()).into_response();
+        }
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

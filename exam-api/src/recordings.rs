@@ -132,8 +132,13 @@ pub fn purge(dir: &Path, max_age: std::time::Duration) -> std::io::Result<usize>
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > max_age);
         if old && path.is_dir() {
-            std::fs::remove_dir_all(&path)?;
-            deleted += 1;
+            // One folder that cannot be deleted must not keep the others past retention.
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => deleted += 1,
+                Err(e) => {
+                    tracing::warn!(folder = %path.display(), error = %e, "recording not deleted")
+                }
+            }
         }
     }
     Ok(deleted)

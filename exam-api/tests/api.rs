@@ -158,6 +158,19 @@ both!(
         let r = app.call("GET", "/api/v1/me", Some(&expired), None).await;
         assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
         assert!(r.text.contains("expired"));
+        // A media grant (room-scoped) is not a session.
+        let mut grant = claims(Role::Evaluator, now + 600);
+        grant.grants = Grants {
+            room: Some("some-interview".into()),
+            can_publish: true,
+            can_subscribe: true,
+        };
+        let grant = JwtKeys::from_secret(SECRET).sign(&grant).unwrap();
+        assert_error(
+            &app.call("GET", "/api/v1/me", Some(&grant), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
         // A tampered payload (role raised) with the original signature.
         let mut parts: Vec<String> = session.split('.').map(str::to_owned).collect();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -366,7 +366,18 @@ impl<D: Directory, M: Media> Hub<D, M> {
                     "media flows only once the evaluator has admitted you",
                 ))
             }
+            ClientMsg::Offer { .. } | ClientMsg::Answer { .. } if self.ended(&r) => {
+                reply(ServerMsg::error("wrong_order", "the interview has ended"))
+            }
             ClientMsg::Offer { sdp, .. } => match self.media.offer(&r, &user.id, sdp).await {
+                // Admission may have been withdrawn while the media server was joining.
+                Ok(_) if !is_evaluator && !self.may_media(&r, &user.id) => {
+                    self.media.leave(&r, &user.id).await;
+                    reply(ServerMsg::error(
+                        "not_admitted",
+                        "you are no longer admitted",
+                    ))
+                }
                 Ok(answer) => reply(ServerMsg::Answer { sdp: answer }),
                 Err(e) => reply(ServerMsg::error("media", e)),
             },
@@ -426,17 +437,35 @@ impl<D: Directory, M: Media> Hub<D, M> {
                 }
             }
             ClientMsg::Leave => {
-                self.disconnect(user, &r).await;
+                self.media.leave(&r, &user.id).await;
+                self.disconnect(user, &r, tx).await;
                 *room = None;
             }
         }
     }
 
-    async fn disconnect(&self, user: &User, room: &str) {
-        self.senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(room.to_owned(), user.id.clone()));
+    /// A connection of `user` in `room` closed (or left). A newer connection of the same
+    /// user (a reload) has replaced it in the map: then nothing else changes.
+    async fn disconnect(&self, user: &User, room: &str, tx: &mpsc::UnboundedSender<ServerMsg>) {
+        {
+            let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (room.to_owned(), user.id.clone());
+            match senders.get(&key) {
+                Some(current) if current.same_channel(tx) => {
+                    senders.remove(&key);
+                }
+                _ => return,
+            }
+        }
+        if self
+            .directory
+            .interview(room)
+            .await
+            .is_some_and(|i| i.evaluator == user.id)
+        {
+            // The evaluator's media stops with their connection (a reload re-offers).
+            self.media.leave(room, &user.id).await;
+        }
         let out = self
             .lobby
             .lock()
@@ -473,8 +502,23 @@ impl<D: Directory, M: Media> Hub<D, M> {
             }
         }
         if let Some(r) = room {
-            self.disconnect(&user, &r).await;
+            self.disconnect(&user, &r, &tx).await;
         }
+    }
+
+    fn ended(&self, room: &str) -> bool {
+        self.rooms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(room)
+            .is_some_and(|r| r.ended)
+    }
+
+    fn may_media(&self, room: &str, user: &str) -> bool {
+        self.lobby
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .may_exchange_media(room, user)
     }
 
     /// The standing of a candidate (for tests and pages).

@@ -203,7 +203,14 @@ where
             .ok_or_else(|| {
                 ApiError::Unauthorized("sign in first (no session token in the request)".to_owned())
             })?;
-        keys.verify(&token).map(AuthUser)
+        let claims = keys.verify(&token)?;
+        // A media grant (room-scoped, for the interview's signaling) is not a session.
+        if claims.grants.room.is_some() {
+            return Err(ApiError::Unauthorized(
+                "this token is a media grant, not a session".to_owned(),
+            ));
+        }
+        Ok(AuthUser(claims))
     }
 }
 
