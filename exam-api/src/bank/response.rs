@@ -233,6 +233,63 @@ impl Item {
 }
 
 #[cfg(test)]
+impl Item {
+    /// A response with every part right, for the `seed` the public view was shuffled with
+    /// (tests of scoring and of the session machine).
+    pub(crate) fn key_response(&self, seed: u64) -> Response {
+        use crate::bank::PublicBody;
+        match (&self.body, &self.public_view(seed, 1.0, "", 0).body) {
+            (Body::DropdownGaps { gaps, .. }, _) => Response::Selected {
+                selected: gaps.iter().map(|g| Some(g.answer)).collect(),
+            },
+            (Body::WordBank { answers, .. }, _) => Response::Placed {
+                placed: answers.iter().cloned().map(Some).collect(),
+            },
+            (Body::TextGaps { gaps, .. }, _)
+            | (
+                Body::Listening {
+                    response: ListeningResponse::TextGaps { gaps, .. },
+                    ..
+                },
+                _,
+            ) => Response::Typed {
+                typed: gaps.iter().map(|g| g.accept[0].clone()).collect(),
+            },
+            (Body::Choice { answer, .. }, _)
+            | (
+                Body::Listening {
+                    response: ListeningResponse::Choice { answer, .. },
+                    ..
+                },
+                _,
+            ) => Response::Choice {
+                choice: Some(*answer),
+            },
+            (
+                Body::OrderSentences { sentences: r, .. },
+                PublicBody::OrderSentences { shuffled, .. },
+            )
+            | (Body::OrderWords { words: r, .. }, PublicBody::OrderWords { shuffled, .. }) => {
+                let mut taken = vec![false; shuffled.len()];
+                Response::Order {
+                    order: r[1..]
+                        .iter()
+                        .map(|s| {
+                            let k = (0..shuffled.len())
+                                .find(|&k| !taken[k] && &shuffled[k] == s)
+                                .unwrap();
+                            taken[k] = true;
+                            Some(k)
+                        })
+                        .collect(),
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::bank::Bank;
@@ -424,60 +481,7 @@ mod tests {
     fn every_shipped_item_scores_its_own_key_full() {
         for i in Bank::english().items {
             let seed = 99;
-            let view = i.public_view(seed, 1.0, "", 0);
-            let r = match (&i.body, &view.body) {
-                (Body::DropdownGaps { gaps, .. }, _) => Response::Selected {
-                    selected: gaps.iter().map(|g| Some(g.answer)).collect(),
-                },
-                (Body::WordBank { answers, .. }, _) => Response::Placed {
-                    placed: answers.iter().cloned().map(Some).collect(),
-                },
-                (Body::TextGaps { gaps, .. }, _)
-                | (
-                    Body::Listening {
-                        response: ListeningResponse::TextGaps { gaps, .. },
-                        ..
-                    },
-                    _,
-                ) => Response::Typed {
-                    typed: gaps.iter().map(|g| g.accept[0].clone()).collect(),
-                },
-                (Body::Choice { answer, .. }, _)
-                | (
-                    Body::Listening {
-                        response: ListeningResponse::Choice { answer, .. },
-                        ..
-                    },
-                    _,
-                ) => Response::Choice {
-                    choice: Some(*answer),
-                },
-                (
-                    Body::OrderSentences {
-                        sentences: right, ..
-                    },
-                    crate::bank::PublicBody::OrderSentences { shuffled, .. },
-                )
-                | (
-                    Body::OrderWords { words: right, .. },
-                    crate::bank::PublicBody::OrderWords { shuffled, .. },
-                ) => {
-                    let mut taken = vec![false; shuffled.len()];
-                    Response::Order {
-                        order: right[1..]
-                            .iter()
-                            .map(|s| {
-                                let k = (0..shuffled.len())
-                                    .find(|&k| !taken[k] && &shuffled[k] == s)
-                                    .unwrap();
-                                taken[k] = true;
-                                Some(k)
-                            })
-                            .collect(),
-                    }
-                }
-                _ => unreachable!(),
-            };
+            let r = i.key_response(seed);
             assert_eq!(i.score(&r, seed), Ok(i.body.max_score()), "{}", i.id);
         }
     }

@@ -531,55 +531,7 @@ mod tests {
 
     /// A response with every part right.
     fn right(item: &Item, seed: u64) -> Response {
-        use crate::bank::{ListeningResponse, PublicBody};
-        match (&item.body, &item.public_view(seed, 1.0, "", 0).body) {
-            (Body::DropdownGaps { gaps, .. }, _) => Response::Selected {
-                selected: gaps.iter().map(|g| Some(g.answer)).collect(),
-            },
-            (Body::WordBank { answers, .. }, _) => Response::Placed {
-                placed: answers.iter().cloned().map(Some).collect(),
-            },
-            (Body::TextGaps { gaps, .. }, _)
-            | (
-                Body::Listening {
-                    response: ListeningResponse::TextGaps { gaps, .. },
-                    ..
-                },
-                _,
-            ) => Response::Typed {
-                typed: gaps.iter().map(|g| g.accept[0].clone()).collect(),
-            },
-            (Body::Choice { answer, .. }, _)
-            | (
-                Body::Listening {
-                    response: ListeningResponse::Choice { answer, .. },
-                    ..
-                },
-                _,
-            ) => Response::Choice {
-                choice: Some(*answer),
-            },
-            (
-                Body::OrderSentences { sentences: r, .. },
-                PublicBody::OrderSentences { shuffled, .. },
-            )
-            | (Body::OrderWords { words: r, .. }, PublicBody::OrderWords { shuffled, .. }) => {
-                let mut taken = vec![false; shuffled.len()];
-                Response::Order {
-                    order: r[1..]
-                        .iter()
-                        .map(|s| {
-                            let k = (0..shuffled.len())
-                                .find(|&k| !taken[k] && &shuffled[k] == s)
-                                .unwrap();
-                            taken[k] = true;
-                            Some(k)
-                        })
-                        .collect(),
-                }
-            }
-            _ => unreachable!(),
-        }
+        item.key_response(seed)
     }
 
     #[test]
