@@ -385,6 +385,14 @@ async fn check_slot(
     Ok((ev, start, i64::from(a.slot_minutes)))
 }
 
+/// The refusal when someone else got the slot first.
+fn slot_taken() -> ApiError {
+    ApiError::refused(
+        "slot_taken",
+        "this slot has just been taken; choose another",
+    )
+}
+
 fn taken(e: &sqlx::Error) -> bool {
     is_unique_violation(e)
 }
@@ -419,10 +427,7 @@ async fn ensure_free(
     .fetch_one(&mut *conn)
     .await?;
     if n > 0 {
-        return Err(ApiError::refused(
-            "slot_taken",
-            "this slot has just been taken; choose another",
-        ));
+        return Err(slot_taken());
     }
     Ok(())
 }
@@ -484,37 +489,23 @@ async fn book(
     .await;
     match inserted {
         Err(e) if taken(&e) => {
-            return Err(ApiError::refused(
-                "slot_taken",
-                "this slot has just been taken; choose another",
-            ));
+            return Err(slot_taken());
         }
         other => {
             other?;
         }
     }
-    scheduler::schedule_reminder(
-        &mut tx,
+    let invite = by_centre.then_some("booking_confirmed");
+    let out = settle(
+        &state,
+        tx,
         &id,
         &candidate,
-        start.timestamp_millis() - 24 * 3600 * 1000,
+        start.timestamp_millis(),
+        invite,
+        now,
     )
     .await?;
-    if by_centre {
-        send_invite(
-            &state,
-            &mut tx,
-            &id,
-            Method::Request,
-            "booking_confirmed",
-            now,
-        )
-        .await?;
-    }
-    let out = booking_row(&mut tx, "i.id = $1", &id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
-    tx.commit().await?;
     tracing::info!(interview = %id, by_centre, "interview booked");
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -588,10 +579,7 @@ async fn move_booking(
     .await;
     match moved {
         Err(e) if taken(&e) => {
-            return Err(ApiError::refused(
-                "slot_taken",
-                "this slot has just been taken; choose another",
-            ));
+            return Err(slot_taken());
         }
         Ok(done) if done.rows_affected() != 1 => {
             return Err(ApiError::refused(
@@ -603,28 +591,17 @@ async fn move_booking(
             other?;
         }
     }
-    scheduler::schedule_reminder(
-        &mut tx,
+    let invite = confirmed.then_some("booking_updated");
+    let out = settle(
+        &state,
+        tx,
         &id,
         &candidate,
-        start.timestamp_millis() - 24 * 3600 * 1000,
+        start.timestamp_millis(),
+        invite,
+        now,
     )
     .await?;
-    if confirmed {
-        send_invite(
-            &state,
-            &mut tx,
-            &id,
-            Method::Request,
-            "booking_updated",
-            now,
-        )
-        .await?;
-    }
-    let out = booking_row(&mut tx, "i.id = $1", &id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
-    tx.commit().await?;
     Ok(Json(out))
 }
 
@@ -717,6 +694,28 @@ async fn booking_later(
         .execute(&state.db.pool)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// After a booking is placed or moved: its reminder 24 h before, its invitation mail when
+/// `invite` names one, and the booking as the candidate sees it — committed together.
+async fn settle(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    id: &str,
+    candidate: &str,
+    start_ms: i64,
+    invite: Option<&str>,
+    now: i64,
+) -> Result<BookingOut, ApiError> {
+    scheduler::schedule_reminder(&mut tx, id, candidate, start_ms - 24 * 3600 * 1000).await?;
+    if let Some(kind) = invite {
+        send_invite(state, &mut tx, id, Method::Request, kind, now).await?;
+    }
+    let out = booking_row(&mut tx, "i.id = $1", id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Writes the invitation mails (candidate and evaluator) of an interview, with its `.ics`.
