@@ -41,10 +41,6 @@ impl Res {
 }
 
 impl TestApp {
-    pub(crate) async fn new(backend: Backend) -> TestApp {
-        Self::with_config(backend, ApiConfig::default()).await
-    }
-
     pub(crate) async fn with_config(backend: Backend, config: ApiConfig) -> TestApp {
         let tdb = TestDb::new(backend).await;
         let db = Db::connect(&tdb.url).await.expect("connect and migrate");
@@ -184,24 +180,34 @@ impl TestApp {
     }
 }
 
-/// Runs a test body against SQLite and PostgreSQL: `both!(name, |app| async move { … })`.
+/// Runs a test body against SQLite and PostgreSQL: `both!(name, |app| async move { … })`,
+/// or `both!(name, config, |app| …)` with an `ApiConfig` of its own.
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:expr) => {
+        $crate::both!($name, exam_api::app::ApiConfig::default(), $body);
+    };
+    ($name:ident, $config:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::common::TestApp::new($crate::common::Backend::Sqlite).await;
+                let app =
+                    $crate::common::TestApp::with_config($crate::common::Backend::Sqlite, $config)
+                        .await;
                 let _guard = app.guard();
                 ($body)(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let app = $crate::common::TestApp::new($crate::common::Backend::Postgres).await;
+                let app = $crate::common::TestApp::with_config(
+                    $crate::common::Backend::Postgres,
+                    $config,
+                )
+                .await;
                 let _guard = app.guard();
                 ($body)(app).await;
             }

@@ -6,7 +6,8 @@ use exam_api::app::ApiConfig;
 use exam_api::db::now_ms;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp};
+use crate::both;
+use crate::common::TestApp;
 
 fn profile() -> Value {
     json!({ "birth_name": "MARTIN", "usage_name": null, "first_names": "Camille Anne", "birth_date": "1994-05-17",
@@ -68,43 +69,17 @@ async fn start(app: &TestApp, token: &str) -> Value {
     r.json
 }
 
-async fn app_with_pause(backend: Backend, pause_ms: i64) -> TestApp {
-    TestApp::with_config(
-        backend,
-        ApiConfig {
-            item_pause_ms: pause_ms,
-            ..ApiConfig::default()
-        },
-    )
-    .await
+/// Settings with a given pause between items.
+fn pause(ms: i64) -> ApiConfig {
+    ApiConfig {
+        item_pause_ms: ms,
+        ..ApiConfig::default()
+    }
 }
 
-/// Runs a test body against both databases with a given item pause.
-macro_rules! both_with_pause {
-    ($name:ident, $pause:expr, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = app_with_pause(Backend::Sqlite, $pause).await;
-                let _guard = app.guard();
-                ($body)(app).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let app = app_with_pause(Backend::Postgres, $pause).await;
-                let _guard = app.guard();
-                ($body)(app).await;
-            }
-        }
-    };
-}
-
-both_with_pause!(
+both!(
     steps_come_before_the_test,
-    3000,
+    pause(3000),
     |app: TestApp| async move {
         let token = app.sign_in("candidate").await;
         let t = Some(token.as_str());
@@ -179,9 +154,9 @@ both_with_pause!(
     }
 );
 
-both_with_pause!(
+both!(
     one_item_at_a_time_without_its_key,
-    3000,
+    pause(3000),
     |app: TestApp| async move {
         let token = ready_candidate(&app, 1.0).await;
         let view = start(&app, &token).await;
@@ -353,9 +328,9 @@ async fn expire_current(app: &TestApp, session: &str) {
     app.state.written.evict(session);
 }
 
-both_with_pause!(
+both!(
     late_answers_are_refused_and_time_runs_out,
-    0,
+    pause(0),
     |app: TestApp| async move {
         let token = ready_candidate(&app, 1.0).await;
         let view = start(&app, &token).await;
@@ -404,118 +379,122 @@ both_with_pause!(
     }
 );
 
-both_with_pause!(extra_time_and_a_whole_test, 0, |app: TestApp| async move {
-    let token = ready_candidate(&app, 1.33).await;
-    let mut view = start(&app, &token).await;
-    let id = view["id"].as_str().unwrap().to_owned();
-    let first = app
-        .state
-        .bank
-        .item(view["item"]["id"].as_str().unwrap())
-        .unwrap()
-        .clone();
-    assert_eq!(
-        view["time_limit_ms"].as_u64().unwrap(),
-        (f64::from(first.time_limit_s) * 1330.0).round() as u64
-    );
-    let mut domains = Vec::new();
-    let mut plays_checked = false;
-    for position in 1..=50 {
-        assert_eq!(view["status"], "item", "{view}");
-        assert_eq!(view["position"], position);
-        let item = view["item"].clone();
-        if domains.last() != Some(&view["domain"]) {
-            domains.push(view["domain"].clone());
-        }
-        if item["type"] == "listening" && !plays_checked {
-            // Two plays, then refused.
-            let url = item["clip_url"].as_str().unwrap().to_owned();
-            for _ in 0..2 {
-                let r = app.raw("POST", &url, Some(&token), None, None).await;
-                assert_eq!(r.status, StatusCode::OK);
-                assert_eq!(r.headers["content-type"], "audio/ogg");
+both!(
+    extra_time_and_a_whole_test,
+    pause(0),
+    |app: TestApp| async move {
+        let token = ready_candidate(&app, 1.33).await;
+        let mut view = start(&app, &token).await;
+        let id = view["id"].as_str().unwrap().to_owned();
+        let first = app
+            .state
+            .bank
+            .item(view["item"]["id"].as_str().unwrap())
+            .unwrap()
+            .clone();
+        assert_eq!(
+            view["time_limit_ms"].as_u64().unwrap(),
+            (f64::from(first.time_limit_s) * 1330.0).round() as u64
+        );
+        let mut domains = Vec::new();
+        let mut plays_checked = false;
+        for position in 1..=50 {
+            assert_eq!(view["status"], "item", "{view}");
+            assert_eq!(view["position"], position);
+            let item = view["item"].clone();
+            if domains.last() != Some(&view["domain"]) {
+                domains.push(view["domain"].clone());
             }
-            let r = app.raw("POST", &url, Some(&token), None, None).await;
-            assert_eq!(
-                (r.status, r.code()),
-                (StatusCode::CONFLICT, "play_limit_reached"),
-                "{}",
-                r.text
-            );
-            let v = app
-                .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+            if item["type"] == "listening" && !plays_checked {
+                // Two plays, then refused.
+                let url = item["clip_url"].as_str().unwrap().to_owned();
+                for _ in 0..2 {
+                    let r = app.raw("POST", &url, Some(&token), None, None).await;
+                    assert_eq!(r.status, StatusCode::OK);
+                    assert_eq!(r.headers["content-type"], "audio/ogg");
+                }
+                let r = app.raw("POST", &url, Some(&token), None, None).await;
+                assert_eq!(
+                    (r.status, r.code()),
+                    (StatusCode::CONFLICT, "play_limit_reached"),
+                    "{}",
+                    r.text
+                );
+                let v = app
+                    .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+                    .await;
+                assert_eq!(v.json["item"]["plays_used"], 2);
+                plays_checked = true;
+            }
+            let r = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/written/{id}/answers"),
+                    Some(&token),
+                    Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+                )
                 .await;
-            assert_eq!(v.json["item"]["plays_used"], 2);
-            plays_checked = true;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            view = app
+                .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
+                .await
+                .json;
         }
+        assert!(plays_checked);
+        assert_eq!(view["status"], "finished");
+        assert_eq!(
+            domains,
+            vec![
+                json!("vocabulary"),
+                json!("grammar"),
+                json!("expressions"),
+                json!("reading"),
+                json!("listening")
+            ]
+        );
+        // Staff of the centre read the result: a level per domain; the candidate does not.
+        let admin = app.sign_in("centre_admin").await;
+        let result = app
+            .call(
+                "GET",
+                &format!("/api/v1/written/{id}/result"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(result.status, StatusCode::OK, "{}", result.text);
+        let domains = result.json["domains"].as_array().unwrap();
+        assert_eq!(domains.len(), 5);
+        for d in domains {
+            assert!(
+                ["A1", "A2", "B1", "B2", "C1", "C2"].contains(&d["level"].as_str().unwrap()),
+                "{d}"
+            );
+            assert_eq!(d["answered"], 10);
+        }
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM written_items WHERE session_id = $1 AND outcome = 'answered'",
+        )
+        .bind(&id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 50, "every answer stored");
         let r = app
             .call(
                 "POST",
                 &format!("/api/v1/written/{id}/answers"),
                 Some(&token),
-                Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+                Some(json!({ "item_id": "en-voc-001", "response": { "choice": 0 } })),
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        view = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await
-            .json;
+        assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "finished"));
     }
-    assert!(plays_checked);
-    assert_eq!(view["status"], "finished");
-    assert_eq!(
-        domains,
-        vec![
-            json!("vocabulary"),
-            json!("grammar"),
-            json!("expressions"),
-            json!("reading"),
-            json!("listening")
-        ]
-    );
-    // Staff of the centre read the result: a level per domain; the candidate does not.
-    let admin = app.sign_in("centre_admin").await;
-    let result = app
-        .call(
-            "GET",
-            &format!("/api/v1/written/{id}/result"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(result.status, StatusCode::OK, "{}", result.text);
-    let domains = result.json["domains"].as_array().unwrap();
-    assert_eq!(domains.len(), 5);
-    for d in domains {
-        assert!(
-            ["A1", "A2", "B1", "B2", "C1", "C2"].contains(&d["level"].as_str().unwrap()),
-            "{d}"
-        );
-        assert_eq!(d["answered"], 10);
-    }
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM written_items WHERE session_id = $1 AND outcome = 'answered'",
-    )
-    .bind(&id)
-    .fetch_one(&app.state.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(n, 50, "every answer stored");
-    let r = app
-        .call(
-            "POST",
-            &format!("/api/v1/written/{id}/answers"),
-            Some(&token),
-            Some(json!({ "item_id": "en-voc-001", "response": { "choice": 0 } })),
-        )
-        .await;
-    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "finished"));
-});
+);
 
-both_with_pause!(
+both!(
     a_new_server_state_resumes_the_session,
-    3000,
+    pause(3000),
     |app: TestApp| async move {
         let token = ready_candidate(&app, 1.0).await;
         let view = start(&app, &token).await;
@@ -530,7 +509,7 @@ both_with_pause!(
     }
 );
 
-both_with_pause!(demo_and_practice, 3000, |app: TestApp| async move {
+both!(demo_and_practice, pause(3000), |app: TestApp| async move {
     let demo = app.call("GET", "/api/v1/demo", None, None).await;
     let items = demo.json["items"].as_array().unwrap();
     assert_eq!(items.len(), 7);
