@@ -89,6 +89,11 @@ impl<D, M> std::fmt::Debug for Hub<D, M> {
     }
 }
 
+/// Locks a mutex, also after a panic elsewhere (the state stays usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339())
@@ -131,12 +136,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
 
     /// Sends a message to a participant's connection, if they are connected.
     pub fn deliver(&self, room: &str, user: &str, msg: ServerMsg) {
-        if let Some(tx) = self
-            .senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(room.to_owned(), user.to_owned()))
-        {
+        if let Some(tx) = lock(&self.senders).get(&(room.to_owned(), user.to_owned())) {
             let _ = tx.send(msg);
         }
     }
@@ -144,11 +144,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
     /// Runs the waiting room's timers (expiry after 60 s, rejoin grace of 30 s); call it
     /// every second or so.
     pub async fn tick(&self, now: i64) {
-        let outputs = self
-            .lobby
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .handle_timeout(now);
+        let outputs = lock(&self.lobby).handle_timeout(now);
         self.apply(outputs).await;
     }
 
@@ -253,15 +249,9 @@ impl<D: Directory, M: Media> Hub<D, M> {
             if user.id != interview.candidate && user.id != interview.evaluator {
                 return reply(ServerMsg::error("forbidden", "this is not your interview"));
             }
-            self.senders
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((wanted.clone(), user.id.clone()), tx.clone());
+            lock(&self.senders).insert((wanted.clone(), user.id.clone()), tx.clone());
             *room = Some(wanted.clone());
-            self.lobby
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .open_room(&wanted, &interview.evaluator, interview.scheduled_at);
+            lock(&self.lobby).open_room(&wanted, &interview.evaluator, interview.scheduled_at);
             match user.id == interview.evaluator {
                 true => {
                     reply(ServerMsg::Joined {
@@ -270,16 +260,12 @@ impl<D: Directory, M: Media> Hub<D, M> {
                         media_token: self.directory.media_token(&user.id, &wanted),
                     });
                     // The current waiting list.
-                    let list = self
-                        .lobby
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .list_of(&wanted);
+                    let list = lock(&self.lobby).list_of(&wanted);
                     self.apply(list.into_iter().collect()).await;
                 }
                 false => {
                     let name = self.directory.display_name(&user.id).await;
-                    let out = self.lobby.lock().unwrap_or_else(|p| p.into_inner()).knock(
+                    let out = lock(&self.lobby).knock(
                         now,
                         &wanted,
                         &user.id,
@@ -312,33 +298,21 @@ impl<D: Directory, M: Media> Hub<D, M> {
                 ))
             }
             ClientMsg::Admit { candidate } => {
-                let out = self
-                    .lobby
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .admit(now, &user.id, &r, &candidate);
+                let out = lock(&self.lobby).admit(now, &user.id, &r, &candidate);
                 match out {
                     Ok(o) => self.apply(o).await,
                     Err(e) => reply(refusal(e)),
                 }
             }
             ClientMsg::Deny { candidate, reason } => {
-                let out = self
-                    .lobby
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .deny(&user.id, &r, &candidate, &reason);
+                let out = lock(&self.lobby).deny(&user.id, &r, &candidate, &reason);
                 match out {
                     Ok(o) => self.apply(o).await,
                     Err(e) => reply(refusal(e)),
                 }
             }
             ClientMsg::Remove { candidate } => {
-                let out = self
-                    .lobby
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&user.id, &r, &candidate);
+                let out = lock(&self.lobby).remove(&user.id, &r, &candidate);
                 match out {
                     Ok(o) => self.apply(o).await,
                     Err(e) => reply(refusal(e)),
@@ -354,12 +328,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
                 ))
             }
             ClientMsg::Offer { .. } | ClientMsg::Answer { .. }
-                if !is_evaluator
-                    && !self
-                        .lobby
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .may_exchange_media(&r, &user.id) =>
+                if !is_evaluator && !lock(&self.lobby).may_exchange_media(&r, &user.id) =>
             {
                 reply(ServerMsg::error(
                     "not_admitted",
@@ -391,7 +360,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
             ),
             ClientMsg::IdChecked | ClientMsg::Start | ClientMsg::End => {
                 let update = {
-                    let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut rooms = lock(&self.rooms);
                     let st = rooms.entry(r.clone()).or_default();
                     match msg {
                         ClientMsg::IdChecked if !st.ended => {
@@ -419,12 +388,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
                             started_at: started.map(rfc3339),
                         };
                         self.deliver(&r, &interview.evaluator, m.clone());
-                        if self
-                            .lobby
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .may_exchange_media(&r, &interview.candidate)
-                        {
+                        if lock(&self.lobby).may_exchange_media(&r, &interview.candidate) {
                             self.deliver(&r, &interview.candidate, m);
                         }
                         if state == "ended" {
@@ -448,7 +412,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
     /// user (a reload) has replaced it in the map: then nothing else changes.
     async fn disconnect(&self, user: &User, room: &str, tx: &mpsc::UnboundedSender<ServerMsg>) {
         {
-            let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
+            let mut senders = lock(&self.senders);
             let key = (room.to_owned(), user.id.clone());
             match senders.get(&key) {
                 Some(current) if current.same_channel(tx) => {
@@ -466,11 +430,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
             // The evaluator's media stops with their connection (a reload re-offers).
             self.media.leave(room, &user.id).await;
         }
-        let out = self
-            .lobby
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .disconnect(now_ms(), room, &user.id);
+        let out = lock(&self.lobby).disconnect(now_ms(), room, &user.id);
         self.apply(out).await;
     }
 
@@ -507,27 +467,16 @@ impl<D: Directory, M: Media> Hub<D, M> {
     }
 
     fn ended(&self, room: &str) -> bool {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(room)
-            .is_some_and(|r| r.ended)
+        lock(&self.rooms).get(room).is_some_and(|r| r.ended)
     }
 
     fn may_media(&self, room: &str, user: &str) -> bool {
-        self.lobby
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .may_exchange_media(room, user)
+        lock(&self.lobby).may_exchange_media(room, user)
     }
 
     /// The standing of a candidate (for tests and pages).
     pub fn standing(&self, room: &str, candidate: &str) -> Option<Standing> {
-        self.lobby
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .standing(room, candidate)
-            .cloned()
+        lock(&self.lobby).standing(room, candidate).cloned()
     }
 }
 
