@@ -173,6 +173,26 @@ impl Api {
         Ok(body)
     }
 
+    /// The identity step with the fixture photo as selfie and document.
+    async fn identity(&self, token: &str) -> anyhow::Result<()> {
+        let photo = std::fs::read("models/fixtures/astronaut.png")
+            .context("models/fixtures/astronaut.png (run models/fetch)")?;
+        for capture in ["selfie", "document"] {
+            let res = self
+                .http
+                .put(format!("{}/api/v1/me/identity/{capture}", self.base))
+                .bearer_auth(token)
+                .header("Content-Type", "image/png")
+                .body(photo.clone())
+                .send()
+                .await?;
+            if !res.status().is_success() {
+                bail!("identity {capture}: {} {}", res.status(), res.text().await?);
+            }
+        }
+        Ok(())
+    }
+
     async fn sign_in(&self, link: &str) -> anyhow::Result<String> {
         let token = link.rsplit('/').next().context("link")?;
         let s = self
@@ -225,13 +245,7 @@ async fn prepare(api: &Api, admin: &str, n: usize) -> anyhow::Result<(String, St
         Some(profile),
     )
     .await?;
-    api.call(
-        reqwest::Method::POST,
-        "/api/v1/me/identity",
-        Some(&token),
-        None,
-    )
-    .await?;
+    api.identity(&token).await?;
     let view = api
         .call(reqwest::Method::POST, "/api/v1/written", Some(&token), None)
         .await?;

@@ -5,8 +5,10 @@
 
 mod bench;
 mod export;
+mod h264;
 mod interview;
 mod items;
+mod monitor;
 mod serve;
 mod simulate;
 mod verify;

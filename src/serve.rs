@@ -79,6 +79,25 @@ pub(crate) struct ServeArgs {
     /// The pause between two written-test items, in ms (the guide's 3 s; benchmarks lower it).
     #[arg(long, env = "LANGCERT_ITEM_PAUSE_MS", default_value_t = 3000)]
     item_pause_ms: i64,
+    /// The folder of the face models (and, by default, of ONNX Runtime), filled by
+    /// `models/fetch`.
+    #[arg(long, env = "LANGCERT_MODELS", default_value = "models")]
+    pub(crate) models: PathBuf,
+    /// The ONNX Runtime shared library (default: $ORT_DYLIB_PATH, then the models folder).
+    #[arg(long)]
+    pub(crate) onnxruntime: Option<PathBuf>,
+    /// Vision worker threads (each analyses one frame at a time on one core).
+    #[arg(long, env = "LANGCERT_VISION_WORKERS", default_value_t = 1)]
+    vision_workers: usize,
+    /// Sampled frames per second and candidate during the written test.
+    #[arg(long, env = "LANGCERT_MONITOR_FPS", default_value_t = 1.0)]
+    monitor_fps: f64,
+    /// Sampled frames waiting for a worker, at most; more are dropped (and counted).
+    #[arg(long, env = "LANGCERT_VISION_QUEUE", default_value_t = 16)]
+    vision_queue: usize,
+    /// Days proctoring thumbnails, clips and identity images are kept.
+    #[arg(long, env = "LANGCERT_PROCTORING_RETENTION_DAYS", default_value_t = 30)]
+    proctoring_retention_days: u32,
 }
 
 /// The token-signing secret of this installation, created on first start.
@@ -116,7 +135,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.data_dir.join("langcert.db").display()
         ),
     };
+    // The face models first: without them there is no proctoring, so no start.
+    let models = vision::ModelPaths::resolve(&args.models, args.onnxruntime.as_deref())?;
+    let identity = std::sync::Arc::new(
+        crate::monitor::IdentityChecks::new(&models).context("loading the face models")?,
+    );
     let db = Db::connect(&url).await.context("opening the database")?;
+    let monitor = crate::monitor::Monitor::start(
+        &models,
+        crate::monitor::MonitorConfig {
+            fps: args.monitor_fps,
+            workers: args.vision_workers,
+            queue: args.vision_queue,
+        },
+        identity.clone(),
+        db.clone(),
+    )
+    .context("starting the vision workers")?;
     let bank = match &args.bank {
         Some(p) => Bank::load(p).map_err(|errors| {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -137,6 +172,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_ip: args.public_ip,
             room_close_after: std::time::Duration::from_secs(args.room_close_after_s),
             recordings: Some(args.data_dir.join("recordings")),
+            frame_tap: Some(monitor.clone()),
         })
         .map_err(|e| anyhow::anyhow!("starting the media server: {e}"))?,
     );
@@ -158,6 +194,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         recordings_dir: Some(args.data_dir.join("recordings")),
         // Behind HTTPS the session cookie is marked Secure.
         secure_cookie: public_url.starts_with("https://"),
+        proctoring_retention_days: args.proctoring_retention_days,
         ..ApiConfig::default()
     };
     let key_path = args
@@ -166,8 +203,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| args.data_dir.join("issuer-key.pem"));
     let issuer = exam_api::certificate::keys::load_or_create(&key_path)
         .with_context(|| format!("reading or creating the issuer key {}", key_path.display()))?;
-    let state =
-        AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config).with_issuer(issuer);
+    let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config)
+        .with_issuer(issuer)
+        .with_identity_vision(identity);
     // Items that were on screen when the server stopped get back the time it was down.
     let extended = exam_api::written::store::extend_after_downtime(&db, exam_api::db::now_ms())
         .await
@@ -179,6 +217,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tokio::spawn(heartbeat(db.clone()));
+    tokio::spawn(purge_proctoring(db.clone(), args.proctoring_retention_days));
     tokio::spawn(purge_recordings(
         args.data_dir.join("recordings"),
         std::time::Duration::from_secs(args.recording_retention_days * 24 * 3600),
@@ -226,10 +265,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let keys = state.keys.clone();
     let hub = crate::interview::start_hub(db.clone(), keys.clone(), sfu.clone());
-    let app = router(state).merge(crate::interview::router(crate::interview::WsState {
-        hub,
-        keys,
-    }));
+    let app = router(state)
+        .merge(crate::interview::router(crate::interview::WsState {
+            hub,
+            keys: keys.clone(),
+        }))
+        .merge(crate::monitor::router(crate::monitor::MonitorWs {
+            monitor,
+            sfu: sfu.clone(),
+            db: db.clone(),
+            keys,
+        }));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -240,6 +286,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Deletes proctoring images past their retention, hourly.
+async fn purge_proctoring(db: Db, days: u32) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match exam_api::proctoring::purge_media(&db, exam_api::db::now_ms(), days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(images = n, "old proctoring images deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting old proctoring images failed"),
+        }
+    }
 }
 
 /// Records four times a second that the server is alive, so that a restart knows how

@@ -72,12 +72,7 @@ async fn crash_mid_test(backend: Backend) {
             .0,
         204
     );
-    assert_eq!(
-        c.call(reqwest::Method::POST, "/api/v1/me/identity", None)
-            .await
-            .0,
-        204
-    );
+    crate::serve::identity(&c.http, &c.base, &c.token).await;
     let (status, view) = c.call(reqwest::Method::POST, "/api/v1/written", None).await;
     assert_eq!(status, 201, "{view}");
     let id = view["id"].as_str().unwrap().to_owned();

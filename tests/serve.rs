@@ -96,6 +96,28 @@ impl Server {
 }
 
 /// Exchanges a single-use sign-in link for a session token.
+/// The identity step through the API, with the fixture photo (from `models/fetch`) as
+/// selfie and document.
+pub(crate) async fn identity(http: &reqwest::Client, base: &str, token: &str) {
+    let photo = std::fs::read("models/fixtures/astronaut.png").expect("run models/fetch");
+    for capture in ["selfie", "document"] {
+        let res = http
+            .put(format!("{base}/api/v1/me/identity/{capture}"))
+            .bearer_auth(token)
+            .header("Content-Type", "image/png")
+            .body(photo.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        assert!(
+            status.is_success(),
+            "{capture}: {status} {}",
+            res.text().await.unwrap()
+        );
+    }
+}
+
 pub(crate) async fn session_from_link(base: &str, link: &str) -> String {
     let token = link.rsplit('/').next().unwrap();
     let s: Value = reqwest::Client::new()

@@ -13,7 +13,7 @@ function headers(type) {
   return h;
 }
 
-// `raw` is `{ type, text }` for a body that is not JSON (a CSV import).
+// `raw` is `{ type, text }` for a body that is not JSON (a CSV import, a photo's Blob).
 async function send(method, path, body, raw) {
   try {
     return await fetch(path, {
@@ -38,7 +38,8 @@ export async function api(method, path, body) {
 }
 
 /**
- * Like api(), with a body sent as is under its own type (`text/csv`), read as JSON.
+ * Like api(), with a body sent as is under its own type: text (`text/csv`) or a Blob
+ * (an `image/jpeg` photo). The answer is read as JSON.
  */
 export async function apiText(method, path, text, type) {
   return answer(await send(method, path, undefined, { type, text }));

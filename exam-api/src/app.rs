@@ -35,6 +35,9 @@ pub struct ApiConfig {
     /// The pause between two items of the written test (the guide's 3 s; benchmarks
     /// may lower it to load the server harder).
     pub item_pause_ms: i64,
+    /// Days proctoring images (identity captures, event thumbnails and clips) are kept
+    /// after the written test finished ([`crate::proctoring::purge_media`]).
+    pub proctoring_retention_days: u32,
 }
 
 impl Default for ApiConfig {
@@ -49,12 +52,13 @@ impl Default for ApiConfig {
             item_pause_ms: 3000,
             trust_proxy: false,
             recordings_dir: None,
+            proctoring_retention_days: 30,
         }
     }
 }
 
 /// What every handler can reach.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     /// The database.
     pub db: Db,
@@ -74,6 +78,23 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Settings.
     pub config: Arc<ApiConfig>,
+    /// The face analysis of the identity step (set by the binary with
+    /// [`AppState::with_identity_vision`]); without it the identity routes answer 503.
+    pub identity_vision: Option<Arc<dyn crate::proctoring::IdentityVision>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("keys", &self.keys)
+            .field("bank", &self.bank)
+            .field("written", &self.written)
+            .field("issuer", &self.issuer)
+            .field("config", &self.config)
+            .field("identity_vision", &self.identity_vision.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -99,6 +120,7 @@ impl AppState {
             issuer: Arc::new(crate::certificate::IssuerKey::generate()),
             limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
             config: Arc::new(config),
+            identity_vision: None,
         }
     }
 }
@@ -108,6 +130,15 @@ impl AppState {
     /// kept in the data directory; a fresh key otherwise).
     pub fn with_issuer(mut self, key: crate::certificate::IssuerKey) -> Self {
         self.issuer = Arc::new(key);
+        self
+    }
+
+    /// The same state with the face analysis the identity step uses.
+    pub fn with_identity_vision(
+        mut self,
+        vision: Arc<dyn crate::proctoring::IdentityVision>,
+    ) -> Self {
+        self.identity_vision = Some(vision);
         self
     }
 }
@@ -133,7 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::booking::routes::router())
         .merge(crate::mail::routes::router())
         .merge(crate::oral::router())
-        .merge(crate::reviews::router())
+        .merge(crate::proctoring::router())
         .merge(crate::results::router())
         .merge(crate::import::router())
         .merge(crate::recordings::router())

@@ -1,6 +1,6 @@
 //! The candidate's steps before the written test: system check, the personal-data
-//! form the CPF transmission needs, and the identity step (a placeholder until the
-//! proctoring stage captures a selfie and an ID document).
+//! form the CPF transmission needs, and whether the identity step (selfie and ID
+//! document, in [`crate::proctoring`]) is done.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/journey", get(journey))
         .route("/api/v1/me/profile", get(get_profile).put(put_profile))
         .route("/api/v1/me/system-check", post(system_check))
-        .route("/api/v1/me/identity", post(identity))
 }
 
 /// Which steps a candidate has done.
@@ -154,7 +153,7 @@ async fn get_profile(
     auth: AuthUser,
 ) -> Result<Json<Profile>, ApiError> {
     auth.require(&[Role::Candidate])?;
-    let row: Option<(
+    type Row = (
         String,
         Option<String>,
         String,
@@ -162,7 +161,8 @@ async fn get_profile(
         String,
         String,
         String,
-    )> = sqlx::query_as(
+    );
+    let row: Option<Row> = sqlx::query_as(
         "SELECT birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country \
          FROM candidate_profiles WHERE user_id = $1",
     )
@@ -240,19 +240,6 @@ async fn system_check(
     .bind(auth.id())
     .bind(now_ms())
     .bind(json)
-    .execute(&state.db.pool)
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn identity(State(state): State<AppState>, auth: AuthUser) -> Result<StatusCode, ApiError> {
-    auth.require(&[Role::Candidate])?;
-    sqlx::query(
-        "INSERT INTO candidate_steps (user_id, identity_at) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET identity_at = excluded.identity_at",
-    )
-    .bind(auth.id())
-    .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -33,9 +33,9 @@ pub mod meta;
 pub mod oral;
 pub mod pages;
 pub mod practice;
+pub mod proctoring;
 pub mod recordings;
 pub mod results;
-pub mod reviews;
 pub mod seed;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -88,3 +88,20 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// Marks a candidate's identity step done without captures, for tests of other features
+/// (the real step, `PUT /api/v1/me/identity/{selfie,document}`, needs face models).
+pub async fn mark_identity_done(
+    db: &crate::db::Db,
+    candidate_id: &str,
+) -> Result<(), crate::error::ApiError> {
+    sqlx::query(
+        "INSERT INTO candidate_steps (user_id, identity_at) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET identity_at = excluded.identity_at",
+    )
+    .bind(candidate_id)
+    .bind(crate::db::now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

@@ -6,4 +6,5 @@ mod bank;
 mod booking;
 mod certificates;
 mod common;
+mod proctoring;
 mod written;

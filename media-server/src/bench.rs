@@ -212,6 +212,7 @@ async fn bench(
         public_ip: None,
         room_close_after: Duration::from_secs(1),
         recordings: None,
+        frame_tap: None,
     })?);
     let directory: Directory = Arc::default();
     let events = sfu.take_events().ok_or(BenchError::Setup(

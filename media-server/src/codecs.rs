@@ -15,9 +15,20 @@ use rtc::rtp_transceiver::rtp_sender::{
 
 /// A media engine with the SFU's codecs (no interceptor feedback yet: see
 /// `register_default_interceptors`, which adds NACK/PLI/TWCC feedback to it).
-pub(crate) fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
+///
+/// A monitoring room's connection (`h264_only`) offers Opus and H264 alone: its video is
+/// sampled and decoded on the server, with one decoder.
+pub(crate) fn media_engine(h264_only: bool) -> Result<MediaEngine, webrtc::error::Error> {
     let mut engine = MediaEngine::default();
     for (codec, kind) in codecs() {
+        if h264_only
+            && codec
+                .rtp_codec
+                .mime_type
+                .eq_ignore_ascii_case(MIME_TYPE_VP8)
+        {
+            continue;
+        }
         engine.register_codec(codec, kind)?;
     }
     Ok(engine)
@@ -198,6 +209,7 @@ mod tests {
         assert!(kinds.iter().any(|m| m == MIME_TYPE_OPUS));
         assert!(kinds.iter().any(|m| m == MIME_TYPE_VP8));
         assert!(kinds.iter().any(|m| m == MIME_TYPE_H264));
-        media_engine().expect("codecs register");
+        media_engine(false).expect("codecs register");
+        media_engine(true).expect("monitoring codecs register");
     }
 }

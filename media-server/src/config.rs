@@ -3,14 +3,17 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::sample::FrameTap;
 
 /// How the SFU binds its media sockets and how long empty rooms live.
 ///
 /// webrtc-rs 0.21 binds sockets per peer connection (it has no UDP mux), so media does not
 /// arrive on one port: each participant's connection takes one port of `udp_port_range` on
 /// each of `media_ips`. Open that range in the firewall.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SfuConfig {
     /// Addresses to bind media sockets on, one socket per address and connection.
     /// `0.0.0.0` means every non-loopback IPv4 interface; tests use `127.0.0.1`.
@@ -30,6 +33,22 @@ pub struct SfuConfig {
     /// do); any other byte is written `_XX`. H264 tracks are not recorded. `None` records
     /// nothing. Deleting old recordings is the caller's business.
     pub recordings: Option<PathBuf>,
+    /// Where sampled frames of monitoring rooms go (see [`crate::sample`]); `None` samples
+    /// nothing. Monitoring rooms are never recorded.
+    pub frame_tap: Option<Arc<dyn FrameTap>>,
+}
+
+impl std::fmt::Debug for SfuConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SfuConfig")
+            .field("media_ips", &self.media_ips)
+            .field("udp_port_range", &self.udp_port_range)
+            .field("public_ip", &self.public_ip)
+            .field("room_close_after", &self.room_close_after)
+            .field("recordings", &self.recordings)
+            .field("frame_tap", &self.frame_tap.is_some())
+            .finish()
+    }
 }
 
 impl Default for SfuConfig {
@@ -40,6 +59,7 @@ impl Default for SfuConfig {
             public_ip: None,
             room_close_after: Duration::from_secs(60),
             recordings: None,
+            frame_tap: None,
         }
     }
 }

@@ -21,9 +21,11 @@ use crate::codecs::payload_type_for;
 use crate::keyframe::{KEYFRAME_INTERVAL, KeyframeLimiter};
 use crate::peer::Participant;
 use crate::recording::{Recorder, Target};
+use crate::sample::{Sampler, is_monitor_room};
 use crate::sfu::{Inner, lock};
 use crate::tap::is_keyframe_request;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -65,6 +67,8 @@ struct Fanout {
     down: Vec<DownTrack>,
     /// The track's recording, when the SFU records and WebM can hold the codec.
     recorder: Option<Recorder>,
+    /// The frame sampler of a monitoring room's video.
+    sampler: Option<Sampler>,
 }
 
 /// The forwarding of one published track to one subscriber.
@@ -77,7 +81,10 @@ pub(crate) struct DownTrack {
 
 impl PublishedTrack {
     fn fan_out(&self, packet: &rtp::Packet) {
-        let fanout = lock(&self.fanout);
+        let mut fanout = lock(&self.fanout);
+        if let Some(sampler) = &mut fanout.sampler {
+            sampler.push(packet);
+        }
         for down in &fanout.down {
             if down.packets.try_send(packet.clone()).is_err() {
                 debug!("down-track queue full or closed; packet dropped");
@@ -169,7 +176,21 @@ impl Inner {
                 .cloned()
                 .collect()
         };
-        if let Some(dir) = &self.config.recordings {
+        if let Some(tap) = &self.config.frame_tap
+            && is_monitor_room(&room)
+            && kind == RtpCodecKind::Video
+            && track.codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_H264)
+        {
+            lock(&track.fanout).sampler = Some(Sampler::new(
+                Arc::clone(tap),
+                &room,
+                &publisher,
+                track.keyframes.clone(),
+            ));
+        }
+        if let Some(dir) = &self.config.recordings
+            && !is_monitor_room(&room)
+        {
             let target = Target::new(dir, &room, &publisher, kind);
             let recorder = Recorder::start(
                 target,

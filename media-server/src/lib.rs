@@ -45,6 +45,10 @@
 //! own: a slow disk drops recorded packets (counted in [`SfuStats`]), never forwarded ones.
 //! H264 is forwarded but not recorded.
 //!
+//! Monitoring: rooms whose id starts with [`MONITOR_PREFIX`] carry a candidate's camera
+//! during the written test; their video (H264 only) is sampled — a keyframe asked for when
+//! a sample is due — and handed to [`SfuConfig::frame_tap`] ([`sample`]).
+//!
 //! Sockets: webrtc-rs 0.21 binds sockets per peer connection (no UDP mux), so each
 //! connection takes one port of [`SfuConfig::udp_port_range`] rather than all sharing one.
 //!
@@ -62,6 +66,7 @@ mod peer;
 mod ports;
 mod recording;
 mod rooms;
+pub mod sample;
 mod sfu;
 mod tap;
 pub mod webm;
@@ -69,5 +74,6 @@ pub mod webm;
 pub use config::SfuConfig;
 pub use error::SfuError;
 pub use keyframe::KEYFRAME_INTERVAL;
+pub use sample::{FrameTap, MONITOR_PREFIX, SampledFrame, is_monitor_room};
 pub use sfu::{Sfu, SfuEvent, SfuStats};
 pub use tap::with_keyframe_request_tap;

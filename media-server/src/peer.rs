@@ -88,7 +88,8 @@ pub(crate) async fn build(
     port: u16,
     handler: Arc<PeerHandler>,
 ) -> Result<Arc<dyn PeerConnection>, SfuError> {
-    let mut engine = codecs::media_engine()?;
+    let monitor = crate::sample::is_monitor_room(&handler.room);
+    let mut engine = codecs::media_engine(monitor)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)?;
     let registry = with_keyframe_request_tap(registry);
     let mut settings = SettingEngineBuilder::new();

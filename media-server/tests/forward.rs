@@ -25,6 +25,7 @@ async fn forwards_within_a_room_and_not_across_rooms() -> Result<()> {
         public_ip: None,
         room_close_after: Duration::from_millis(200),
         recordings: None,
+        frame_tap: None,
     })?);
 
     let mut a = Client::new("alice", &[(Codec::Opus, b'a'), (Codec::Vp8, b'v')]).await?;
@@ -127,6 +128,7 @@ async fn forwards_h264_rewriting_the_payload_type() -> Result<()> {
         public_ip: None,
         room_close_after: Duration::from_millis(100),
         recordings: None,
+        frame_tap: None,
     })?);
     let mut a = Client::new("dan", &[(Codec::H264, b'h')]).await?;
     let mut b = Client::new("eve", &[(Codec::Opus, b'e')]).await?;

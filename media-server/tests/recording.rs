@@ -212,6 +212,7 @@ async fn records_each_opus_and_vp8_track_to_a_webm_file() -> Result<()> {
         public_ip: None,
         room_close_after: Duration::from_millis(100),
         recordings: Some(dir.clone()),
+        frame_tap: None,
     })?);
     let mut alice = Client::new("alice", &[(Codec::Opus, b'a'), (Codec::Vp8, b'v')]).await?;
     let mut bob = Client::new("bob", &[(Codec::Opus, b'b'), (Codec::H264, b'h')]).await?;

@@ -4,7 +4,7 @@
 // candidate's certificate page verifies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn } from './harness.mjs';
+import { startServer, launch, signIn, identityByApi } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,6 +22,7 @@ after(async () => {
 
 /** Runs the written test through the API from the page (its pages are tested elsewhere). */
 async function writtenTestByApi(page) {
+  await identityByApi(page);
   await page.evaluate(async () => {
     const call = async (method, path, body) => {
       const res = await fetch(path, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
@@ -29,7 +30,6 @@ async function writtenTestByApi(page) {
       return res.status === 204 ? null : res.json();
     };
     await call('PUT', '/api/v1/me/profile', { birth_name: 'MARTIN', first_names: 'Camille', birth_date: '1994-05-17', sex: 'F', birth_commune: 'Lyon', birth_country: 'France' });
-    await call('POST', '/api/v1/me/identity');
     let view = await call('POST', '/api/v1/written');
     const answer = (item) => {
       const gaps = item.gaps ? item.gaps.length : 0;

@@ -1,7 +1,7 @@
 // Test harness: starts the langcert binary on a free port with a fresh data folder and
 // drives Debian's Chromium (playwright-core) with a fake camera and microphone.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,4 +68,17 @@ export async function signIn(page, link) {
   await page.goto(link);
   await page.getByRole('button').first().click();
   await page.waitForURL('**/app/');
+}
+
+/** The identity step through the API, the fixture photo as selfie and document (the
+ * capture page itself is tested in proctoring.test.mjs). */
+export async function identityByApi(page) {
+  const photo = [...readFileSync(new URL('../../models/fixtures/astronaut.png', import.meta.url))];
+  await page.evaluate(async (bytes) => {
+    const body = new Uint8Array(bytes);
+    for (const capture of ['selfie', 'document']) {
+      const res = await fetch(`/api/v1/me/identity/${capture}`, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body });
+      if (!res.ok) throw new Error(`identity ${capture}: ${res.status} ${await res.text()}`);
+    }
+  }, photo);
 }

@@ -30,18 +30,19 @@ export function gatheringComplete(pc, limit = GATHERING_LIMIT_MS) {
 }
 
 /**
- * A connection sending `stream`'s tracks (audio and video, sendrecv), or only receiving
- * when there is no stream. `onRemote(remoteStream)` is called whenever the remote
+ * A connection sending `stream`'s tracks (audio and video; `direction` is `sendrecv`
+ * unless told, `sendonly` for the written test's monitoring), or only receiving when
+ * there is no stream. `onRemote(remoteStream)` is called whenever the remote
  * tracks change (one audio and one video at most: the latest of each kind), and
  * `onState(connectionState)` on each change of the connection's state.
  *
  * Returns `{ pc, remote, offer(), acceptAnswer(sdp), answer(offerSdp), close() }`; the
  * operations run one after the other, in the order they were asked for.
  */
-export function createPeer({ stream = null, onRemote = () => {}, onState = () => {} } = {}) {
+export function createPeer({ stream = null, direction = 'sendrecv', onRemote = () => {}, onState = () => {} } = {}) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   if (stream) {
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction, streams: [stream] });
   } else {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });

@@ -1,14 +1,15 @@
-// The WebSocket of the oral interview (docs/signaling.md): JSON text frames tagged by
-// `type`, authenticated by the session cookie. Every connection starts with `join`;
+// The WebSocket of the oral interview and of the written test's monitoring
+// (docs/signaling.md): JSON text frames tagged by `type`, authenticated by the session
+// cookie. Every connection starts with one greeting (`join`, or `monitor`);
 // a dropped connection is opened again after a growing delay (1 s, 2 s, 4 s… up to
 // 15 s, with some jitter so a whole room does not come back in the same instant).
 
 const FIRST_DELAY_MS = 1000;
 const LONGEST_DELAY_MS = 15000;
 
-/** The address of the signaling socket on this page's host. */
-export function signalingUrl() {
-  return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+/** The address of a signaling socket (`/ws`, or `/ws/monitor`) on this page's host. */
+export function signalingUrl(path = '/ws') {
+  return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + path;
 }
 
 /** The wait before attempt `n` (1, 2, 3…) after a drop. */
@@ -20,14 +21,15 @@ export function retryDelay(n) {
 /**
  * Connects to the room `room` and keeps the connection up until `close()`.
  *
- * `onMessage(msg)` receives every server message (parsed). `onStatus(status, info)`
- * follows the connection: `connecting`, `open` (the `join` was just sent), `retrying`
+ * `hello` is the first message of every connection (`{ type: 'join', room }` unless
+ * given). `onMessage(msg)` receives every server message (parsed). `onStatus(status,
+ * info)` follows the connection: `connecting`, `open` (`hello` was just sent), `retrying`
  * (`info.delay` ms before the next attempt, `info.attempt`, `info.everOpened`) and
  * `closed` (after `close()`).
  *
  * Returns `{ send(msg) → boolean, rejoin(), reconnect(), close(leave) , isOpen() }`.
  */
-export function connectSignaling(room, { onMessage, onStatus = () => {} }) {
+export function connectSignaling(room, { onMessage, onStatus = () => {}, hello = { type: 'join', room }, path = '/ws' }) {
   let socket = null;
   let timer = null;
   let stopped = false;
@@ -40,7 +42,7 @@ export function connectSignaling(room, { onMessage, onStatus = () => {} }) {
     onStatus('connecting', { attempt: failures });
     let ws;
     try {
-      ws = new WebSocket(signalingUrl());
+      ws = new WebSocket(signalingUrl(path));
     } catch {
       retry();
       return;
@@ -49,7 +51,7 @@ export function connectSignaling(room, { onMessage, onStatus = () => {} }) {
     ws.addEventListener('open', () => {
       if (socket !== ws) return;
       everOpened = true;
-      ws.send(JSON.stringify({ type: 'join', room }));
+      ws.send(JSON.stringify(hello));
       onStatus('open', { attempt: failures });
     });
     ws.addEventListener('message', (event) => {
@@ -105,7 +107,7 @@ export function connectSignaling(room, { onMessage, onStatus = () => {} }) {
       stopped = false;
       window.addEventListener('online', online);
       if (socket && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ type: 'join', room }));
+        socket.send(JSON.stringify(hello));
         onStatus('open', { attempt: 0 });
       } else if (!socket) {
         if (timer) clearTimeout(timer);

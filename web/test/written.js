@@ -13,8 +13,11 @@ const MAX_PAUSE_MS = 10_000;
 /** After the time is up on the page, how long to wait before asking the server. */
 const EXPIRY_GRACE_MS = 300;
 
-/** Runs the test of session `id` in `stage` until it is finished. */
-export async function runWritten(stage, id, notice) {
+/**
+ * Runs the test of session `id` in `stage` until it is finished (or cannot go on).
+ * `onRunning()` is called once, when the server says the test is under way.
+ */
+export async function runWritten(stage, id, notice, { onRunning = () => {} } = {}) {
   const base = `/api/v1/written/${encodeURIComponent(id)}`;
   const pendingKey = `langcert.pending.${id}`;
   let clock = null;
@@ -127,6 +130,7 @@ export async function runWritten(stage, id, notice) {
 
   loadingScreen(stage);
   let view = await fetchView();
+  if (view && view.status !== 'finished') onRunning();
   let pause = null; // the interstitial on screen, if any
   let late = false; // the last answer came too late and no interstitial said so yet
   while (view) {

@@ -75,7 +75,8 @@ pub async fn create(db: &Db, row: &SessionRow) -> Result<(), ApiError> {
 
 /// The stored presentations of a session, in order.
 pub async fn items(db: &Db, session_id: &str) -> Result<Vec<StoredItem>, ApiError> {
-    let rows: Vec<(String, i64, i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+    type ItemRow = (String, i64, i64, Option<i64>, Option<i64>, i64);
+    let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT item_id, presented_at, deadline_at, done_at, score, plays FROM written_items \
          WHERE session_id = $1 ORDER BY position",
     )
@@ -183,11 +184,8 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
                     .bind(session_id)
                     .execute(&mut *tx)
                     .await?;
-                // The finished test waits for its proctoring review.
-                sqlx::query("INSERT INTO reviews (session_id, status) VALUES ($1, 'pending')")
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
+                // The finished test waits for its proctoring review, assigned to a reviewer.
+                crate::proctoring::open_review(&mut tx, session_id).await?;
             }
         }
     }

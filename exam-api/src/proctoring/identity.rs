@@ -1,0 +1,356 @@
+//! The candidate's identity step: a selfie and an ID document, each checked by the face
+//! analysis the binary plugs in ([`IdentityVision`]); once both are accepted, their
+//! faces' similarity is stored for the reviewer and the step is done. Images never go
+//! to logs; face embeddings are never stored.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::{Capture, CaptureProblem, IdentityVision};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::db::{Db, now_ms};
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
+
+/// The largest accepted capture, in bytes.
+pub(crate) const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The routes of the identity step.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me/identity", get(status))
+        .route(
+            "/api/v1/me/identity/selfie",
+            put(selfie).layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES)),
+        )
+        .route(
+            "/api/v1/me/identity/document",
+            put(document).layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES)),
+        )
+}
+
+/// The state of the candidate's identity step.
+#[derive(Serialize, Debug)]
+struct StatusOut {
+    /// An accepted selfie is stored.
+    selfie: bool,
+    /// An accepted document is stored.
+    document: bool,
+    /// Both were accepted and compared: the step is done.
+    done: bool,
+}
+
+/// The answer to an accepted capture.
+#[derive(Serialize, Debug)]
+struct AcceptedOut {
+    accepted: bool,
+    #[serde(flatten)]
+    status: StatusOut,
+}
+
+/// An error of the identity routes: the API's errors, and 503 when no face analysis is
+/// configured (the API's error type has no 503).
+#[derive(Debug)]
+enum IdentityError {
+    Api(ApiError),
+    VisionUnavailable,
+}
+
+impl From<ApiError> for IdentityError {
+    fn from(e: ApiError) -> Self {
+        IdentityError::Api(e)
+    }
+}
+
+impl From<sqlx::Error> for IdentityError {
+    fn from(e: sqlx::Error) -> Self {
+        IdentityError::Api(e.into())
+    }
+}
+
+impl IntoResponse for IdentityError {
+    fn into_response(self) -> Response {
+        match self {
+            IdentityError::Api(e) => e.into_response(),
+            IdentityError::VisionUnavailable => {
+                let body = ErrorBody {
+                    error: ErrorDetail {
+                        code: "vision_unavailable".to_owned(),
+                        message: "the identity check is not available on this server; contact your centre"
+                            .to_owned(),
+                    },
+                };
+                (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+            }
+        }
+    }
+}
+
+async fn status(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<StatusOut>, ApiError> {
+    auth.require(&[Role::Candidate])?;
+    Ok(Json(read_status(&state.db, auth.id()).await?))
+}
+
+async fn read_status(db: &Db, candidate: &str) -> Result<StatusOut, ApiError> {
+    let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT selfie_at, document_at FROM identity_captures WHERE candidate_id = $1",
+    )
+    .bind(candidate)
+    .fetch_optional(&db.pool)
+    .await?;
+    let (selfie, document) = row.unwrap_or((None, None));
+    let (done,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM candidate_steps WHERE user_id = $1 AND identity_at IS NOT NULL",
+    )
+    .bind(candidate)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(StatusOut {
+        selfie: selfie.is_some(),
+        document: document.is_some(),
+        done: done > 0,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+async fn selfie(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AcceptedOut>, IdentityError> {
+    capture(&state, &auth, Capture::Selfie, &headers, body).await
+}
+
+#[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+async fn document(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AcceptedOut>, IdentityError> {
+    capture(&state, &auth, Capture::Document, &headers, body).await
+}
+
+/// The image type a request declares: `image/jpeg` or `image/png` (415 otherwise).
+fn image_type(headers: &HeaderMap) -> Result<&'static str, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match declared.as_deref() {
+        Some("image/jpeg") => Ok("image/jpeg"),
+        Some("image/png") => Ok("image/png"),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the picture as the body with Content-Type: image/jpeg or image/png".to_owned(),
+        )),
+    }
+}
+
+/// Whether the bytes start as the declared type's files do.
+fn has_signature(content_type: &str, image: &[u8]) -> bool {
+    match content_type {
+        "image/jpeg" => image.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => image.starts_with(b"\x89PNG\r\n\x1a\n"),
+        _ => false,
+    }
+}
+
+/// Runs a blocking face analysis off the async threads.
+async fn blocking<T: Send + 'static>(
+    vision: &Arc<dyn IdentityVision>,
+    f: impl FnOnce(&dyn IdentityVision) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let vision = vision.clone();
+    tokio::task::spawn_blocking(move || f(vision.as_ref()))
+        .await
+        .map_err(|e| ApiError::Internal(format!("face analysis task: {e}")))
+}
+
+/// The SQL that stores an accepted capture (the latest wins) and clears the previous
+/// comparison: the step is done again only once the new pair is compared.
+fn upsert_sql(capture: Capture) -> &'static str {
+    match capture {
+        Capture::Selfie => {
+            "INSERT INTO identity_captures (candidate_id, version, selfie, selfie_type, selfie_at) VALUES ($1, 1, $2, $3, $4) \
+             ON CONFLICT (candidate_id) DO UPDATE SET selfie = excluded.selfie, selfie_type = excluded.selfie_type, \
+             selfie_at = excluded.selfie_at, version = identity_captures.version + 1, similarity = NULL, compared_at = NULL"
+        }
+        Capture::Document => {
+            "INSERT INTO identity_captures (candidate_id, version, document, document_type, document_at) VALUES ($1, 1, $2, $3, $4) \
+             ON CONFLICT (candidate_id) DO UPDATE SET document = excluded.document, document_type = excluded.document_type, \
+             document_at = excluded.document_at, version = identity_captures.version + 1, similarity = NULL, compared_at = NULL"
+        }
+    }
+}
+
+async fn capture(
+    state: &AppState,
+    auth: &AuthUser,
+    capture: Capture,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AcceptedOut>, IdentityError> {
+    auth.require(&[Role::Candidate])?;
+    let content_type = image_type(headers)?;
+    let image = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request("bad_body", r.body_text())
+        }
+    })?;
+    if image.is_empty() {
+        return Err(ApiError::bad_request("empty_body", "the body has no picture").into());
+    }
+    if !has_signature(content_type, &image) {
+        let p = CaptureProblem::Unreadable;
+        return Err(ApiError::invalid(p.code(), p.message(capture)).into());
+    }
+    let candidate = auth.id();
+    if locked(&state.db, candidate).await? {
+        return Err(locked_error().into());
+    }
+    let vision = state
+        .identity_vision
+        .clone()
+        .ok_or(IdentityError::VisionUnavailable)?;
+    let checked = image.clone();
+    if let Err(p) = blocking(&vision, move |v| v.check(capture, &checked)).await? {
+        tracing::info!(
+            capture = capture.as_str(),
+            problem = p.code(),
+            "identity capture refused"
+        );
+        return Err(ApiError::invalid(p.code(), p.message(capture)).into());
+    }
+    // Store (unless the test started meanwhile) and clear the step until the pair is compared.
+    let mut tx = state.db.begin_write().await?;
+    if locked_in(&mut tx, candidate).await? {
+        return Err(locked_error().into());
+    }
+    sqlx::query(upsert_sql(capture))
+        .bind(candidate)
+        .bind(image.as_ref())
+        .bind(content_type)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE candidate_steps SET identity_at = NULL WHERE user_id = $1")
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(capture = capture.as_str(), "identity capture accepted");
+    compare(&state.db, &vision, candidate).await?;
+    Ok(Json(AcceptedOut {
+        accepted: true,
+        status: read_status(&state.db, candidate).await?,
+    }))
+}
+
+/// Once both captures are stored: their similarity, and the step done. A capture stored
+/// meanwhile (another version) leaves the comparison to its own request.
+async fn compare(
+    db: &Db,
+    vision: &Arc<dyn IdentityVision>,
+    candidate: &str,
+) -> Result<(), ApiError> {
+    type Pair = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<Pair> = sqlx::query_as(
+        "SELECT version, selfie, document FROM identity_captures WHERE candidate_id = $1",
+    )
+    .bind(candidate)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((version, Some(selfie), Some(document))) = row else {
+        return Ok(());
+    };
+    let score = blocking(vision, move |v| v.similarity(&selfie, &document))
+        .await?
+        .map_err(|e| ApiError::Internal(format!("face similarity: {e}")))?;
+    if !score.is_finite() {
+        return Err(ApiError::Internal(
+            "face similarity is not a number".to_owned(),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let stored = sqlx::query(
+        "UPDATE identity_captures SET similarity = $1, compared_at = $2 WHERE candidate_id = $3 AND version = $4",
+    )
+    .bind(f64::from(score))
+    .bind(now)
+    .bind(candidate)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    if stored.rows_affected() == 1 {
+        sqlx::query(
+            "INSERT INTO candidate_steps (user_id, identity_at) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET identity_at = excluded.identity_at",
+        )
+        .bind(candidate)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    if stored.rows_affected() == 1 {
+        tracing::info!("identity step done");
+    }
+    Ok(())
+}
+
+fn locked_error() -> ApiError {
+    ApiError::refused(
+        "identity_locked",
+        "the written test has started: the identity captures can no longer change",
+    )
+}
+
+/// Retakes are allowed until the written test has started.
+async fn locked(db: &Db, candidate: &str) -> Result<bool, ApiError> {
+    let mut conn = db.pool.acquire().await?;
+    locked_in(&mut conn, candidate).await
+}
+
+async fn locked_in(conn: &mut sqlx::AnyConnection, candidate: &str) -> Result<bool, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM written_sessions WHERE candidate_id = $1")
+            .bind(candidate)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_type_and_signature() {
+        let mut h = HeaderMap::new();
+        assert!(image_type(&h).is_err());
+        h.insert(header::CONTENT_TYPE, "Image/JPEG; q=1".parse().unwrap());
+        assert_eq!(image_type(&h).unwrap(), "image/jpeg");
+        h.insert(header::CONTENT_TYPE, "image/gif".parse().unwrap());
+        assert!(image_type(&h).is_err());
+        assert!(has_signature("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]));
+        assert!(!has_signature("image/jpeg", b"\x89PNG\r\n\x1a\n"));
+        assert!(has_signature("image/png", b"\x89PNG\r\n\x1a\nrest"));
+        assert!(!has_signature("image/png", b"GIF89a"));
+    }
+}

@@ -1,0 +1,284 @@
+//! Proctoring of the written test (`docs/proctoring.md`): the identity step (a selfie
+//! and an ID document, checked by face analysis the binary plugs in), the events the
+//! vision pipeline closes during the test with their images, the reviewers' queue,
+//! session page and decisions with an audit log, and the deletion of images after the
+//! retention period.
+//!
+//! exam-api does not depend on the vision crate: the binary implements
+//! [`IdentityVision`] with it and sets it on the state, and feeds the pipeline's events
+//! in with [`record_event`]:
+//!
+//! ```no_run
+//! # async fn run(db: exam_api::db::Db) -> Result<(), exam_api::error::ApiError> {
+//! use exam_api::proctoring::{self, EventRecord, Severity};
+//! // The monitor watches the candidate's in-progress written session…
+//! if let Some((session_id, _started_at)) = proctoring::monitored_session(&db, "candidate-id").await? {
+//!     // …stores every event it closes…
+//!     let event = EventRecord {
+//!         session_id: session_id.clone(),
+//!         kind: "FACE_ABSENT".into(),
+//!         severity: Severity::Medium,
+//!         start_ms: 1_700_000_000_000,
+//!         end_ms: 1_700_000_004_000,
+//!         peak_confidence: 0.93,
+//!         thumbnails: vec![],
+//!         clip: vec![],
+//!     };
+//!     proctoring::record_event(&db, &event).await?;
+//!     // …and stops when the session is over.
+//!     let _more = proctoring::session_in_progress(&db, &session_id).await?;
+//! }
+//! // Daily: images past the retention period go.
+//! proctoring::purge_media(&db, exam_api::db::now_ms(), 30).await?;
+//! # Ok(()) }
+//! ```
+
+mod events;
+mod identity;
+mod page;
+mod purge;
+mod review;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub use events::{identity_selfie, monitored_session, record_event, session_in_progress};
+pub use purge::purge_media;
+pub(crate) use review::open_review;
+
+/// The routes of this area: the candidate's identity step and the reviewers' pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(identity::router())
+        .merge(review::router())
+        .merge(page::router())
+}
+
+/// Which capture of the identity step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Capture {
+    /// The candidate's face, taken by the webcam.
+    Selfie,
+    /// The candidate's ID document, held up to the webcam.
+    Document,
+}
+
+impl Capture {
+    /// `selfie` or `document` (URLs and codes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capture::Selfie => "selfie",
+            Capture::Document => "document",
+        }
+    }
+}
+
+/// Why a capture is refused (codes sent to the page: `unreadable_image`, `no_face`,
+/// `several_faces`, `too_dark`, `face_too_small`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CaptureProblem {
+    /// The bytes are not a JPEG or PNG image that can be decoded.
+    Unreadable,
+    /// No face was found.
+    NoFace,
+    /// More than one face was found (selfie).
+    SeveralFaces,
+    /// The picture is too dark to see the face well.
+    TooDark,
+    /// The face is too small (too far from the camera).
+    FaceTooSmall,
+}
+
+impl CaptureProblem {
+    /// The machine-readable code sent to the page.
+    pub fn code(self) -> &'static str {
+        match self {
+            CaptureProblem::Unreadable => "unreadable_image",
+            CaptureProblem::NoFace => "no_face",
+            CaptureProblem::SeveralFaces => "several_faces",
+            CaptureProblem::TooDark => "too_dark",
+            CaptureProblem::FaceTooSmall => "face_too_small",
+        }
+    }
+
+    /// A plain explanation of what to do.
+    pub fn message(self, capture: Capture) -> &'static str {
+        match (self, capture) {
+            (CaptureProblem::Unreadable, _) => {
+                "the image could not be read; take the picture again"
+            }
+            (CaptureProblem::NoFace, Capture::Selfie) => {
+                "no face was found; centre your face in the circle and take the picture again"
+            }
+            (CaptureProblem::NoFace, Capture::Document) => {
+                "no face was found on the document; place the page with your photo in the frame"
+            }
+            (CaptureProblem::SeveralFaces, _) => {
+                "several faces are visible; be alone in the picture"
+            }
+            (CaptureProblem::TooDark, _) => {
+                "the picture is too dark; add some light in front of you"
+            }
+            (CaptureProblem::FaceTooSmall, _) => "the face is too small; come closer to the camera",
+        }
+    }
+}
+
+impl std::fmt::Display for CaptureProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::error::Error for CaptureProblem {}
+
+/// The face analysis the identity step needs, implemented by the binary with the vision
+/// crate.
+pub trait IdentityVision: Send + Sync + 'static {
+    /// Whether a capture is usable: a selfie shows exactly one face, large and lit
+    /// enough; a document shows at least one face.
+    fn check(&self, capture: Capture, image: &[u8]) -> Result<(), CaptureProblem>;
+    /// Cosine similarity (−1..1) of the selfie's face and the document's main face.
+    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, String>;
+    /// The similarity at and above which two faces are taken as the same person (shown
+    /// to the reviewer).
+    fn threshold(&self) -> f32;
+}
+
+/// Severity of an event. `Info` is technical (`CAMERA_LOST`, `LOW_QUALITY`), never
+/// suspicious: it neither raises a session's priority nor holds its decision back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Technical.
+    Info,
+    /// Worth a look.
+    Low,
+    /// Suspicious.
+    Medium,
+    /// Very suspicious.
+    High,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+    ];
+
+    /// `info`, `low`, `medium` or `high` (stored and sent).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    /// The severity with that name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A proctoring event the vision pipeline closed.
+#[derive(Clone)]
+pub struct EventRecord {
+    /// The written session's id.
+    pub session_id: String,
+    /// `FACE_ABSENT`, `MULTIPLE_FACES`, `LOOKING_AWAY`, `IDENTITY_CHANGED`, `CAMERA_LOST`,
+    /// `LOW_QUALITY` (upper-case letters, digits and `_`).
+    pub kind: String,
+    /// How suspicious it is.
+    pub severity: Severity,
+    /// When it started (Unix ms).
+    pub start_ms: i64,
+    /// When it ended (Unix ms).
+    pub end_ms: i64,
+    /// The highest confidence of the detections behind it (0..1).
+    pub peak_confidence: f32,
+    /// Up to 3 JPEGs.
+    pub thumbnails: Vec<Vec<u8>>,
+    /// Frames (Unix ms, JPEG) around the event, a few seconds either side.
+    pub clip: Vec<(i64, Vec<u8>)>,
+}
+
+/// Images are never printed: only their number.
+impl std::fmt::Debug for EventRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRecord")
+            .field("session_id", &self.session_id)
+            .field("kind", &self.kind)
+            .field("severity", &self.severity)
+            .field("start_ms", &self.start_ms)
+            .field("end_ms", &self.end_ms)
+            .field("peak_confidence", &self.peak_confidence)
+            .field("thumbnails", &self.thumbnails.len())
+            .field("clip", &self.clip.len())
+            .finish()
+    }
+}
+
+/// The priority of a session in the review queue, derived from its events: `high` if
+/// any event is high, `medium` if any is medium, `low` otherwise (info never counts).
+pub(crate) fn priority(counts: &[i64; 4]) -> Severity {
+    if counts[3] > 0 {
+        Severity::High
+    } else if counts[2] > 0 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// The longest comment of a reviewer, in characters.
+pub(crate) const MAX_COMMENT_CHARS: usize = 2000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_ignores_info_and_takes_the_highest() {
+        assert_eq!(priority(&[5, 0, 0, 0]), Severity::Low);
+        assert_eq!(priority(&[0, 2, 0, 0]), Severity::Low);
+        assert_eq!(priority(&[9, 1, 1, 0]), Severity::Medium);
+        assert_eq!(priority(&[0, 0, 1, 1]), Severity::High);
+    }
+
+    #[test]
+    fn severities_round_trip_and_order() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Severity::parse("critical"), None);
+        assert!(Severity::Info < Severity::Low && Severity::Medium < Severity::High);
+    }
+
+    #[test]
+    fn problems_have_the_page_codes() {
+        let codes: Vec<_> = [
+            CaptureProblem::Unreadable,
+            CaptureProblem::NoFace,
+            CaptureProblem::SeveralFaces,
+            CaptureProblem::TooDark,
+            CaptureProblem::FaceTooSmall,
+        ]
+        .map(CaptureProblem::code)
+        .into();
+        assert_eq!(
+            codes,
+            [
+                "unreadable_image",
+                "no_face",
+                "several_faces",
+                "too_dark",
+                "face_too_small"
+            ]
+        );
+    }
+}
