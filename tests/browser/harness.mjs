@@ -15,7 +15,7 @@ export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'langcert-browser-'));
   const child = spawn(BIN, ['serve', '--http', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.LANGCERT_TEST_LOG || 'warn' },
   });
   const lines = createInterface({ input: child.stdout });
   const links = {};
