@@ -25,6 +25,9 @@ pub(crate) enum BenchCommand {
     /// Synthetic interview rooms through the SFU on loopback (two peers a room,
     /// 1.5 Mbit/s video and 32 kbit/s audio both ways).
     Sfu(SfuArgs),
+    /// The proctoring vision's cost per frame by stage (decode, pre-processing, each
+    /// model, post-processing) on one core, or `--overload N` candidates.
+    Vision(crate::bench_vision::VisionArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -71,6 +74,7 @@ pub(crate) struct ApiArgs {
 pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Api(args) => tokio::runtime::Runtime::new()?.block_on(api(args)),
+        BenchCommand::Vision(args) => crate::bench_vision::run(args),
         BenchCommand::Sfu(args) => {
             // The bench builds its own runtimes (the SFU's and the peers'), so it runs here.
             let report = media_server::bench::run(args.rooms, args.seconds)

@@ -34,7 +34,12 @@ impl vision::pipeline::Decode for H264Decoder {
             u: (picture.u(), us),
             v: (picture.v(), vs),
         };
-        Ok(frame.to_rgb(w as u32, h as u32))
+        // The detector works at 320 wide: a 640-wide camera is converted at half size.
+        Ok(if w >= 640 {
+            frame.to_rgb_half()
+        } else {
+            frame.to_rgb(w as u32, h as u32)
+        })
     }
 }
 
@@ -74,8 +79,12 @@ mod tests {
         // A fresh decoder, as a worker that never saw this stream.
         let mut dec = H264Decoder::new().unwrap();
         let out = dec.decode(key).unwrap();
-        assert_eq!((out.width, out.height), (640, 480));
-        for (x, y, want) in [(10, 10, [40, 120, 200]), (200, 350, [250, 250, 20])] {
+        assert_eq!(
+            (out.width, out.height),
+            (320, 240),
+            "converted at half size"
+        );
+        for (x, y, want) in [(5, 5, [40, 120, 200]), (100, 175, [250, 250, 20])] {
             let got = out.pixel(x, y);
             for c in 0..3 {
                 assert!(

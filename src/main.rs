@@ -4,6 +4,7 @@
 //! `simulate` runs the adaptive engine on simulated candidates.
 
 mod bench;
+mod bench_vision;
 mod export;
 mod h264;
 mod interview;

@@ -188,6 +188,7 @@ impl Monitor {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
             let mut n = 0u64;
+            let mut dropped = 0;
             loop {
                 every.tick().await;
                 let Some(m) = m.upgrade() else { return };
@@ -195,6 +196,15 @@ impl Monitor {
                 n += 1;
                 if n % 5 == 0 {
                     m.close_finished().await;
+                }
+                let stats = m.stats();
+                if n % 60 == 0 && stats.dropped > dropped {
+                    tracing::warn!(
+                        dropped = stats.dropped - dropped,
+                        analysed = stats.analysed,
+                        "vision is behind: sampled frames dropped (add --vision-workers)"
+                    );
+                    dropped = stats.dropped;
                 }
             }
         });
