@@ -237,3 +237,34 @@ fn a_monitoring_frame_is_analysed_at_320_with_quality() {
     let blurred = frame.resize(40, 30).resize(640, 480);
     assert!(a.analyse(&blurred, &mut stages).unwrap().blurred);
 }
+
+#[test]
+fn an_overloaded_pipeline_drops_and_counts_frames_instead_of_queueing_them() {
+    use std::sync::Arc;
+    use vision::pipeline::{Job, Pipeline, Raw};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipeline = Pipeline::start(&paths(), 1, 4, || Raw, tx).unwrap();
+    let mut frame = wall();
+    frame.paste(&head(), 240, 140);
+    let key: Arc<str> = Arc::from("s");
+    let started = std::time::Instant::now();
+    for i in 0..200u64 {
+        pipeline.offer(Job {
+            key: key.clone(),
+            at_ms: i as i64,
+            frame: i,
+            input: frame.clone(),
+            reference: None,
+        });
+    }
+    // Offering never waits for the workers.
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let during = pipeline.stats();
+    assert_eq!(during.offered, 200);
+    assert!(during.dropped >= 150, "{during:?}");
+    pipeline.shutdown();
+    let analysed: Vec<_> = rx.try_iter().collect();
+    // Everything accepted was analysed (the queue held at most 4 besides the one in work).
+    assert_eq!(analysed.len() as u64 + during.dropped, 200, "{during:?}");
+    assert!(analysed.iter().all(|a| a.analysis.faces.len() == 1));
+}
