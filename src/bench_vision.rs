@@ -57,14 +57,7 @@ fn frame(models: &std::path::Path) -> anyhow::Result<Rgb> {
 }
 
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    media_server::bench::vm_rss_bytes().unwrap_or(0)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {

@@ -979,7 +979,7 @@ fn parse_machine_busy(stat: &str) -> Option<u64> {
 }
 
 /// The process's resident set size, from `/proc/self/status`.
-fn vm_rss_bytes() -> std::io::Result<u64> {
+pub fn vm_rss_bytes() -> std::io::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     status
         .lines()
