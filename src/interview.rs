@@ -64,6 +64,7 @@ impl Directory for DbDirectory {
                 can_publish: true,
                 can_subscribe: true,
             },
+            sid: String::new(),
             iat,
             exp: iat + MEDIA_TOKEN_TTL_S,
         };

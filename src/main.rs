@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_vision;
+mod demo;
 mod export;
 mod h264;
 mod interview;
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: export::ExportCommand,
     },
+    /// The demo centre: new sign-in links for its accounts.
+    Demo {
+        #[command(subcommand)]
+        command: demo::DemoCommand,
+    },
     /// Load commands that print figures.
     Bench {
         #[command(subcommand)]
@@ -69,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Bench { command } => bench::run(command),
         Command::Export { command } => export::run(command),
+        Command::Demo { command } => demo::run(command),
         Command::Verify(args) => {
             let code = verify::run(args)?;
             std::process::exit(code)

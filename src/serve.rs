@@ -109,31 +109,87 @@ fn jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
         return Ok(bytes);
     }
     let mut secret = vec![0u8; 32];
-    rand_bytes(&mut secret)?;
-    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    rand::fill(&mut secret[..]);
+    use std::io::Write;
+    private_file(&path)?
+        .write_all(&secret)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(secret)
 }
 
-fn rand_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)?;
+/// Opens a file for writing, created (or truncated) readable by this user only.
+fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    restrict(path, 0o600)?;
+    Ok(file)
+}
+
+/// Sets a path's permission bits (Unix), e.g. on files an older version left readable.
+fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// The data directory holds the database (identity images included), the keys and the
+/// recordings: it is this user's alone (0700), and so are the SQLite files (0600),
+/// created so before SQLite opens them.
+fn make_data_dir_private(data_dir: &Path, sqlite: bool) -> anyhow::Result<()> {
+    restrict(data_dir, 0o700)?;
+    if sqlite {
+        let db = data_dir.join("langcert.db");
+        if !db.exists() {
+            private_file(&db)?;
+        }
+        for name in ["langcert.db", "langcert.db-wal", "langcert.db-shm"] {
+            let p = data_dir.join(name);
+            if p.exists() {
+                restrict(&p, 0o600)?;
+            }
+        }
+    }
+    for name in ["jwt.secret", "issuer-key.pem"] {
+        let p = data_dir.join(name);
+        if p.exists() {
+            restrict(&p, 0o600)?;
+        }
+    }
     Ok(())
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    make_data_dir_private(&args.data_dir, args.database_url.is_none())?;
     let url = match &args.database_url {
         Some(u) => u.clone(),
         None => format!(
             "sqlite://{}?mode=rwc",
             args.data_dir.join("langcert.db").display()
         ),
+    };
+    // Settings are checked before anything is changed (a failed start changes nothing).
+    let smtp = match &args.smtp_url {
+        Some(url) => Some(
+            exam_api::mail::smtp::Smtp::new(url, &args.smtp_from)
+                .map_err(|e| anyhow::anyhow!("--smtp-url / --smtp-from: {e}"))?,
+        ),
+        None => None,
     };
     // The face models first: without them there is no proctoring, so no start.
     let models = vision::ModelPaths::resolve(&args.models, args.onnxruntime.as_deref())?;
@@ -206,6 +262,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config)
         .with_issuer(issuer)
         .with_identity_vision(identity);
+    // Sign-outs hold across restarts.
+    state
+        .keys
+        .load_revoked(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading revoked sessions: {e}"))?;
     // Items that were on screen when the server stopped get back the time it was down.
     let extended = exam_api::written::store::extend_after_downtime(&db, exam_api::db::now_ms())
         .await
@@ -229,9 +291,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             link_ttl_ms: state.config.link_ttl_s * 1000,
         },
     ));
-    if let Some(url) = &args.smtp_url {
-        let smtp = exam_api::mail::smtp::Smtp::new(url, &args.smtp_from)
-            .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    if let Some(smtp) = smtp {
         tokio::spawn(deliver_mail(db.clone(), smtp));
     }
     let n = exam_api::bank_api::store_bank(&state)
@@ -247,16 +307,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let (created, links) = exam_api::seed::seed_demo(&state)
             .await
             .map_err(|e| anyhow::anyhow!("seeding the demo centre: {e}"))?;
-        println!(
-            "{} — single-use sign-in links:",
-            if created {
-                "Demo centre created"
-            } else {
-                "Demo centre"
+        if created {
+            println!("Demo centre created — single-use sign-in links (each works once):");
+            for l in links {
+                println!("  {:<15} {}", l.role.as_str(), l.url);
             }
-        );
-        for l in links {
-            println!("  {:<15} {}", l.role.as_str(), l.url);
+        } else {
+            println!("Demo centre: `langcert demo links` prints new sign-in links");
         }
     }
     println!("API description: {public_url}/api/openapi.json");

@@ -12,6 +12,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (key === 'class') el.className = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
+    // Through the CSSOM: the Content Security Policy refuses style attributes.
+    else if (key === 'style') el.style.cssText = value;
     else if (key === 'on') for (const [ev, fn] of Object.entries(value)) el.addEventListener(ev, fn);
     else if (key in PROPS) el[key] = value;
     else el.setAttribute(key, value === true ? '' : String(value));

@@ -26,7 +26,8 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Sign-in attempts allowed per account or address per minute.
     pub sign_in_per_minute: u32,
-    /// Mark the session cookie `Secure` (behind HTTPS).
+    /// Mark the session cookie `Secure` and send `Strict-Transport-Security` (the
+    /// server is reached over HTTPS: its own TLS or a reverse proxy's).
     pub secure_cookie: bool,
     /// Where the media server writes interview recordings (`<dir>/<interview>/*.webm`).
     pub recordings_dir: Option<std::path::PathBuf>,
@@ -172,6 +173,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response_with_state(
+            state.config.secure_cookie,
+            crate::headers::security_headers,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // The path only (query strings may carry tokens), sign-in tokens cut off.

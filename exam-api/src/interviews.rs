@@ -90,7 +90,8 @@ fn out(r: Row) -> Result<InterviewOut, ApiError> {
 /// Schedules an interview (the candidate's centre admin, or a platform admin).
 #[utoipa::path(post, path = "/api/v1/interviews", tag = "interviews", request_body = InterviewIn,
     responses((status = 201, body = InterviewOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -119,6 +120,13 @@ async fn create(
         ));
     }
     let id = new_id();
+    let start = body.scheduled_at.timestamp_millis();
+    // The same rules as the booking calendar's: the evaluator's time is free (checked
+    // under the evaluator's lock, and enforced by the database's constraint), and the
+    // candidate has no other live interview.
+    let mut tx = state.db.begin_write().await?;
+    crate::booking::routes::ensure_free(&state, &mut tx, &body.evaluator_id, start, duration, None)
+        .await?;
     sqlx::query(
         "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8)",
@@ -127,12 +135,14 @@ async fn create(
     .bind(&candidate.centre_id)
     .bind(&candidate.id)
     .bind(&body.evaluator_id)
-    .bind(body.scheduled_at.timestamp_millis())
+    .bind(start)
     .bind(duration)
     .bind(candidate.cefr_target.to_string())
     .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::booking::routes::interview_conflict)?;
+    tx.commit().await?;
     let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
         .bind(&id)
         .fetch_one(&state.db.pool)

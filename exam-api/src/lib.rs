@@ -26,6 +26,7 @@ pub mod cefr;
 pub mod certificate;
 pub mod db;
 pub mod error;
+pub mod headers;
 pub mod import;
 pub mod interviews;
 pub mod mail;

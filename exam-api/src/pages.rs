@@ -134,6 +134,7 @@ async fn signin(
             let (code, key) = match e {
                 LinkError::Used => (StatusCode::GONE, "used"),
                 LinkError::Expired => (StatusCode::GONE, "expired"),
+                LinkError::Replaced => (StatusCode::GONE, "replaced"),
                 LinkError::Unknown => (StatusCode::NOT_FOUND, "unknown"),
             };
             (

@@ -1,8 +1,9 @@
 //! The demo training centre created on first start, and fresh sign-in links for it.
 
-use crate::accounts::{insert_user, new_id, sign_in_url};
+use crate::accounts::{insert_user, new_id};
 use crate::app::AppState;
 use crate::auth::Role;
+use crate::db::Db;
 use crate::db::now_ms;
 use crate::error::ApiError;
 
@@ -51,17 +52,43 @@ pub struct DemoLink {
     pub url: String,
 }
 
-/// Creates the demo centre on first start (returns `true` then), and in every case
-/// issues one fresh sign-in link per demo account.
+/// Creates the demo centre on the first start of a data directory. Returns whether it
+/// was created now and, only then, a fresh sign-in link per demo account: later starts
+/// print none (`langcert demo links` makes new ones), and an installation without the
+/// demo centre never gets any.
 pub async fn seed_demo(state: &AppState) -> Result<(bool, Vec<DemoLink>), ApiError> {
-    let existing: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+    if demo_centre(&state.db).await?.is_some() {
+        return Ok((false, Vec::new()));
+    }
+    create(state).await?;
+    let links = demo_links(
+        &state.db,
+        &state.config.public_url,
+        state.config.link_ttl_s * 1000,
+    )
+    .await?
+    .unwrap_or_default();
+    Ok((true, links))
+}
+
+/// The demo centre's id, when this installation has one.
+async fn demo_centre(db: &Db) -> Result<Option<String>, ApiError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
         .bind(DEMO_KEY)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&db.pool)
         .await?;
-    let created = existing.is_none();
-    let centre = match existing {
-        Some((c,)) => c,
-        None => create(state).await?,
+    Ok(row.map(|(c,)| c))
+}
+
+/// Fresh single-use sign-in links for the demo accounts (each replaces the account's
+/// older unused links); `None` when the installation has no demo centre.
+pub async fn demo_links(
+    db: &Db,
+    public_url: &str,
+    ttl_ms: i64,
+) -> Result<Option<Vec<DemoLink>>, ApiError> {
+    let Some(centre) = demo_centre(db).await? else {
+        return Ok(None);
     };
     let mut links = Vec::new();
     for (role, email, ..) in PEOPLE {
@@ -70,16 +97,17 @@ pub async fn seed_demo(state: &AppState) -> Result<(bool, Vec<DemoLink>), ApiErr
         )
         .bind(email)
         .bind(&centre)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&db.pool)
         .await?;
         if let Some((id,)) = row {
+            let token = crate::auth::create_link(db, &id, now_ms(), ttl_ms).await?;
             links.push(DemoLink {
                 role,
-                url: sign_in_url(state, &id).await?,
+                url: format!("{}/signin/{token}", public_url.trim_end_matches('/')),
             });
         }
     }
-    Ok((created, links))
+    Ok(Some(links))
 }
 
 async fn create(state: &AppState) -> Result<String, ApiError> {

@@ -139,6 +139,7 @@ both!(
             role,
             centre: None,
             grants: Grants::default(),
+            sid: "a-sign-in".to_owned(),
             iat: now,
             exp,
         };
@@ -800,7 +801,189 @@ async fn the_same_database_serves_two_starts() {
         exam_api::bank_api::store_bank(&state).await.unwrap();
         let (created, links) = exam_api::seed::seed_demo(&state).await.unwrap();
         assert_eq!(created, round == 0);
-        assert_eq!(links.len(), 5);
+        // Links only when the demo centre is created; later, on demand.
+        assert_eq!(links.len(), if round == 0 { 5 } else { 0 });
+        let on_demand = exam_api::seed::demo_links(&state.db, "http://x", 60_000)
+            .await
+            .unwrap()
+            .expect("a demo installation");
+        assert_eq!(on_demand.len(), 5);
         state.db.close().await;
     }
 }
+
+both!(
+    sign_out_revokes_the_session_and_its_refreshes,
+    |app: TestApp| async move {
+        let token = app.sign_in("evaluator").await;
+        let refreshed = app
+            .call("POST", "/api/v1/auth/refresh", Some(&token), None)
+            .await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+        let refreshed = refreshed.json["token"].as_str().unwrap().to_owned();
+        for t in [&token, &refreshed] {
+            assert_eq!(
+                app.call("GET", "/api/v1/me", Some(t), None).await.status,
+                StatusCode::OK
+            );
+        }
+        let out = app
+            .call("POST", "/api/v1/auth/logout", Some(&token), None)
+            .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert!(
+            out.headers["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0"),
+            "the cookie is cleared"
+        );
+        // The Bearer token and the one refreshed from it no longer work.
+        for t in [&token, &refreshed] {
+            let r = app.call("GET", "/api/v1/me", Some(t), None).await;
+            assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+            assert!(r.text.contains("signed out"), "{}", r.text);
+            let again = app
+                .call("POST", "/api/v1/auth/refresh", Some(t), None)
+                .await;
+            assert_error(&again, StatusCode::UNAUTHORIZED, "unauthorized");
+        }
+        // As after a restart: the revocation is stored, and loaded by new keys.
+        let keys = JwtKeys::from_secret(SECRET);
+        assert!(keys.verify(&token).is_ok(), "fresh keys know nothing yet");
+        assert!(keys.load_revoked(&app.state.db).await.unwrap() >= 1);
+        assert!(keys.verify(&token).is_err(), "the stored revocation holds");
+        // Another sign-in of the same account is not affected.
+        let me = app
+            .call(
+                "GET",
+                "/api/v1/me",
+                Some(&app.sign_in("centre_admin").await),
+                None,
+            )
+            .await;
+        assert_eq!(me.status, StatusCode::OK);
+        // A session token without a sign-in id (as minted before revocation existed) is refused.
+        let now = now_ms() / 1000;
+        let legacy = JwtKeys::from_secret(SECRET)
+            .sign(&Claims {
+                sub: me.json["id"].as_str().unwrap().to_owned(),
+                role: Role::CentreAdmin,
+                centre: me.json["centre_id"].as_str().map(str::to_owned),
+                grants: Grants::default(),
+                sid: String::new(),
+                iat: now,
+                exp: now + 600,
+            })
+            .unwrap();
+        assert_error(
+            &app.call("GET", "/api/v1/me", Some(&legacy), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
+);
+
+both!(
+    a_new_link_replaces_the_older_unused_ones,
+    |app: TestApp| async move {
+        let admin = app.sign_in("centre_admin").await;
+        let email = format!("r{}@example.org", uuid::Uuid::new_v4().simple());
+        let c = app
+        .call("POST", "/api/v1/candidates", Some(&admin),
+            Some(json!({ "email": email, "first_names": "Rémi", "last_name": "Test", "cefr_target": "B1" })))
+        .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+        let first = c.json["sign_in_url"].as_str().unwrap().to_owned();
+        let id = c.json["id"].as_str().unwrap();
+        let second = app
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{id}/links"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+        let second = second.json["sign_in_url"].as_str().unwrap().to_owned();
+        // The first link was never used, and it no longer works.
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/auth/link",
+                None,
+                Some(json!({ "token": TestApp::link_token(&first) })),
+            )
+            .await;
+        assert_error(&r, StatusCode::GONE, "gone");
+        assert!(r.text.contains("replaced"), "{}", r.text);
+        let page = app
+            .call(
+                "GET",
+                &format!("/signin/{}", TestApp::link_token(&first)),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::GONE);
+        assert!(
+            page.text.contains("data-state=\"replaced\""),
+            "{}",
+            page.text
+        );
+        // The newest one does.
+        app.sign_in_url(&second).await;
+    }
+);
+
+both!(
+    pages_and_answers_carry_security_headers,
+    |app: TestApp| async move {
+        for path in [
+            "/app/",
+            "/static/test.html",
+            "/api/v1/me",
+            "/healthz",
+            "/signin/nothing",
+        ] {
+            let r = app.call("GET", path, None, None).await;
+            let h = |name: &str| {
+                r.headers
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default()
+            };
+            let csp = h("content-security-policy");
+            assert!(
+                csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+                "{path}: {csp}"
+            );
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(h("referrer-policy"), "no-referrer", "{path}");
+            assert_eq!(h("x-frame-options"), "DENY", "{path}");
+            assert!(
+                h("strict-transport-security").is_empty(),
+                "no HSTS over plain HTTP"
+            );
+        }
+    }
+);
+
+both!(
+    hsts_behind_https,
+    exam_api::app::ApiConfig {
+        public_url: "https://langcert.example".to_owned(),
+        secure_cookie: true,
+        ..Default::default()
+    },
+    |app: TestApp| async move {
+        let r = app.call("GET", "/app/", None, None).await;
+        assert!(
+            r.headers["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age="),
+        );
+    }
+);

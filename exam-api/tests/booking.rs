@@ -1083,3 +1083,162 @@ both!(
         );
     }
 );
+
+both!(
+    no_evaluator_is_double_booked_by_the_centre,
+    |app: TestApp| async move {
+        let candidates = import(&app, 3).await;
+        let admin = app.sign_in("centre_admin").await;
+        let evaluator = app.sign_in("evaluator").await;
+        let ev = app
+            .call("GET", "/api/v1/me", Some(&evaluator), None)
+            .await
+            .json["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let schedule = |candidate: &str, at: &str| json!({ "candidate_id": candidate, "evaluator_id": ev, "scheduled_at": at, "duration_min": 30 });
+        let first = app
+            .call(
+                "POST",
+                "/api/v1/interviews",
+                Some(&admin),
+                Some(schedule(&candidates[0], "2030-01-07T08:00:00Z")),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        // 08:15–08:45 overlaps 08:00–08:30.
+        let overlapping = app
+            .call(
+                "POST",
+                "/api/v1/interviews",
+                Some(&admin),
+                Some(schedule(&candidates[1], "2030-01-07T08:15:00Z")),
+            )
+            .await;
+        assert_eq!(
+            (overlapping.status, overlapping.code()),
+            (StatusCode::CONFLICT, "slot_taken"),
+            "{}",
+            overlapping.text
+        );
+        // Back to back is fine.
+        let next = app
+            .call(
+                "POST",
+                "/api/v1/interviews",
+                Some(&admin),
+                Some(schedule(&candidates[1], "2030-01-07T08:30:00Z")),
+            )
+            .await;
+        assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
+        // The database itself refuses an overlap, whoever writes it: an insert and a
+        // move that would overlap both fail; a cancelled interview does not count.
+        let insert = |id: &'static str, candidate: String, at: i64, status: &'static str| {
+            let db = app.state.db.clone();
+            let ev = ev.clone();
+            async move {
+                sqlx::query("INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at) \
+                             SELECT $1, centre_id, $2, $3, $4, 30, 'B1', $5, 0 FROM candidates WHERE user_id = $2")
+                    .bind(id)
+                    .bind(candidate)
+                    .bind(ev)
+                    .bind(at)
+                    .bind(status)
+                    .execute(&db.pool)
+                    .await
+            }
+        };
+        let t0 = chrono::DateTime::parse_from_rfc3339("2030-01-07T08:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        let e = insert(
+            "x-overlap",
+            candidates[2].clone(),
+            t0 + 10 * 60_000,
+            "scheduled",
+        )
+        .await
+        .expect_err("an overlapping insert is refused by the database");
+        assert!(
+            exam_api::db::violates(&e, "interviews_no_overlap", ""),
+            "the overlap constraint is named: {e}"
+        );
+        insert(
+            "x-cancelled",
+            candidates[2].clone(),
+            t0 + 10 * 60_000,
+            "cancelled",
+        )
+        .await
+        .expect("a cancelled interview may overlap");
+        let moved = sqlx::query("UPDATE interviews SET scheduled_at = $1 WHERE id = $2")
+            .bind(t0 + 20 * 60_000)
+            .bind(next.json["id"].as_str().unwrap())
+            .execute(&app.state.db.pool)
+            .await
+            .expect_err("moving onto another interview is refused by the database");
+        assert!(
+            exam_api::db::violates(&moved, "interviews_no_overlap", ""),
+            "{moved}"
+        );
+        let revived =
+            sqlx::query("UPDATE interviews SET status = 'scheduled' WHERE id = 'x-cancelled'")
+                .execute(&app.state.db.pool)
+                .await
+                .expect_err("un-cancelling into an overlap is refused");
+        assert!(
+            exam_api::db::violates(&revived, "interviews_no_overlap", ""),
+            "{revived}"
+        );
+    }
+);
+
+both!(
+    a_candidate_booking_two_slots_at_once_is_told_already_booked,
+    |app: TestApp| async move {
+        let candidate = import(&app, 1).await.remove(0);
+        let all = slots(&app, &candidate).await;
+        let admin = app.sign_in("centre_admin").await;
+        // Ten different slots for the same candidate, at the same time.
+        let tasks: Vec<_> = all
+            .iter()
+            .take(10)
+            .map(|s| {
+                let router = app.router.clone();
+                let body = json!({ "slot_id": s["id"], "candidate_id": candidate }).to_string();
+                let token = admin.clone();
+                tokio::spawn(async move {
+                    use tower::ServiceExt;
+                    let req = axum::http::Request::post("/api/v1/bookings")
+                        .header("content-type", "application/json")
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(axum::body::Body::from(body))
+                        .unwrap();
+                    let res = router.oneshot(req).await.unwrap();
+                    let status = res.status();
+                    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    (
+                        status,
+                        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(tasks.len(), 10);
+        let mut created = 0;
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            match status {
+                StatusCode::CREATED => created += 1,
+                StatusCode::CONFLICT => {
+                    assert_eq!(body["error"]["code"], "already_booked", "{body}")
+                }
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert_eq!(created, 1, "one booking");
+    }
+);

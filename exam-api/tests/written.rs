@@ -549,3 +549,40 @@ both!(demo_and_practice, pause(3000), |app: TestApp| async move {
         StatusCode::UNAUTHORIZED
     );
 });
+
+both!(
+    downtime_is_credited_once_across_failed_starts,
+    pause(3000),
+    |app: TestApp| async move {
+        use exam_api::written::store::{extend_after_downtime, heartbeat};
+        let token = ready_candidate(&app, 1.0).await;
+        let id = start(&app, &token).await["id"].as_str().unwrap().to_owned();
+        let deadline = || async {
+            let (d,): (i64,) = sqlx::query_as(
+                "SELECT deadline_at FROM written_items WHERE session_id = $1 AND done_at IS NULL",
+            )
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+            d
+        };
+        let db = &app.state.db;
+        let t0 = now_ms();
+        heartbeat(db, t0).await.unwrap();
+        let before = deadline().await;
+        // The server dies at t0; a start at t0 + 2 s credits the downtime, then fails
+        // (a bad setting) before serving; the next start, at t0 + 3 s, succeeds.
+        assert_eq!(extend_after_downtime(db, t0 + 2_000).await.unwrap(), 1);
+        assert_eq!(deadline().await - before, 2_000);
+        assert_eq!(extend_after_downtime(db, t0 + 3_000).await.unwrap(), 1);
+        assert_eq!(
+            deadline().await - before,
+            3_000,
+            "the time it was down, once, not the first outage again"
+        );
+        // A start right after that gives nothing more.
+        assert_eq!(extend_after_downtime(db, t0 + 3_000).await.unwrap(), 0);
+        assert_eq!(deadline().await - before, 3_000);
+    }
+);

@@ -17,6 +17,8 @@ pub enum LinkError {
     Used,
     /// Its time is over.
     Expired,
+    /// A newer link was sent to the same person; only the newest one works.
+    Replaced,
 }
 
 impl LinkError {
@@ -26,6 +28,9 @@ impl LinkError {
             LinkError::Unknown => ApiError::NotFound("this sign-in link is not valid".to_owned()),
             LinkError::Used => ApiError::Gone(
                 "this sign-in link has already been used; ask for a new one".to_owned(),
+            ),
+            LinkError::Replaced => ApiError::Gone(
+                "this sign-in link was replaced by a newer one; use the latest e-mail".to_owned(),
             ),
             LinkError::Expired => {
                 ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned())
@@ -60,6 +65,15 @@ pub async fn create_link_in(
     let mut raw = [0u8; 32];
     rand::fill(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
+    // The newest link is the only one that works: older unused ones are replaced.
+    sqlx::query(
+        "UPDATE sign_in_links SET replaced_at = $1 \
+         WHERE user_id = $2 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("INSERT INTO sign_in_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(hash(&token))
         .bind(user_id)
@@ -76,17 +90,18 @@ pub async fn link_status(
     token: &str,
     now_ms: i64,
 ) -> Result<Result<String, LinkError>, ApiError> {
-    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT user_id, expires_at, used_at FROM sign_in_links WHERE token_hash = $1",
+    let row: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT user_id, expires_at, used_at, replaced_at FROM sign_in_links WHERE token_hash = $1",
     )
     .bind(hash(token))
     .fetch_optional(&db.pool)
     .await?;
     Ok(match row {
         None => Err(LinkError::Unknown),
-        Some((_, _, Some(_))) => Err(LinkError::Used),
-        Some((_, exp, None)) if exp <= now_ms => Err(LinkError::Expired),
-        Some((user, _, None)) => Ok(user),
+        Some((_, _, Some(_), _)) => Err(LinkError::Used),
+        Some((_, _, None, Some(_))) => Err(LinkError::Replaced),
+        Some((_, exp, None, None)) if exp <= now_ms => Err(LinkError::Expired),
+        Some((user, _, None, None)) => Ok(user),
     })
 }
 
@@ -98,7 +113,7 @@ pub async fn consume_link(
 ) -> Result<Result<String, LinkError>, ApiError> {
     let h = hash(token);
     let done = sqlx::query(
-        "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $1",
     )
     .bind(now_ms)
     .bind(&h)

@@ -7,6 +7,7 @@
 mod link;
 mod password;
 mod rate;
+mod revoked;
 pub mod routes;
 
 use std::fmt;
@@ -106,17 +107,23 @@ pub struct Claims {
     /// Media grants.
     #[serde(default)]
     pub grants: Grants,
+    /// The sign-in this token belongs to (random, kept across refreshes): signing out
+    /// revokes it, and with it every token of that sign-in. Empty in media grants.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
 }
 
-/// The keys that sign and check session tokens (HS256).
+/// The keys that sign and check session tokens (HS256), and the sign-ins revoked
+/// before their tokens expire.
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    revoked: std::sync::Arc<revoked::Revoked>,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -131,7 +138,27 @@ impl JwtKeys {
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            revoked: Default::default(),
         }
+    }
+
+    /// Revokes a sign-in until `exp` (seconds since the epoch): stored, so that it holds
+    /// after a restart, then refused by [`JwtKeys::verify`] at once.
+    pub async fn revoke(&self, db: &crate::db::Db, sid: &str, exp: i64) -> Result<(), ApiError> {
+        revoked::store(db, sid, exp).await?;
+        self.revoked.insert(sid, exp, crate::db::now_ms() / 1000);
+        Ok(())
+    }
+
+    /// Loads the stored revocations that have not expired (at start).
+    pub async fn load_revoked(&self, db: &crate::db::Db) -> Result<usize, ApiError> {
+        let now = crate::db::now_ms() / 1000;
+        let rows = revoked::load(db, now).await?;
+        let n = rows.len();
+        for (sid, exp) in rows {
+            self.revoked.insert(&sid, exp, now);
+        }
+        Ok(n)
     }
 
     /// Signs claims into a token.
@@ -145,14 +172,20 @@ impl JwtKeys {
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 0;
         v.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     ApiError::Unauthorized("the session has expired; sign in again".to_owned())
                 }
                 _ => ApiError::Unauthorized("the session token is invalid".to_owned()),
-            })
+            })?;
+        if !claims.sid.is_empty() && self.revoked.contains(&claims.sid) {
+            return Err(ApiError::Unauthorized(
+                "this session was signed out; sign in again".to_owned(),
+            ));
+        }
+        Ok(claims)
     }
 }
 
@@ -208,6 +241,12 @@ where
         if claims.grants.room.is_some() {
             return Err(ApiError::Unauthorized(
                 "this token is a media grant, not a session".to_owned(),
+            ));
+        }
+        // Every session names its sign-in, so that signing out can revoke it.
+        if claims.sid.is_empty() {
+            return Err(ApiError::Unauthorized(
+                "this session token is from an older version; sign in again".to_owned(),
             ));
         }
         Ok(AuthUser(claims))

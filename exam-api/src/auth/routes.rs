@@ -81,7 +81,20 @@ pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserR
     .transpose()
 }
 
-fn session(state: &AppState, user: &UserRow, grants: Grants) -> Result<Response, ApiError> {
+/// A new sign-in's id: 128 random bits, base64url.
+fn new_sid() -> String {
+    use base64::Engine;
+    let mut raw = [0u8; 16];
+    rand::fill(&mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn session(
+    state: &AppState,
+    user: &UserRow,
+    grants: Grants,
+    sid: String,
+) -> Result<Response, ApiError> {
     let iat = now_ms() / 1000;
     let exp = iat + state.config.session_ttl_s;
     let claims = Claims {
@@ -89,6 +102,7 @@ fn session(state: &AppState, user: &UserRow, grants: Grants) -> Result<Response,
         role: user.role,
         centre: user.centre_id.clone(),
         grants,
+        sid,
         iat,
         exp,
     };
@@ -193,7 +207,7 @@ async fn login(
     }
     let user = load_user(&state, &id).await?.ok_or_else(wrong)?;
     tracing::info!(user = %user.id, role = %user.role, "signed in with a password");
-    session(&state, &user, Grants::default())
+    session(&state, &user, Grants::default(), new_sid())
 }
 
 /// Exchanges a single-use sign-in link for a session.
@@ -213,7 +227,7 @@ async fn link(
         .await?
         .ok_or_else(|| ApiError::NotFound("this sign-in link is not valid".to_owned()))?;
     tracing::info!(user = %user.id, role = %user.role, "signed in with a link");
-    session(&state, &user, Grants::default())
+    session(&state, &user, Grants::default(), new_sid())
 }
 
 /// Issues a fresh session token for a valid one (sliding sessions).
@@ -223,19 +237,32 @@ async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Respon
     let user = load_user(&state, auth.id())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
-    session(&state, &user, auth.0.grants.clone())
+    // The same sign-in: signing out later revokes the refreshed tokens too.
+    session(&state, &user, auth.0.grants.clone(), auth.0.sid.clone())
 }
 
-/// Clears the session cookie.
+/// Signs out: revokes the sign-in of the token sent (cookie or Bearer), so that no token
+/// of it works any more, and clears the session cookie. Without a valid session it only
+/// clears the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-async fn logout() -> impl IntoResponse {
-    (
+async fn logout(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Ok(auth) = auth {
+        // Until the last token of this sign-in would have expired: refreshed tokens
+        // expire at most one session lifetime after now.
+        let until = (now_ms() / 1000 + state.config.session_ttl_s).max(auth.0.exp);
+        state.keys.revoke(&state.db, &auth.0.sid, until).await?;
+        tracing::info!(user = %auth.id(), "signed out");
+    }
+    Ok((
         axum::http::StatusCode::NO_CONTENT,
         [(
             header::SET_COOKIE,
             format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
         )],
-    )
+    ))
 }
 
 /// The signed-in account.

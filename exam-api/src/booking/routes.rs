@@ -393,15 +393,44 @@ fn slot_taken() -> ApiError {
     )
 }
 
-fn taken(e: &sqlx::Error) -> bool {
-    is_unique_violation(e)
+/// The refusal when the candidate already has a live interview.
+fn already_booked() -> ApiError {
+    ApiError::refused(
+        "already_booked",
+        "an interview is already booked: change it instead",
+    )
+}
+
+/// The client's error a write of an interview row ran into, by the constraint it broke:
+/// the candidate's one live interview, or the evaluator's time (the same start, or an
+/// overlap refused by the exclusion constraint). Other errors are ours.
+pub(crate) fn interview_conflict(e: sqlx::Error) -> ApiError {
+    use crate::db::violates;
+    if violates(
+        &e,
+        "interviews_one_per_candidate",
+        "interviews.candidate_id",
+    ) {
+        already_booked()
+    } else if violates(
+        &e,
+        "interviews_one_per_slot",
+        "interviews.evaluator_id, interviews.scheduled_at",
+    ) || violates(&e, "interviews_no_overlap", "")
+    {
+        slot_taken()
+    } else if is_unique_violation(&e) {
+        ApiError::Conflict("this interview conflicts with another one".to_owned())
+    } else {
+        e.into()
+    }
 }
 
 /// Refuses a slot that overlaps a live interview of the evaluator (other than `except`).
 /// Exact same starts are also refused by the database's unique index; overlaps of
 /// different lengths are checked here, under a per-evaluator lock on PostgreSQL (SQLite's
 /// write transaction already serialises bookings).
-async fn ensure_free(
+pub(crate) async fn ensure_free(
     state: &AppState,
     conn: &mut sqlx::AnyConnection,
     evaluator: &str,
@@ -450,10 +479,7 @@ async fn book(
         .await?
         .is_some()
     {
-        return Err(ApiError::refused(
-            "already_booked",
-            "an interview is already booked: change it instead",
-        ));
+        return Err(already_booked());
     }
     let (target,): (String,) =
         sqlx::query_as("SELECT cefr_target FROM candidates WHERE user_id = $1")
@@ -487,14 +513,7 @@ async fn book(
     .bind(by_centre.then_some(now))
     .execute(&mut *tx)
     .await;
-    match inserted {
-        Err(e) if taken(&e) => {
-            return Err(slot_taken());
-        }
-        other => {
-            other?;
-        }
-    }
+    inserted.map_err(interview_conflict)?;
     let invite = by_centre.then_some("booking_confirmed");
     let out = settle(
         &state,
@@ -577,19 +596,11 @@ async fn move_booking(
     .bind(&status)
     .execute(&mut *tx)
     .await;
-    match moved {
-        Err(e) if taken(&e) => {
-            return Err(slot_taken());
-        }
-        Ok(done) if done.rows_affected() != 1 => {
-            return Err(ApiError::refused(
-                "not_changeable",
-                "this interview changed meanwhile; reload",
-            ));
-        }
-        other => {
-            other?;
-        }
+    if moved.map_err(interview_conflict)?.rows_affected() != 1 {
+        return Err(ApiError::refused(
+            "not_changeable",
+            "this interview changed meanwhile; reload",
+        ));
     }
     let invite = confirmed.then_some("booking_updated");
     let out = settle(

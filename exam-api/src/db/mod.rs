@@ -121,3 +121,23 @@ pub fn now_ms() -> i64 {
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
+
+/// True when a write broke the named constraint: a unique index or an exclusion
+/// constraint on PostgreSQL (named by the server), a unique index on SQLite (named by
+/// its `table.column` list in the message, given as `sqlite_columns`), or a trigger that
+/// raises the constraint's name (SQLite's stand-in for exclusion constraints).
+pub fn violates(e: &sqlx::Error, name: &str, sqlite_columns: &str) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    if d.constraint() == Some(name) {
+        return true;
+    }
+    let message = d.message();
+    message == name
+        || (!sqlite_columns.is_empty()
+            && d.is_unique_violation()
+            && message
+                .strip_prefix("UNIQUE constraint failed: ")
+                .is_some_and(|cols| cols == sqlite_columns))
+}

@@ -241,7 +241,7 @@ pub async fn exposure(db: &Db) -> Result<ExposureCounts, ApiError> {
 /// The settings key of the liveness heartbeat.
 pub const HEARTBEAT: &str = "heartbeat_ms";
 
-/// Records that the server is alive at `now` (called every second by the binary).
+/// Records that the server is alive at `now` (called four times a second by the binary).
 pub async fn heartbeat(db: &Db, now: i64) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -256,10 +256,15 @@ pub async fn heartbeat(db: &Db, now: i64) -> Result<(), ApiError> {
 /// After a restart: gives back to every item that was on screen the time the server was
 /// down (from the last heartbeat to `now`), so the candidate continues with the time
 /// that was left. Returns how many items were extended.
+///
+/// The heartbeat moves to `now` in the same transaction, so the downtime is credited
+/// once: a start that fails after this (a bad setting, a port in use) and the next
+/// start give back only the time since, not the whole outage again.
 pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
+    let mut tx = db.begin_write().await?;
     let last: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
         .bind(HEARTBEAT)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?;
     let Some(last) = last.and_then(|(v,)| v.parse::<i64>().ok()) else {
         return Ok(0);
@@ -274,8 +279,14 @@ pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
     )
     .bind(down)
     .bind(last)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE settings SET value = $1 WHERE key = $2")
+        .bind(now.to_string())
+        .bind(HEARTBEAT)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }
 
