@@ -13,6 +13,7 @@ mod items;
 mod monitor;
 mod serve;
 mod simulate;
+mod tls;
 mod verify;
 
 use clap::{Parser, Subcommand};

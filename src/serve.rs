@@ -52,6 +52,13 @@ pub(crate) struct ServeArgs {
     /// directory on first start when absent.
     #[arg(long, env = "LANGCERT_ISSUER_KEY")]
     issuer_key: Option<PathBuf>,
+    /// The TLS certificate chain (PEM) for HTTPS of its own; with --tls-key. SIGHUP
+    /// reads both files again.
+    #[arg(long, env = "LANGCERT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM, PKCS#8, PKCS#1 or SEC1); with --tls-cert.
+    #[arg(long, env = "LANGCERT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Take clients' addresses from `X-Forwarded-For` (only behind a trusted reverse proxy).
     #[arg(long, env = "LANGCERT_TRUST_PROXY")]
     trust_proxy: bool,
@@ -184,6 +191,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
     };
     // Settings are checked before anything is changed (a failed start changes nothing).
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::TlsFiles::load(cert, key)?),
+        _ => None,
+    };
     let smtp = match &args.smtp_url {
         Some(url) => Some(
             exam_api::mail::smtp::Smtp::new(url, &args.smtp_from)
@@ -240,7 +251,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{addr}")
+        });
     let config = ApiConfig {
         public_url: public_url.clone(),
         session_ttl_s: args.session_ttl_s,
@@ -249,7 +263,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trust_proxy: args.trust_proxy,
         recordings_dir: Some(args.data_dir.join("recordings")),
         // Behind HTTPS the session cookie is marked Secure.
-        secure_cookie: public_url.starts_with("https://"),
+        secure_cookie: public_url.starts_with("https://") || tls.is_some(),
         proctoring_retention_days: args.proctoring_retention_days,
         ..ApiConfig::default()
     };
@@ -300,8 +314,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(items = n, database = ?db.backend, "item bank loaded");
 
     println!(
-        "langcert {} listening on http://{addr}",
-        env!("CARGO_PKG_VERSION")
+        "langcert {} listening on {}://{addr}",
+        env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { "https" } else { "http" }
     );
     if !args.no_demo {
         let (created, links) = exam_api::seed::seed_demo(&state)
@@ -333,12 +348,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             db: db.clone(),
             keys,
         }));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(files) => {
+            use axum::serve::ListenerExt;
+            crate::tls::reload_on_sighup(files.clone())?;
+            // `tap_io` only to get the peer's address as connect info.
+            let listener = crate::tls::TlsListener::new(listener, files)?.tap_io(|_| {});
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     sfu.shutdown().await;
     db.close().await;
     tracing::info!("stopped cleanly");
