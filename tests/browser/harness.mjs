@@ -10,10 +10,12 @@ import { chromium } from 'playwright-core';
 const BIN = process.env.LANGCERT_BIN;
 if (!BIN) throw new Error('set LANGCERT_BIN to the langcert binary (scripts/test does)');
 
-/** Starts a server; resolves to { base, links: {role: url}, stop() }. */
+/** Starts a server; resolves to { base, links: {role: url}, dataDir, pid, stop() }. */
 export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'langcert-browser-'));
-  const child = spawn(BIN, ['serve', '--http', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
+  // A free port unless the caller names one.
+  const http = extraArgs.includes('--http') ? [] : ['--http', '127.0.0.1:0'];
+  const child = spawn(BIN, ['serve', ...http, '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.LANGCERT_TEST_LOG || 'warn' },
   });
@@ -23,7 +25,7 @@ export async function startServer(extraArgs = []) {
   await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`langcert exited with ${code}`)));
     lines.on('line', (line) => {
-      const listening = line.match(/listening on (http:\/\/\S+)/);
+      const listening = line.match(/listening on (https?:\/\/\S+)/);
       if (listening) base = listening[1];
       const link = line.match(/^\s+(\w+)\s+(http\S+)$/);
       if (link) links[link[1]] = link[2];
@@ -33,6 +35,8 @@ export async function startServer(extraArgs = []) {
   return {
     base,
     links,
+    dataDir,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -41,8 +45,27 @@ export async function startServer(extraArgs = []) {
   };
 }
 
+/**
+ * Every Content Security Policy violation reported in any page of any browser launched
+ * here; closing a browser fails (and so fails the test file) when there was one.
+ */
+export const cspViolations = [];
+
+function watchCsp(context) {
+  const record = (page) =>
+    page.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()}`);
+    });
+  context.on('page', record);
+  // Violations that print nothing (an inline style set by a script) are reported too.
+  return context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+  });
+}
+
 /** Launches headless Chromium with fake media devices; resolves to { browser, context }. */
-export async function launch() {
+export async function launch({ args = [], contextOptions = {} } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -57,9 +80,22 @@ export async function launch() {
       '--disable-sync',
       '--no-first-run',
       '--disable-gpu',
+      ...args,
     ],
   });
+  // Every context of this browser is watched, also those the tests open themselves.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options = {}) => {
+    const c = await newContext({ ...contextOptions, ...options });
+    await watchCsp(c);
+    return c;
+  };
   const context = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    if (cspViolations.length) throw new Error(`Content Security Policy violations:\n${cspViolations.join('\n')}`);
+  };
   return { browser, context };
 }
 
