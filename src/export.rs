@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use exam_api::db::Db;
 
 #[derive(Subcommand)]
 pub(crate) enum ExportCommand {
@@ -14,19 +13,8 @@ pub(crate) enum ExportCommand {
 
 #[derive(Args)]
 pub(crate) struct CpfArgs {
-    /// The data folder of the installation (its SQLite database).
-    #[arg(long, env = "LANGCERT_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// The database, when it is PostgreSQL.
-    #[arg(long, env = "LANGCERT_DATABASE_URL")]
-    database_url: Option<String>,
-    /// The address of the installation, for verification URLs.
-    #[arg(
-        long,
-        env = "LANGCERT_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    public_url: String,
+    #[command(flatten)]
+    installation: crate::installation::Installation,
     /// Write to this file (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -35,14 +23,8 @@ pub(crate) struct CpfArgs {
 pub(crate) fn run(command: ExportCommand) -> anyhow::Result<()> {
     let ExportCommand::Cpf(args) = command;
     tokio::runtime::Runtime::new()?.block_on(async {
-        let url = args.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rw",
-                args.data_dir.join("langcert.db").display()
-            )
-        });
-        let db = Db::connect(&url).await.context("opening the database")?;
-        let rows = exam_api::results::cpf::rows(&db, &args.public_url)
+        let db = args.installation.connect().await?;
+        let rows = exam_api::results::cpf::rows(&db, &args.installation.public_url)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let csv = exam_api::results::cpf::to_csv(&rows);

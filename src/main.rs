@@ -8,6 +8,7 @@ mod bench_vision;
 mod demo;
 mod export;
 mod h264;
+mod installation;
 mod interview;
 mod items;
 mod monitor;

@@ -248,13 +248,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.http))?;
     let addr = listener.local_addr()?;
     // Links name the bound address (an --http port of 0 picks a free one).
-    let public_url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| {
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            format!("{scheme}://{addr}")
-        });
+    let public_url = args.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{addr}")
+    });
     let config = ApiConfig {
         public_url: public_url.clone(),
         session_ttl_s: args.session_ttl_s,

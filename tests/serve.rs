@@ -172,14 +172,7 @@ async fn journey(backend: Backend) {
         assert!(roles.contains(&role), "a link for {role}: {roles:?}");
     }
     let http = reqwest::Client::new();
-    let health: Value = http
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = get_json(&http, &format!("{}/healthz", server.base), None).await;
     assert_eq!(health["status"], "ok");
     assert_eq!(
         health["database"],
@@ -209,15 +202,12 @@ async fn journey(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let me: Value = http
-        .get(format!("{}/api/v1/me", server.base))
-        .bearer_auth(session["token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = get_json(
+        &http,
+        &format!("{}/api/v1/me", server.base),
+        session["token"].as_str(),
+    )
+    .await;
     assert_eq!(me["role"], "candidate");
     // A centre admin registers someone; their personal data must not reach the log.
     let admin_link = server.link("centre_admin");
@@ -280,15 +270,8 @@ async fn journey(backend: Backend) {
             .contains("data-state=\"replaced\"")
     );
     let evaluator = fresh.iter().find(|(r, _)| r == "evaluator").unwrap();
-    let me: Value = http
-        .get(format!("{}/api/v1/me", again.base))
-        .bearer_auth(session_from_link(&again.base, &evaluator.1).await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = session_from_link(&again.base, &evaluator.1).await;
+    let me = get_json(&http, &format!("{}/api/v1/me", again.base), Some(&session)).await;
     assert_eq!(me["role"], "evaluator");
     again.stop();
     // The data directory and its secrets are the server user's alone.
@@ -305,6 +288,15 @@ async fn journey(backend: Backend) {
             assert_eq!(mode(&dir.path().join(f)), 0o600, "{f}");
         }
     }
+}
+
+/// A GET's JSON answer, with a session token or none.
+async fn get_json(http: &reqwest::Client, url: &str, token: Option<&str>) -> Value {
+    let mut req = http.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 /// Runs `langcert demo links` on a data directory; returns the printed (role, url).

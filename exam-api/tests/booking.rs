@@ -94,6 +94,40 @@ pub(crate) async fn slots(app: &TestApp, candidate: &str) -> Vec<Value> {
     r.json["slots"].as_array().unwrap().clone()
 }
 
+/// Sends booking requests (as the centre admin) all at once; their answers, in order.
+async fn bookings_at_once(app: &TestApp, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    let admin = app.sign_in("centre_admin").await;
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let router = app.router.clone();
+            let token = admin.clone();
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::post("/api/v1/bookings")
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                let res = router.oneshot(req).await.unwrap();
+                let status = res.status();
+                let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                (
+                    status,
+                    serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+                )
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 both!(
     fifty_requests_for_one_slot_make_one_booking,
     |app: TestApp| async move {
@@ -102,36 +136,14 @@ both!(
             .as_str()
             .unwrap()
             .to_owned();
-        let admin = app.sign_in("centre_admin").await;
-        let tasks: Vec<_> = candidates
+        let bodies = candidates
             .iter()
-            .map(|c| {
-                let app_router = app.router.clone();
-                let body = json!({ "slot_id": slot, "candidate_id": c }).to_string();
-                let token = admin.clone();
-                tokio::spawn(async move {
-                    use tower::ServiceExt;
-                    let req = axum::http::Request::post("/api/v1/bookings")
-                        .header("content-type", "application/json")
-                        .header("authorization", format!("Bearer {token}"))
-                        .body(axum::body::Body::from(body))
-                        .unwrap();
-                    let res = app_router.oneshot(req).await.unwrap();
-                    let status = res.status();
-                    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-                        .await
-                        .unwrap();
-                    (
-                        status,
-                        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-                    )
-                })
-            })
+            .map(|c| json!({ "slot_id": slot, "candidate_id": c }))
             .collect();
+        let answers = bookings_at_once(&app, bodies).await;
         let mut created = 0;
         let mut taken = 0;
-        for t in tasks {
-            let (status, body) = t.await.unwrap();
+        for (status, body) in answers {
             match status {
                 StatusCode::CREATED => created += 1,
                 StatusCode::CONFLICT => {
@@ -1199,38 +1211,16 @@ both!(
     |app: TestApp| async move {
         let candidate = import(&app, 1).await.remove(0);
         let all = slots(&app, &candidate).await;
-        let admin = app.sign_in("centre_admin").await;
         // Ten different slots for the same candidate, at the same time.
-        let tasks: Vec<_> = all
+        let bodies = all
             .iter()
             .take(10)
-            .map(|s| {
-                let router = app.router.clone();
-                let body = json!({ "slot_id": s["id"], "candidate_id": candidate }).to_string();
-                let token = admin.clone();
-                tokio::spawn(async move {
-                    use tower::ServiceExt;
-                    let req = axum::http::Request::post("/api/v1/bookings")
-                        .header("content-type", "application/json")
-                        .header("authorization", format!("Bearer {token}"))
-                        .body(axum::body::Body::from(body))
-                        .unwrap();
-                    let res = router.oneshot(req).await.unwrap();
-                    let status = res.status();
-                    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-                        .await
-                        .unwrap();
-                    (
-                        status,
-                        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-                    )
-                })
-            })
+            .map(|s| json!({ "slot_id": s["id"], "candidate_id": candidate }))
             .collect();
-        assert_eq!(tasks.len(), 10);
+        let answers = bookings_at_once(&app, bodies).await;
+        assert_eq!(answers.len(), 10);
         let mut created = 0;
-        for t in tasks {
-            let (status, body) = t.await.unwrap();
+        for (status, body) in answers {
             match status {
                 StatusCode::CREATED => created += 1,
                 StatusCode::CONFLICT => {
