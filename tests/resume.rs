@@ -43,6 +43,31 @@ impl Client {
     }
 }
 
+/// A start that stops on a bad setting (an unparsable `--smtp-from`).
+fn failed_start(dir: &std::path::Path, url: Option<&str>) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_langcert"));
+    cmd.args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
+        .arg(dir);
+    if let Some(url) = url {
+        cmd.args(["--database-url", url]);
+    }
+    let out = cmd
+        .args([
+            "--smtp-url",
+            "smtp://127.0.0.1:9",
+            "--smtp-from",
+            "not an address",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the start fails");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--smtp-from"),
+        "it says why: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn crash_mid_test(backend: Backend) {
     let db = TestDb::new(backend).await;
     let url = (backend == Backend::Postgres).then_some(db.url.as_str());
@@ -100,7 +125,11 @@ async fn crash_mid_test(backend: Backend) {
     let left_at_kill = at_kill["remaining_ms"].as_i64().unwrap();
     server.kill9();
     // The server stays down for 4 s: that time must not be taken from the candidate.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Half-way, a start with a bad setting fails: it must not credit the downtime
+    // too (before, each failed start added the outage again).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    failed_start(dir.path(), url);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let server = Server::start_with(dir.path(), url, &["--item-pause-ms", "300"]);
     c.base = server.base.clone();
     let (status, after) = c
