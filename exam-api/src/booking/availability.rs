@@ -6,24 +6,29 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// A recurring window on one weekday, in wall-clock time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: u8,
     /// Start, `HH:MM`.
+    #[schema(example = "09:00")]
     pub start: String,
     /// End, `HH:MM` (after the start).
+    #[schema(example = "12:00")]
     pub end: String,
 }
 
 /// A change for one date: a day off, or an extra window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {
     /// The date, `YYYY-MM-DD`, in the availability's time zone.
+    #[schema(format = Date)]
     pub date: String,
     /// `off` or `extra`.
+    #[schema(example = "off")]
     pub kind: String,
     /// Start of an extra window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,13 +39,15 @@ pub struct Exception {
 }
 
 /// An evaluator's availability.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Availability {
     /// IANA time zone of the windows (`Europe/Paris`).
+    #[schema(example = "Europe/Paris")]
     pub time_zone: String,
     /// Length of a slot, in minutes (15–120; 30 by default).
     #[serde(default = "default_slot")]
+    #[schema(minimum = 15, maximum = 120, default = 30)]
     pub slot_minutes: u32,
     /// Weekly windows.
     #[serde(default)]
