@@ -34,10 +34,10 @@
 //! ```
 
 mod events;
-mod identity;
-mod page;
+pub(crate) mod identity;
+pub(crate) mod page;
 mod purge;
-mod review;
+pub(crate) mod review;
 
 use axum::Router;
 

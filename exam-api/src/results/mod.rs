@@ -10,7 +10,7 @@
 //! - an invalidated proctoring review gives a result with status `invalidated`, no level
 //!   reached and no certificate.
 
-mod certify;
+pub(crate) mod certify;
 pub mod cpf;
 pub mod pdf;
 
