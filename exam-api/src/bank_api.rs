@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
 
 /// Filters of the item list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemFilter {
     /// Only this domain.

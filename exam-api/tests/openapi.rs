@@ -191,6 +191,25 @@ fn every_registered_route_is_documented_and_nothing_else() {
     assert!(api.len() > 60, "the walk found only {} routes", api.len());
 }
 
+#[test]
+fn path_parameters_match_the_path_templates() {
+    for ((method, path), op) in documented(&document()) {
+        let template: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(str::to_owned)
+            .collect();
+        let declared: BTreeSet<String> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "path")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(declared, template, "{method} {path}: path parameters");
+    }
+}
+
 /// A concrete URL for a documented path (every parameter `x`).
 fn url(path: &str) -> String {
     path.split('/')
