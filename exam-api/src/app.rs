@@ -191,7 +191,7 @@ fn loggable_path(path: &str) -> &str {
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {
-    ApiError::NotFoundCode("no_route", format!("no route for {}", uri.path()))
+    ApiError::NotFound(format!("no route for {}", uri.path()))
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {

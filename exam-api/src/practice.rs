@@ -89,7 +89,7 @@ async fn demo_clip(
 
 /// The practice exercises of a domain (any signed-in user).
 #[utoipa::path(get, path = "/api/v1/practice/{domain}", tag = "practice",
-    params(("domain" = String, Path, description = "`vocabulary`, `grammar`, `expressions`, `reading` or `listening`")),
+    params(("domain" = Domain, Path, description = "the domain")),
     responses((status = 200, description = "the domain's practice exercises", body = ItemsOut),
         (status = 404, description = "no such domain", body = ErrorBody)))]
 async fn practice(

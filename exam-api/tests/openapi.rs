@@ -238,17 +238,28 @@ fn secured(op: &Value) -> bool {
 async fn documented_operations_reach_handlers_and_list_their_errors() {
     let app = TestApp::with_config(Backend::Sqlite, ApiConfig::default()).await;
     let token = app.sign_in("candidate").await;
+    // The router's fallbacks (`app.rs`): 404 "no route for …" and 405.
+    let fallback = |r: &crate::common::Res| {
+        let no_route = r.status == StatusCode::NOT_FOUND
+            && r.json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("no route for "));
+        no_route || r.status == StatusCode::METHOD_NOT_ALLOWED
+    };
+    assert!(fallback(
+        &app.raw("GET", "/api/v1/nothing-here", None, None, None)
+            .await
+    ));
+    assert!(fallback(
+        &app.raw("DELETE", "/healthz", None, None, None).await
+    ));
     let doc = document();
     let mut problems = Vec::new();
     for ((method, path), op) in documented(&doc) {
         let m = method.to_uppercase();
         let url = url(&path);
         let anonymous = app.raw(&m, &url, None, None, None).await;
-        let fallback = matches!(
-            (anonymous.status, anonymous.code()),
-            (StatusCode::NOT_FOUND, "no_route") | (StatusCode::METHOD_NOT_ALLOWED, _)
-        );
-        if fallback {
+        if fallback(&anonymous) {
             problems.push(format!(
                 "{m} {path}: answered by the fallback ({})",
                 anonymous.status

@@ -13,11 +13,22 @@ pub struct Window {
     #[schema(minimum = 1, maximum = 7)]
     pub weekday: u8,
     /// Start, `HH:MM`.
-    #[schema(example = "09:00")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub start: String,
     /// End, `HH:MM` (after the start).
-    #[schema(example = "12:00")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "12:00")]
     pub end: String,
+}
+
+/// The kinds of [`Exception`] (its schema; [`Availability::problems`] checks them).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ExceptionKind {
+    /// No slot that day.
+    Off,
+    /// A window that day (`start`, `end`).
+    Extra,
 }
 
 /// A change for one date: a day off, or an extra window.
@@ -28,13 +39,15 @@ pub struct Exception {
     #[schema(format = Date)]
     pub date: String,
     /// `off` or `extra`.
-    #[schema(example = "off")]
+    #[schema(value_type = ExceptionKind)]
     pub kind: String,
-    /// Start of an extra window.
+    /// Start of an extra window, `HH:MM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub start: Option<String>,
-    /// End of an extra window.
+    /// End of an extra window, `HH:MM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub end: Option<String>,
 }
 

@@ -381,7 +381,7 @@ async fn media(
 
 /// The candidate's identity selfie or document.
 #[utoipa::path(get, path = "/api/v1/reviews/{session_id}/identity/{capture}", tag = "proctoring",
-    params(("session_id" = String, Path, description = "written-test session id"), ("capture" = String, Path, description = "`selfie` or `document`")),
+    params(("session_id" = String, Path, description = "written-test session id"), ("capture" = String, Path, description = "`selfie` or `document`", pattern = "^(selfie|document)$")),
     responses((status = 200, description = "the capture", content((Binary = "image/jpeg"), (Binary = "image/png"))),
         (status = 403, description = "not a reviewer", body = ErrorBody),
         (status = 404, description = "no such review assigned to the caller, or no such image", body = ErrorBody)))]

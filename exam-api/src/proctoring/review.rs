@@ -293,12 +293,32 @@ fn checked_comment(comment: &str) -> Result<String, ApiError> {
     Ok(c.to_owned())
 }
 
+/// The decisions on an event (the schema of [`EventDecisionIn::decision`], checked by
+/// [`decide_event`]).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum EventDecision {
+    Confirmed,
+    Dismissed,
+}
+
+/// The decisions on a session (the schema of [`DecisionIn::decision`], checked by
+/// [`decide`]).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SessionDecision {
+    Validated,
+    Invalidated,
+}
+
 /// A decision on one event.
 #[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventDecisionIn {
     /// `confirmed` or `dismissed`.
-    #[schema(example = "confirmed")]
+    #[schema(value_type = EventDecision)]
     decision: String,
     /// What the reviewer saw (required to confirm).
     #[serde(default)]
@@ -388,7 +408,7 @@ async fn decide_event(
 #[serde(deny_unknown_fields)]
 struct DecisionIn {
     /// `validated` or `invalidated`.
-    #[schema(example = "validated")]
+    #[schema(value_type = SessionDecision)]
     decision: String,
     /// A comment.
     #[serde(default)]
