@@ -74,7 +74,11 @@ fn default_slot() -> u32 {
     30
 }
 
+/// A wall-clock time written exactly `HH:MM` (as the schema says: no `9:00`).
 fn time(s: &str) -> Option<NaiveTime> {
+    if s.len() != 5 {
+        return None;
+    }
     NaiveTime::parse_from_str(s, "%H:%M").ok()
 }
 
@@ -128,10 +132,14 @@ impl Availability {
             );
         }
         for (i, e) in self.exceptions.iter().enumerate() {
-            if NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").is_err() {
+            if e.date.len() != 10 || NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").is_err() {
                 p.push(format!("exceptions[{}].date: YYYY-MM-DD", i + 1));
             }
             match e.kind.as_str() {
+                "off" if e.start.is_some() || e.end.is_some() => p.push(format!(
+                    "exceptions[{}]: a day off has no start or end",
+                    i + 1
+                )),
                 "off" => {}
                 "extra" => window(
                     &mut p,
@@ -330,5 +338,20 @@ mod tests {
         };
         assert_eq!(bad.problems().len(), 6, "{:?}", bad.problems());
         assert!(paris().problems().is_empty());
+    }
+
+    #[test]
+    fn times_are_exactly_hh_mm_and_days_off_have_none() {
+        let mut a = paris();
+        a.weekly[0].start = "9:00".into();
+        assert_eq!(a.problems(), ["weekly[1]: times are HH:MM"]);
+        let mut a = paris();
+        a.exceptions.push(Exception {
+            date: "2026-12-24".into(),
+            kind: "off".into(),
+            start: Some(String::new()),
+            end: None,
+        });
+        assert_eq!(a.problems().len(), 1, "{:?}", a.problems());
     }
 }
