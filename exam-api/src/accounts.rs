@@ -87,6 +87,7 @@ pub struct CentreIn {
 #[derive(Serialize, ToSchema)]
 pub struct CentreOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Display name.
     pub name: String,
@@ -158,6 +159,7 @@ pub struct StaffIn {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// A single-use sign-in link to send to the person.
     #[schema(example = "http://127.0.0.1:8080/signin/TOKEN")]
@@ -307,8 +309,10 @@ pub struct CandidateIn {
 #[derive(Serialize, ToSchema)]
 pub struct CandidateOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Centre.
+    #[schema(format = "uuid")]
     pub centre_id: String,
     /// E-mail.
     #[schema(format = Email)]

@@ -49,12 +49,16 @@ pub struct InterviewIn {
 #[derive(Serialize, ToSchema)]
 pub struct InterviewOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Centre.
+    #[schema(format = "uuid")]
     pub centre_id: String,
     /// Candidate.
+    #[schema(format = "uuid")]
     pub candidate_id: String,
     /// Evaluator.
+    #[schema(format = "uuid")]
     pub evaluator_id: String,
     /// Start time (UTC).
     #[schema(value_type = String, format = DateTime)]

@@ -53,6 +53,7 @@ pub struct SessionOut {
     #[schema(example = 1764755400)]
     pub expires_at: i64,
     /// The account id.
+    #[schema(format = "uuid")]
     pub user_id: String,
     /// The account's role.
     pub role: Role,
@@ -165,9 +166,10 @@ impl Peer {
 /// Signs a staff member in with e-mail and password.
 #[tracing::instrument(skip_all)]
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn, security(()),
-    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut),
+    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut,
+            headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)"))),
         (status = 401, description = "wrong e-mail or password", body = ErrorBody),
-        (status = 429, description = "too many attempts (`Retry-After` says when to retry)", body = ErrorBody)))]
+        (status = 429, description = "too many attempts", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds before the next attempt may succeed")))))]
 async fn login(
     State(state): State<AppState>,
     peer: Peer,
@@ -202,10 +204,11 @@ async fn login(
 /// Exchanges a single-use sign-in link for a session.
 #[tracing::instrument(skip_all)]
 #[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkIn, security(()),
-    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut),
+    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut,
+            headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)"))),
         (status = 404, description = "no such link", body = ErrorBody),
         (status = 410, description = "the link was used or has expired", body = ErrorBody),
-        (status = 429, description = "too many attempts (`Retry-After` says when to retry)", body = ErrorBody)))]
+        (status = 429, description = "too many attempts", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds before the next attempt may succeed")))))]
 async fn link(
     State(state): State<AppState>,
     peer: Peer,
@@ -224,7 +227,7 @@ async fn link(
 
 /// Issues a fresh session token for a valid one (sliding sessions).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
-    responses((status = 200, description = "a fresh session", body = SessionOut)))]
+    responses((status = 200, description = "a fresh session", body = SessionOut, headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)")))))]
 async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
     let user = load_user(&state, auth.id())
         .await?
@@ -234,7 +237,8 @@ async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Respon
 
 /// Clears the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()),
-    responses((status = 204, description = "the session cookie is cleared")))]
+    responses((status = 204, description = "the session cookie is cleared",
+        headers(("Set-Cookie" = String, description = "an expired `langcert_session` cookie")))))]
 async fn logout() -> impl IntoResponse {
     (
         axum::http::StatusCode::NO_CONTENT,
@@ -249,6 +253,7 @@ async fn logout() -> impl IntoResponse {
 #[derive(Serialize, ToSchema)]
 pub struct MeOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Role.
     pub role: Role,

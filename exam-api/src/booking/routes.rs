@@ -330,6 +330,7 @@ async fn slots(
 #[derive(Serialize, Debug, ToSchema)]
 pub struct BookingOut {
     /// The interview id.
+    #[schema(format = "uuid")]
     id: String,
     /// Start.
     #[schema(value_type = String, format = DateTime)]

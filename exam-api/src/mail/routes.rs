@@ -84,7 +84,8 @@ async fn list(
 
 #[utoipa::path(get, path = "/api/v1/mailbox/{id}/attachments/0", tag = "mailbox",
     params(("id" = String, Path, description = "mail id")),
-    responses((status = 200, description = "the attachment (a calendar invitation)", content_type = "text/calendar", body = Binary),
+    responses((status = 200, description = "the attachment (a calendar invitation)", content_type = "text/calendar", body = Binary,
+            headers(("Content-Disposition" = String, description = "`attachment` with the file name"))),
         (status = 404, description = "no such attachment of the caller", body = ErrorBody)))]
 async fn attachment(
     State(state): State<AppState>,

@@ -307,7 +307,8 @@ const DOMAIN_FR: [&str; 5] = [
 ];
 
 #[utoipa::path(get, path = "/api/v1/results/mine/attestation.pdf", tag = "results",
-    responses((status = 200, description = "the attestation of results", content_type = "application/pdf", body = Binary),
+    responses((status = 200, description = "the attestation of results", content_type = "application/pdf", body = Binary,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"attestation.pdf\"`"))),
         (status = 403, description = "not a candidate", body = ErrorBody),
         (status = 404, description = "`no_result`: not every part is complete yet", body = ErrorBody)))]
 async fn attestation(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {

@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Serialize, Debug, ToSchema)]
 pub struct View {
     /// The session id.
+    #[schema(format = "uuid")]
     id: String,
     /// `item` (an item is shown), `pause` (between two items) or `finished`.
     #[schema(value_type = ViewStatus)]
