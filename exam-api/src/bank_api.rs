@@ -81,7 +81,7 @@ async fn list(
 
 /// One item with its key and parameters (platform admins).
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path, description = "item id")),
-    responses((status = 200, description = "the item as in the bank format (`docs/items.md`), with its key and IRT parameters", body = Object),
+    responses((status = 200, description = "the item as in the bank format (`docs/items.md`), with its key and IRT parameters", body = Item),
         (status = 403, description = "not a platform admin", body = ErrorBody),
         (status = 404, description = "no such item", body = ErrorBody)))]
 async fn get_one(

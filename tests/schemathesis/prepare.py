@@ -5,7 +5,8 @@
 Reads the base URL and the demo sign-in links that the server printed, exchanges each
 link for a session token (OUT_DIR/<role>.token), gives the demo candidate what the
 deeper operations need (the personal-data form, the identity step with the fixture
-photo, a started written test, an interview with the demo evaluator), and writes
+photo, a started written test, an interview with the demo evaluator) and picks
+real item ids, and writes
 OUT_DIR/schemathesis.toml, which pins the path parameters of those operations to the
 real ids so that the generated requests reach the handlers' logic instead of 404s.
 """
@@ -68,6 +69,7 @@ def main():
     demo = call(base, "GET", "/api/v1/demo")["items"]
     practice = call(base, "GET", "/api/v1/practice/listening", cand)["items"]
     demo_clip = next(i["id"] for i in demo if i["type"] == "listening")
+    bank_item = call(base, "GET", "/api/v1/items", tokens["platform_admin"])[0]["id"]
     practice_clip = practice[0]["id"]
 
     pinned = {
@@ -86,6 +88,7 @@ def main():
         "GET /api/v1/interviews/{id}/score": {"id": interview_id},
         "PUT /api/v1/interviews/{id}/score": {"id": interview_id},
         "GET /api/v1/interviews/{id}/recordings": {"id": interview_id},
+        "GET /api/v1/items/{id}": {"id": bank_item},
         "GET /api/v1/practice/{domain}": {"domain": "listening"},
         "GET /api/v1/demo/clips/{item_id}": {"item_id": demo_clip},
         "GET /api/v1/practice/clips/{item_id}": {"item_id": practice_clip},

@@ -79,7 +79,8 @@ struct EventOut {
     id: String,
     /// `FACE_ABSENT`, `MULTIPLE_FACES`, `FOCUS_LOST`, …
     kind: String,
-    /// `info`, `low`, `medium` or `high`.
+    /// How serious it is.
+    #[schema(value_type = Severity)]
     severity: String,
     /// Start (ms from the session start).
     start_offset_ms: i64,
@@ -143,7 +144,8 @@ struct PageOut {
     finished_at: Option<String>,
     /// `pending`, `validated` or `invalidated`.
     status: String,
-    /// `info`, `low`, `medium` or `high`.
+    /// The highest severity of its events.
+    #[schema(value_type = Severity)]
     priority: &'static str,
     /// Events per severity.
     event_counts: Counts,

@@ -220,7 +220,8 @@ struct QueueItem {
     finished_at: Option<String>,
     /// `pending`, `validated` or `invalidated`.
     status: String,
-    /// `info`, `low`, `medium` or `high`.
+    /// The highest severity of its events.
+    #[schema(value_type = Severity)]
     priority: &'static str,
     /// Events per severity.
     events: Counts,
