@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role, create_link, hash_password};
 use crate::cefr::Cefr;
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -78,7 +78,8 @@ fn centre_scope(auth: &AuthUser, centre_id: &str) -> Result<(), ApiError> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CentreIn {
-    /// Display name.
+    /// Display name (1–100 printable characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -86,6 +87,7 @@ pub struct CentreIn {
 #[derive(Serialize, ToSchema)]
 pub struct CentreOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Display name.
     pub name: String,
@@ -93,7 +95,9 @@ pub struct CentreOut {
 
 /// Creates a training centre (platform admin).
 #[utoipa::path(post, path = "/api/v1/centres", tag = "accounts", request_body = CentreIn,
-    responses((status = 201, body = CentreOut), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "the centre", body = CentreOut),
+        (status = 403, description = "not a platform admin", body = ErrorBody),
+        (status = 422, description = "`invalid_name`", body = ErrorBody)))]
 async fn create_centre(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -112,8 +116,9 @@ async fn create_centre(
 }
 
 /// A training centre (its members and platform admins).
-#[utoipa::path(get, path = "/api/v1/centres/{id}", tag = "accounts",
-    responses((status = 200, body = CentreOut), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/centres/{id}", tag = "accounts", params(("id" = String, Path, description = "centre id")),
+    responses((status = 200, description = "the centre", body = CentreOut),
+        (status = 404, description = "no such centre, or not the caller's", body = ErrorBody)))]
 async fn get_centre(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -133,16 +138,20 @@ async fn get_centre(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffIn {
-    /// `evaluator`, `reviewer` or `centre_admin`.
+    /// `evaluator`, `reviewer` or `centre_admin` (other roles answer 422).
     pub role: Role,
     /// E-mail (unique).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// First names.
+    #[schema(min_length = 1, max_length = 100)]
     pub first_names: String,
     /// Last name.
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
     /// An initial password (12+ characters); without it, the member signs in by link.
     #[serde(default)]
+    #[schema(min_length = 12)]
     pub password: Option<String>,
 }
 
@@ -150,14 +159,21 @@ pub struct StaffIn {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// A single-use sign-in link to send to the person.
+    #[schema(example = "http://127.0.0.1:8080/signin/TOKEN")]
     pub sign_in_url: String,
 }
 
 /// Adds a staff member to a centre (its centre admin, or a platform admin).
 #[utoipa::path(post, path = "/api/v1/centres/{id}/staff", tag = "accounts", request_body = StaffIn,
-    responses((status = 201, body = CreatedOut), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    params(("id" = String, Path, description = "centre id")),
+    responses((status = 201, description = "the account and its first sign-in link", body = CreatedOut),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such centre, or not the caller's", body = ErrorBody),
+        (status = 409, description = "an account with this e-mail exists", body = ErrorBody),
+        (status = 422, description = "`invalid_role`, `invalid_email`, `invalid_name` or `weak_password`", body = ErrorBody)))]
 async fn create_staff(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -270,16 +286,19 @@ pub(crate) async fn sign_in_url(state: &AppState, user_id: &str) -> Result<Strin
 #[serde(deny_unknown_fields)]
 pub struct CandidateIn {
     /// E-mail (unique).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// First names.
+    #[schema(min_length = 1, max_length = 100)]
     pub first_names: String,
     /// Last name.
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: String,
     /// The CEFR level the centre targets for this candidate.
-    #[schema(value_type = String, example = "B2")]
     pub cefr_target: Cefr,
-    /// Time accommodation: 1.0 (default) or more, e.g. 1.33 for extra time.
+    /// Time accommodation: 1.0 (default) to 3.0, e.g. 1.33 for extra time.
     #[serde(default)]
+    #[schema(minimum = 1.0, maximum = 3.0)]
     pub time_multiplier: Option<f64>,
     /// The centre (only for platform admins; centre admins register into their own).
     #[serde(default)]
@@ -290,27 +309,32 @@ pub struct CandidateIn {
 #[derive(Serialize, ToSchema)]
 pub struct CandidateOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Centre.
+    #[schema(format = "uuid")]
     pub centre_id: String,
     /// E-mail.
+    #[schema(format = Email)]
     pub email: String,
     /// First names.
     pub first_names: String,
     /// Last name.
     pub last_name: String,
     /// CEFR target.
-    #[schema(value_type = String)]
     pub cefr_target: Cefr,
     /// Time accommodation multiplier.
     pub time_multiplier: f64,
 }
 
 /// Registers a candidate (centre admin of their centre, or platform admin).
-#[utoipa::path(post, path = "/api/v1/candidates", tag = "accounts", request_body = CandidateIn,
-    responses((status = 201, body = CreatedOut), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(by = %auth.id()))]
+#[utoipa::path(post, path = "/api/v1/candidates", tag = "accounts", request_body = CandidateIn,
+    responses((status = 201, description = "the candidate and their first sign-in link (also mailed)", body = CreatedOut),
+        (status = 403, description = "not an admin, or another centre", body = ErrorBody),
+        (status = 404, description = "no such centre", body = ErrorBody),
+        (status = 409, description = "an account with this e-mail exists", body = ErrorBody),
+        (status = 422, description = "`missing_centre`, `invalid_email`, `invalid_name` or `invalid_time_multiplier`", body = ErrorBody)))]
 async fn create_candidate(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -451,7 +475,8 @@ fn candidate_out(r: CandidateRow) -> Result<CandidateOut, ApiError> {
 
 /// The candidates of the caller's centre (every centre for a platform admin).
 #[utoipa::path(get, path = "/api/v1/candidates", tag = "accounts",
-    responses((status = 200, body = [CandidateOut]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the candidates, by name", body = [CandidateOut]),
+        (status = 403, description = "not an admin", body = ErrorBody)))]
 async fn list_candidates(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -502,8 +527,9 @@ pub(crate) async fn visible_candidate(
 }
 
 /// A candidate: themself, their centre's admins, or a platform admin.
-#[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "accounts",
-    responses((status = 200, body = CandidateOut), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/candidates/{id}", tag = "accounts", params(("id" = String, Path, description = "candidate id")),
+    responses((status = 200, description = "the candidate", body = CandidateOut),
+        (status = 404, description = "no such candidate the caller may see", body = ErrorBody)))]
 async fn get_candidate(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -513,8 +539,10 @@ async fn get_candidate(
 }
 
 /// Issues a new sign-in link for a candidate (their centre's admins).
-#[utoipa::path(post, path = "/api/v1/candidates/{id}/links", tag = "accounts",
-    responses((status = 201, body = CreatedOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/candidates/{id}/links", tag = "accounts", params(("id" = String, Path, description = "candidate id")),
+    responses((status = 201, description = "a fresh single-use sign-in link", body = CreatedOut),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such candidate the caller may see", body = ErrorBody)))]
 async fn new_candidate_link(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -1,6 +1,6 @@
 //! The item bank over HTTP, for platform admins only: items carry their answer keys.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::bank::{Domain, Item, ItemType};
 use crate::db::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -21,14 +21,13 @@ pub fn router() -> Router<AppState> {
 
 /// Filters of the item list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemFilter {
     /// Only this domain.
-    #[param(value_type = Option<String>)]
     pub domain: Option<Domain>,
     /// Only this type.
     #[serde(rename = "type")]
-    #[param(value_type = Option<String>)]
     pub item_type: Option<ItemType>,
 }
 
@@ -38,11 +37,9 @@ pub struct ItemSummary {
     /// Id.
     pub id: String,
     /// Domain.
-    #[schema(value_type = String)]
     pub domain: Domain,
     /// Type.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
     pub item_type: ItemType,
     /// CEFR tag.
     pub cefr: String,
@@ -54,11 +51,13 @@ pub struct ItemSummary {
 
 /// The items of the bank (platform admins).
 #[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ItemFilter),
-    responses((status = 200, body = [ItemSummary]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the bank's items", body = [ItemSummary]),
+        (status = 400, description = "`bad_query`: an unknown filter or value", body = ErrorBody),
+        (status = 403, description = "not a platform admin", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
-    Query(f): Query<ItemFilter>,
+    ApiQuery(f): ApiQuery<ItemFilter>,
 ) -> Result<Json<Vec<ItemSummary>>, ApiError> {
     auth.require(&[Role::PlatformAdmin])?;
     Ok(Json(
@@ -81,8 +80,10 @@ async fn list(
 }
 
 /// One item with its key and parameters (platform admins).
-#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items",
-    responses((status = 200, description = "the item, as in the bank format"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path, description = "item id")),
+    responses((status = 200, description = "the item as in the bank format (`docs/items.md`), with its key and IRT parameters", body = Item),
+        (status = 403, description = "not a platform admin", body = ErrorBody),
+        (status = 404, description = "no such item", body = ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     auth: AuthUser,

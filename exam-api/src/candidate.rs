@@ -8,11 +8,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -23,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Which steps a candidate has done.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, ToSchema)]
 pub struct Steps {
     /// The equipment check was done.
     pub system_check_done: bool,
@@ -54,19 +55,27 @@ pub async fn steps(state: &AppState, user: &str) -> Result<Steps, ApiError> {
     })
 }
 
-#[derive(Serialize, Debug)]
+/// The candidate's written test, once started.
+#[derive(Serialize, Debug, ToSchema)]
 struct WrittenRef {
+    /// The session id.
     id: String,
+    /// `in_progress` or `finished`.
+    #[schema(example = "in_progress")]
     status: String,
 }
 
-#[derive(Serialize, Debug)]
+/// The candidate's progress through the steps before and of the written test.
+#[derive(Serialize, Debug, ToSchema)]
 struct JourneyOut {
     #[serde(flatten)]
     steps: Steps,
     written: Option<WrittenRef>,
 }
 
+#[utoipa::path(get, path = "/api/v1/me/journey", tag = "candidate",
+    responses((status = 200, description = "the candidate's steps", body = JourneyOut),
+        (status = 403, description = "not a candidate", body = ErrorBody)))]
 async fn journey(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -85,23 +94,30 @@ async fn journey(
 }
 
 /// The personal data the CPF transmission needs.
-#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Birth name (nom de naissance).
+    #[schema(min_length = 1, max_length = 100)]
     pub birth_name: String,
     /// Usage name (nom d'usage), if different.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub usage_name: Option<String>,
     /// First names, in civil-status order.
+    #[schema(min_length = 1, max_length = 100)]
     pub first_names: String,
-    /// Date of birth, `YYYY-MM-DD`.
+    /// Date of birth, `YYYY-MM-DD` (the candidate is 14 to 110 years old).
+    #[schema(format = Date, example = "1990-05-17")]
     pub birth_date: String,
     /// `F` or `M`, as on the civil-status record.
+    #[schema(pattern = "^[FM]$", example = "F")]
     pub sex: String,
     /// Commune of birth.
+    #[schema(min_length = 1, max_length = 100)]
     pub birth_commune: String,
     /// Country of birth.
+    #[schema(min_length = 1, max_length = 100)]
     pub birth_country: String,
 }
 
@@ -148,6 +164,10 @@ impl Profile {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "candidate",
+    responses((status = 200, description = "the personal-data form", body = Profile),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "the form has not been filled in yet", body = ErrorBody)))]
 async fn get_profile(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -183,6 +203,10 @@ async fn get_profile(
 }
 
 #[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "candidate", request_body = Profile,
+    responses((status = 204, description = "the form is saved"),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 422, description = "`invalid_profile`: the first field at fault", body = ErrorBody)))]
 async fn put_profile(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -213,7 +237,7 @@ async fn put_profile(
 }
 
 /// What the equipment check measured.
-#[derive(Deserialize, Serialize, Debug)]
+#[derive(Deserialize, Serialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemCheck {
     /// The test sound was heard.
@@ -226,6 +250,9 @@ pub struct SystemCheck {
     pub bandwidth_kbps: u32,
 }
 
+#[utoipa::path(post, path = "/api/v1/me/system-check", tag = "candidate", request_body = SystemCheck,
+    responses((status = 204, description = "the check is recorded"),
+        (status = 403, description = "not a candidate", body = ErrorBody)))]
 async fn system_check(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -2,8 +2,9 @@
 //! right status, and a JSON body extractor whose rejections are such errors too.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -121,6 +122,7 @@ impl ApiError {
 
 /// The JSON shape of every error.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "not_found", "message": "no such candidate"}}))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -222,5 +224,31 @@ where
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         Json(self.0).into_response()
+    }
+}
+
+/// A query string whose rejections are [`ApiError`]s (400 `bad_query`), so that every
+/// error of the API has the same JSON shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(v) =
+            Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|e: QueryRejection| {
+                    ApiError::bad_request(
+                        "bad_query",
+                        format!("the query string is not valid: {}", source_text(&e)),
+                    )
+                })?;
+        Ok(ApiQuery(v))
     }
 }

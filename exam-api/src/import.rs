@@ -6,11 +6,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::cefr::Cefr;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -55,7 +56,7 @@ pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// A row that was not imported.
-#[derive(Serialize, Debug, PartialEq)]
+#[derive(Serialize, Debug, PartialEq, ToSchema)]
 pub struct RowError {
     /// Line number in the file (the header is line 1).
     pub line: usize,
@@ -63,9 +64,12 @@ pub struct RowError {
     pub reason: String,
 }
 
-#[derive(Serialize, Debug)]
+/// What an import did.
+#[derive(Serialize, Debug, ToSchema)]
 struct ImportOut {
+    /// Candidates registered (each gets an invitation mail).
     imported: usize,
+    /// The lines not imported, and why.
     errors: Vec<RowError>,
 }
 
@@ -78,13 +82,25 @@ const COLUMNS: [&str; 5] = [
 ];
 
 #[tracing::instrument(skip_all, fields(by = %auth.id()))]
+#[utoipa::path(post, path = "/api/v1/candidates/import", tag = "accounts",
+    request_body(content = String, content_type = "text/csv", description = "a header naming the columns `email`, `first_names`, `last_name`, `cefr_target` (and optionally `time_multiplier`), then one candidate a line"),
+    responses((status = 200, description = "what was imported; bad lines are reported, not fatal", body = ImportOut),
+        (status = 400, description = "`bad_body`: the file is not UTF-8", body = ErrorBody),
+        (status = 403, description = "not a centre admin", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "not sent as `text/csv`", body = ErrorBody),
+        (status = 422, description = "`empty_file` or `invalid_header`", body = ErrorBody)))]
 async fn import(
     State(state): State<AppState>,
     auth: AuthUser,
     headers: HeaderMap,
-    body: String,
+    body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> Result<Json<ImportOut>, ApiError> {
     auth.require(&[Role::CentreAdmin])?;
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::bad_request("bad_body", r.body_text()),
+    })?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -192,12 +208,19 @@ async fn import(
     Ok(Json(ImportOut { imported, errors }))
 }
 
-#[derive(Deserialize, Debug)]
+/// A candidate's new target level.
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TargetIn {
+    /// The level.
     cefr_target: Cefr,
 }
 
+#[utoipa::path(put, path = "/api/v1/candidates/{id}/target", tag = "accounts", request_body = TargetIn,
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 204, description = "the target is changed"),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such candidate the caller may see", body = ErrorBody)))]
 async fn set_target(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -215,15 +238,25 @@ async fn set_target(
 }
 
 /// The period in which a candidate may take the written test.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WindowIn {
+    /// When it opens (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
     opens_at: chrono::DateTime<chrono::Utc>,
+    /// When it closes (after it opens).
+    #[schema(value_type = String, format = DateTime)]
     closes_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Sets a candidate's written-test window; the "written test available" mail is
 /// scheduled for its opening (sent at once when it is already open).
+#[utoipa::path(put, path = "/api/v1/candidates/{id}/window", tag = "accounts", request_body = WindowIn,
+    params(("id" = String, Path, description = "candidate id")),
+    responses((status = 204, description = "the window is set; the candidate is mailed when it opens"),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such candidate the caller may see", body = ErrorBody),
+        (status = 422, description = "`invalid_window`: it closes before it opens", body = ErrorBody)))]
 async fn set_window(
     State(state): State<AppState>,
     auth: AuthUser,

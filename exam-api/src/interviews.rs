@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::cefr::Cefr;
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -37,10 +37,11 @@ pub struct InterviewIn {
     /// The evaluator.
     pub evaluator_id: String,
     /// Start time (RFC 3339, stored in UTC).
-    #[schema(value_type = String, example = "2026-12-01T09:00:00Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-12-01T09:00:00Z")]
     pub scheduled_at: DateTime<Utc>,
     /// Length in minutes (15–60, default 30).
     #[serde(default)]
+    #[schema(minimum = 15, maximum = 60)]
     pub duration_min: Option<i64>,
 }
 
@@ -48,22 +49,27 @@ pub struct InterviewIn {
 #[derive(Serialize, ToSchema)]
 pub struct InterviewOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Centre.
+    #[schema(format = "uuid")]
     pub centre_id: String,
     /// Candidate.
+    #[schema(format = "uuid")]
     pub candidate_id: String,
     /// Evaluator.
+    #[schema(format = "uuid")]
     pub evaluator_id: String,
     /// Start time (UTC).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub scheduled_at: DateTime<Utc>,
     /// Length in minutes.
     pub duration_min: i64,
     /// The candidate's target level, which picks the prompts.
-    #[schema(value_type = String)]
     pub target_cefr: Cefr,
-    /// `scheduled`, `in_progress`, `done` or `cancelled`.
+    /// `scheduled`, `held` (booked, not confirmed yet), `confirmed`, `in_progress`,
+    /// `done` or `cancelled`.
+    #[schema(example = "scheduled")]
     pub status: String,
 }
 
@@ -89,9 +95,11 @@ fn out(r: Row) -> Result<InterviewOut, ApiError> {
 
 /// Schedules an interview (the candidate's centre admin, or a platform admin).
 #[utoipa::path(post, path = "/api/v1/interviews", tag = "interviews", request_body = InterviewIn,
-    responses((status = 201, body = InterviewOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "the interview", body = InterviewOut),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such candidate, or no such evaluator in the candidate's centre", body = ErrorBody),
+        (status = 409, description = "`slot_taken`: the evaluator has an interview that overlaps; `already_booked`: the candidate has one", body = ErrorBody),
+        (status = 422, description = "`invalid_duration`", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -152,7 +160,8 @@ async fn create(
 
 /// The interviews the caller takes part in or manages, by start time.
 #[utoipa::path(get, path = "/api/v1/interviews", tag = "interviews",
-    responses((status = 200, body = [InterviewOut]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the interviews, by start time", body = [InterviewOut]),
+        (status = 403, description = "a reviewer", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -181,8 +190,9 @@ async fn list(
 }
 
 /// One interview, if the caller takes part in it or manages it.
-#[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "interviews",
-    responses((status = 200, body = InterviewOut), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/interviews/{id}", tag = "interviews", params(("id" = String, Path, description = "interview id")),
+    responses((status = 200, description = "the interview", body = InterviewOut),
+        (status = 404, description = "no such interview the caller takes part in or manages", body = ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -8,16 +8,17 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::cefr::Cefr;
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 
 /// The ids of the five criteria, in the guide's order.
 pub const CRITERIA: [&str; 5] = [
@@ -56,10 +57,55 @@ pub fn oral_level(levels: &[Cefr; 5]) -> Cefr {
     sorted[2]
 }
 
-#[derive(Deserialize, Debug)]
+/// Which set of prompts to draw.
+#[derive(Deserialize, Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PromptQuery {
+    /// Another seed draws another set (0 by default).
     #[serde(default)]
+    #[param(minimum = 0)]
     seed: u64,
+}
+
+/// The prompts of an interview.
+#[derive(Serialize, Debug, ToSchema)]
+struct PromptsOut {
+    /// The candidate's target level, which picks the prompts.
+    level: String,
+    /// Introduction, role play and discussion, in this order.
+    parts: Vec<PromptPart>,
+}
+
+/// One part of the interview.
+#[derive(Serialize, Debug, ToSchema)]
+struct PromptPart {
+    /// `introduction`, `role_play` or `discussion`.
+    #[schema(example = "role_play")]
+    part: &'static str,
+    /// The part's title.
+    title: String,
+    /// The role play's situation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    situation: Option<String>,
+    /// The discussion's topic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<String>,
+    /// Questions or lines for the evaluator.
+    prompts: Vec<String>,
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text(v: &serde_json::Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
 }
 
 /// `n` consecutive entries of a list from a start fixed by `seed` (wrapping), so
@@ -77,12 +123,17 @@ fn pick(list: &[serde_json::Value], n: usize, seed: u64) -> Vec<serde_json::Valu
 
 /// The interview's three parts with prompts fitting the candidate's target level, for
 /// its evaluator (`?seed=` draws another set).
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/prompts", tag = "oral", params(("id" = String, Path, description = "interview id"), PromptQuery),
+    responses((status = 200, description = "the three parts with prompts for the target level", body = PromptsOut),
+        (status = 400, description = "`bad_query`: `seed` is not a number", body = ErrorBody),
+        (status = 403, description = "not an evaluator", body = ErrorBody),
+        (status = 404, description = "no such interview of the evaluator", body = ErrorBody)))]
 async fn prompts(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    Query(q): Query<PromptQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    ApiQuery(q): ApiQuery<PromptQuery>,
+) -> Result<Json<PromptsOut>, ApiError> {
     own_interview(&state, &auth, &id).await?;
     let (level,): (String,) = sqlx::query_as("SELECT target_cefr FROM interviews WHERE id = $1")
         .bind(&id)
@@ -97,45 +148,102 @@ async fn prompts(
     let discussion = pick(&list("discussion"), 1, q.seed)
         .pop()
         .unwrap_or_default();
-    Ok(Json(serde_json::json!({
-        "level": level,
-        "parts": [
-            { "part": "introduction", "title": "Introduction", "prompts": pick(&list("introduction"), 4, q.seed) },
-            { "part": "role_play", "title": role_play["title"], "situation": role_play["situation"], "prompts": role_play["prompts"] },
-            { "part": "discussion", "title": discussion["title"], "topic": discussion["topic"], "prompts": discussion["prompts"] },
+    let introduction = pick(&list("introduction"), 4, q.seed);
+    Ok(Json(PromptsOut {
+        level,
+        parts: vec![
+            PromptPart {
+                part: "introduction",
+                title: "Introduction".to_owned(),
+                situation: None,
+                topic: None,
+                prompts: introduction
+                    .iter()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+                    .collect(),
+            },
+            PromptPart {
+                part: "role_play",
+                title: text(&role_play["title"]).unwrap_or_default(),
+                situation: text(&role_play["situation"]),
+                topic: None,
+                prompts: strings(&role_play["prompts"]),
+            },
+            PromptPart {
+                part: "discussion",
+                title: text(&discussion["title"]).unwrap_or_default(),
+                situation: None,
+                topic: text(&discussion["topic"]),
+                prompts: strings(&discussion["prompts"]),
+            },
         ],
-    })))
+    }))
 }
 
-#[derive(Deserialize, Debug)]
+/// The language of the descriptors.
+#[derive(Deserialize, Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LangQuery {
+    /// `en` for English; French otherwise.
+    #[param(example = "en")]
     lang: Option<String>,
 }
 
-async fn criteria(_auth: AuthUser, Query(q): Query<LangQuery>) -> Json<serde_json::Value> {
+/// The criteria of the oral, with a descriptor per level.
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
+struct CriteriaOut {
+    /// The five criteria, in the guide's order.
+    criteria: Vec<Criterion>,
+}
+
+/// One criterion.
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
+struct Criterion {
+    /// Its id (`vocabulary_range`, `grammar`, `fluency`, `pronunciation`, `interaction`).
+    id: String,
+    /// Its name.
+    name: String,
+    /// One descriptor per CEFR level.
+    levels: BTreeMap<Cefr, String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/oral/criteria", tag = "oral", params(LangQuery),
+    responses((status = 200, description = "the criteria and their descriptors", body = CriteriaOut),
+        (status = 400, description = "`bad_query`", body = ErrorBody)))]
+async fn criteria(
+    _auth: AuthUser,
+    ApiQuery(q): ApiQuery<LangQuery>,
+) -> Result<Json<CriteriaOut>, ApiError> {
     let lang = if q.lang.as_deref() == Some("en") {
         "en"
     } else {
         "fr"
     };
-    Json(DESCRIPTORS[lang].clone())
+    serde_json::from_value(DESCRIPTORS[lang].clone())
+        .map(Json)
+        .map_err(|e| ApiError::Internal(format!("criteria catalogue: {e}")))
 }
 
 /// An evaluator's scores.
-#[derive(Deserialize, Serialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreIn {
-    /// One level per criterion id.
+    /// One level per criterion id (all five, no other).
     pub levels: BTreeMap<String, Cefr>,
     /// The evaluator's comment.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub comment: String,
 }
 
-#[derive(Serialize, Debug)]
+/// The oral's scores and level.
+#[derive(Serialize, Debug, ToSchema)]
 struct ScoreOut {
+    /// One level per criterion id.
     levels: BTreeMap<String, Cefr>,
+    /// The evaluator's comment.
     comment: String,
+    /// The oral level: the median of the criteria.
     oral_level: Cefr,
 }
 
@@ -157,6 +265,10 @@ async fn own_interview(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/score", tag = "oral", params(("id" = String, Path, description = "interview id")),
+    responses((status = 200, description = "the scores", body = ScoreOut),
+        (status = 403, description = "not an evaluator", body = ErrorBody),
+        (status = 404, description = "no such interview of the evaluator, or not scored yet", body = ErrorBody)))]
 async fn get_score(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -181,6 +293,13 @@ async fn get_score(
 }
 
 #[tracing::instrument(skip_all, fields(interview = %id))]
+#[utoipa::path(put, path = "/api/v1/interviews/{id}/score", tag = "oral", request_body = ScoreIn,
+    params(("id" = String, Path, description = "interview id")),
+    responses((status = 200, description = "the stored scores; the result is released when every part is there", body = ScoreOut),
+        (status = 403, description = "not an evaluator", body = ErrorBody),
+        (status = 404, description = "no such interview of the evaluator", body = ErrorBody),
+        (status = 409, description = "`result_released` or `cancelled`", body = ErrorBody),
+        (status = 422, description = "`invalid_score`: a criterion missing or unknown, or a comment too long", body = ErrorBody)))]
 async fn put_score(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -10,11 +10,13 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::bank::{Bank, Body, Domain, PublicItem, Response};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::meta::Binary;
 
 /// Demo and practice items are shuffled with this fixed seed.
 const SEED: u64 = 1;
@@ -29,7 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/practice/clips/{item_id}", get(practice_clip))
 }
 
-#[derive(Serialize, Debug)]
+/// Items as a candidate's page shows them (no key).
+#[derive(Serialize, Debug, ToSchema)]
 struct ItemsOut {
     items: Vec<PublicItem>,
 }
@@ -65,12 +68,18 @@ fn clip(bank: &Bank, item_id: &str) -> Result<HttpResponse, ApiError> {
 }
 
 /// The seven demo items (public: the demo needs no account).
+#[utoipa::path(get, path = "/api/v1/demo", tag = "practice", security(()),
+    responses((status = 200, description = "the seven demo items, one per type", body = ItemsOut)))]
 async fn demo(State(state): State<AppState>) -> Json<ItemsOut> {
     Json(ItemsOut {
         items: views(&state.demo, "/api/v1/demo/clips", None),
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/demo/clips/{item_id}", tag = "practice", security(()),
+    params(("item_id" = String, Path, description = "a demo listening item")),
+    responses((status = 200, description = "the clip", content_type = "audio/ogg", body = Binary),
+        (status = 404, description = "no such item, or it has no recording", body = ErrorBody)))]
 async fn demo_clip(
     State(state): State<AppState>,
     Path(item_id): Path<String>,
@@ -79,6 +88,10 @@ async fn demo_clip(
 }
 
 /// The practice exercises of a domain (any signed-in user).
+#[utoipa::path(get, path = "/api/v1/practice/{domain}", tag = "practice",
+    params(("domain" = Domain, Path, description = "the domain")),
+    responses((status = 200, description = "the domain's practice exercises", body = ItemsOut),
+        (status = 404, description = "no such domain", body = ErrorBody)))]
 async fn practice(
     State(state): State<AppState>,
     _auth: AuthUser,
@@ -91,6 +104,10 @@ async fn practice(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/practice/clips/{item_id}", tag = "practice",
+    params(("item_id" = String, Path, description = "a practice listening item")),
+    responses((status = 200, description = "the clip", content_type = "audio/ogg", body = Binary),
+        (status = 404, description = "no such item, or it has no recording", body = ErrorBody)))]
 async fn practice_clip(
     State(state): State<AppState>,
     _auth: AuthUser,
@@ -100,22 +117,32 @@ async fn practice_clip(
 }
 
 /// A practice response to check.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckIn {
     response: Response,
 }
 
 /// The feedback on a practice exercise.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 struct CheckOut {
+    /// Points scored.
     score: u32,
+    /// Points possible.
     max_score: u32,
+    /// Whether every point was scored.
     correct: bool,
+    /// The expected answers, as text.
     expected: Vec<String>,
+    /// A tip about the exercise, if it has one.
     tip: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/practice/{item_id}/check", tag = "practice", request_body = CheckIn,
+    params(("item_id" = String, Path, description = "a practice exercise")),
+    responses((status = 200, description = "the feedback", body = CheckOut),
+        (status = 404, description = "no such exercise", body = ErrorBody),
+        (status = 422, description = "`invalid_response`: the response does not fit the exercise", body = ErrorBody)))]
 async fn check(
     State(state): State<AppState>,
     _auth: AuthUser,

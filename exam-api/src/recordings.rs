@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::meta::Binary;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -22,11 +24,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/interviews/{id}/recordings/{name}", get(file))
 }
 
-#[derive(Serialize, Debug)]
+/// One recorded track.
+#[derive(Serialize, Debug, ToSchema)]
 struct RecordingOut {
+    /// File name.
     name: String,
+    /// `audio` or `video`.
+    #[schema(example = "video")]
     kind: &'static str,
+    /// Where to fetch it.
     url: String,
+    /// Size.
     bytes: u64,
 }
 
@@ -58,6 +66,10 @@ fn safe_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/recordings", tag = "oral", params(("id" = String, Path, description = "interview id")),
+    responses((status = 200, description = "the interview's tracks, by name", body = [RecordingOut]),
+        (status = 403, description = "neither an evaluator nor a centre admin", body = ErrorBody),
+        (status = 404, description = "no such interview of the caller (or no recordings on this server)", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -89,6 +101,11 @@ async fn list(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/api/v1/interviews/{id}/recordings/{name}", tag = "oral",
+    params(("id" = String, Path, description = "interview id"), ("name" = String, Path, description = "a track's file name")),
+    responses((status = 200, description = "the track", content((Binary = "video/webm"), (Binary = "audio/webm"))),
+        (status = 403, description = "neither an evaluator nor a centre admin", body = ErrorBody),
+        (status = 404, description = "no such interview of the caller, or no such track", body = ErrorBody)))]
 async fn file(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -6,5 +6,6 @@ mod bank;
 mod booking;
 mod certificates;
 mod common;
+mod openapi;
 mod proctoring;
 mod written;

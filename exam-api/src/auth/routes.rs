@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::{AuthUser, Claims, Grants, Role, SESSION_COOKIE, consume_link, verify_password};
 use crate::app::AppState;
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -50,8 +50,10 @@ pub struct SessionOut {
     /// The session token (also set as the `langcert_session` cookie).
     pub token: String,
     /// When it expires (seconds since the epoch).
+    #[schema(example = 1764755400)]
     pub expires_at: i64,
     /// The account id.
+    #[schema(format = "uuid")]
     pub user_id: String,
     /// The account's role.
     pub role: Role,
@@ -176,9 +178,12 @@ impl Peer {
 }
 
 /// Signs a staff member in with e-mail and password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, body = SessionOut), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn, security(()),
+    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut,
+            headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)"))),
+        (status = 401, description = "wrong e-mail or password", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds before the next attempt may succeed")))))]
 async fn login(
     State(state): State<AppState>,
     peer: Peer,
@@ -211,9 +216,13 @@ async fn login(
 }
 
 /// Exchanges a single-use sign-in link for a session.
-#[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkIn,
-    responses((status = 200, body = SessionOut), (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
+#[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkIn, security(()),
+    responses((status = 200, description = "signed in; the token is also set as the session cookie", body = SessionOut,
+            headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)"))),
+        (status = 404, description = "no such link", body = ErrorBody),
+        (status = 410, description = "the link was used or has expired", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds before the next attempt may succeed")))))]
 async fn link(
     State(state): State<AppState>,
     peer: Peer,
@@ -232,7 +241,7 @@ async fn link(
 
 /// Issues a fresh session token for a valid one (sliding sessions).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
-    responses((status = 200, body = SessionOut), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "a fresh session", body = SessionOut, headers(("Set-Cookie" = String, description = "the `langcert_session` cookie (HttpOnly, SameSite=Strict)")))))]
 async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
     let user = load_user(&state, auth.id())
         .await?
@@ -244,7 +253,9 @@ async fn refresh(State(state): State<AppState>, auth: AuthUser) -> Result<Respon
 /// Signs out: revokes the sign-in of the token sent (cookie or Bearer), so that no token
 /// of it works any more, and clears the session cookie. Without a valid session it only
 /// clears the cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()),
+    responses((status = 204, description = "the sign-in is revoked (when a valid session was sent) and the session cookie is cleared",
+        headers(("Set-Cookie" = String, description = "an expired `langcert_session` cookie")))))]
 async fn logout(
     State(state): State<AppState>,
     auth: Result<AuthUser, ApiError>,
@@ -269,6 +280,7 @@ async fn logout(
 #[derive(Serialize, ToSchema)]
 pub struct MeOut {
     /// Account id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Role.
     pub role: Role,
@@ -279,12 +291,13 @@ pub struct MeOut {
     /// Last name.
     pub last_name: String,
     /// E-mail.
+    #[schema(format = Email)]
     pub email: String,
 }
 
 /// The signed-in account's own details.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
-    responses((status = 200, body = MeOut), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the signed-in account", body = MeOut)))]
 async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>, ApiError> {
     let row: Option<(String, String, Option<String>, String, String, String)> = sqlx::query_as(
         "SELECT id, role, centre_id, first_names, last_name, email FROM users WHERE id = $1",
@@ -310,6 +323,7 @@ async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
     /// The new password (12 characters or more).
+    #[schema(min_length = 12)]
     pub password: String,
     /// The current password, when the account has one.
     #[serde(default)]
@@ -318,7 +332,9 @@ pub struct PasswordIn {
 
 /// Sets the signed-in staff member's password.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordIn,
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "the password is set"),
+        (status = 403, description = "a candidate, a wrong current password, or a link sign-in older than ten minutes", body = ErrorBody),
+        (status = 422, description = "`weak_password` (under 12 characters) or `current_password_required`", body = ErrorBody)))]
 async fn set_password(
     State(state): State<AppState>,
     auth: AuthUser,

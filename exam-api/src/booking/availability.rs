@@ -6,41 +6,61 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// A recurring window on one weekday, in wall-clock time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: u8,
     /// Start, `HH:MM`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub start: String,
     /// End, `HH:MM` (after the start).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "12:00")]
     pub end: String,
 }
 
+/// The kinds of [`Exception`] (its schema; [`Availability::problems`] checks them).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ExceptionKind {
+    /// No slot that day.
+    Off,
+    /// A window that day (`start`, `end`).
+    Extra,
+}
+
 /// A change for one date: a day off, or an extra window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {
     /// The date, `YYYY-MM-DD`, in the availability's time zone.
+    #[schema(format = Date)]
     pub date: String,
     /// `off` or `extra`.
+    #[schema(value_type = ExceptionKind)]
     pub kind: String,
-    /// Start of an extra window.
+    /// Start of an extra window, `HH:MM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub start: Option<String>,
-    /// End of an extra window.
+    /// End of an extra window, `HH:MM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub end: Option<String>,
 }
 
 /// An evaluator's availability.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Availability {
     /// IANA time zone of the windows (`Europe/Paris`).
+    #[schema(example = "Europe/Paris")]
     pub time_zone: String,
     /// Length of a slot, in minutes (15–120; 30 by default).
     #[serde(default = "default_slot")]
+    #[schema(minimum = 15, maximum = 120, default = 30)]
     pub slot_minutes: u32,
     /// Weekly windows.
     #[serde(default)]
@@ -54,7 +74,11 @@ fn default_slot() -> u32 {
     30
 }
 
+/// A wall-clock time written exactly `HH:MM` (as the schema says: no `9:00`).
 fn time(s: &str) -> Option<NaiveTime> {
+    if s.len() != 5 {
+        return None;
+    }
     NaiveTime::parse_from_str(s, "%H:%M").ok()
 }
 
@@ -108,10 +132,14 @@ impl Availability {
             );
         }
         for (i, e) in self.exceptions.iter().enumerate() {
-            if NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").is_err() {
+            if e.date.len() != 10 || NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").is_err() {
                 p.push(format!("exceptions[{}].date: YYYY-MM-DD", i + 1));
             }
             match e.kind.as_str() {
+                "off" if e.start.is_some() || e.end.is_some() => p.push(format!(
+                    "exceptions[{}]: a day off has no start or end",
+                    i + 1
+                )),
                 "off" => {}
                 "extra" => window(
                     &mut p,
@@ -310,5 +338,20 @@ mod tests {
         };
         assert_eq!(bad.problems().len(), 6, "{:?}", bad.problems());
         assert!(paris().problems().is_empty());
+    }
+
+    #[test]
+    fn times_are_exactly_hh_mm_and_days_off_have_none() {
+        let mut a = paris();
+        a.weekly[0].start = "9:00".into();
+        assert_eq!(a.problems(), ["weekly[1]: times are HH:MM"]);
+        let mut a = paris();
+        a.exceptions.push(Exception {
+            date: "2026-12-24".into(),
+            kind: "off".into(),
+            start: Some(String::new()),
+            end: None,
+        });
+        assert_eq!(a.problems().len(), 1, "{:?}", a.problems());
     }
 }

@@ -1,12 +1,13 @@
 //! Availability, slots and bookings over HTTP (`docs/booking-results.md`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::availability::Availability;
 use super::ics::{Invite, Method, Person};
@@ -14,7 +15,7 @@ use crate::accounts::new_id;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::{is_unique_violation, now_ms};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::mail::{self, Attachment, scheduler};
 
 /// Candidates book at least this long ahead.
@@ -48,6 +49,9 @@ async fn load_availability(
         .transpose()
 }
 
+#[utoipa::path(get, path = "/api/v1/availability", tag = "booking",
+    responses((status = 200, description = "the evaluator's availability (empty until set)", body = Availability),
+        (status = 403, description = "not an evaluator", body = ErrorBody)))]
 async fn get_availability(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -87,6 +91,10 @@ pub async fn store_availability(
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/availability", tag = "booking", request_body = Availability,
+    responses((status = 200, description = "the stored availability", body = Availability),
+        (status = 403, description = "not an evaluator", body = ErrorBody),
+        (status = 422, description = "`invalid_availability`: every problem found", body = ErrorBody)))]
 async fn put_availability(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -98,13 +106,22 @@ async fn put_availability(
     Ok(Json(body))
 }
 
-#[derive(Deserialize, Debug)]
+/// Which slots to list.
+#[derive(Deserialize, Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SlotQuery {
+    /// The first day, `YYYY-MM-DD`, in `tz`.
+    #[param(format = Date, example = "2026-12-07")]
     from: String,
+    /// How many days (1–31, 7 by default).
     #[serde(default = "seven")]
+    #[param(minimum = 1, maximum = 31, default = 7)]
     days: i64,
+    /// IANA time zone of the days (`Europe/Paris` by default).
     #[serde(default = "paris")]
+    #[param(example = "Europe/Paris")]
     tz: String,
+    /// The candidate (centre admins; candidates book for themselves).
     candidate_id: Option<String>,
 }
 
@@ -117,10 +134,15 @@ fn paris() -> String {
 }
 
 /// A bookable slot.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, ToSchema)]
 pub struct SlotOut {
+    /// The slot, to book.
     id: String,
+    /// Start.
+    #[schema(value_type = String, format = DateTime)]
     start: DateTime<Utc>,
+    /// End.
+    #[schema(value_type = String, format = DateTime)]
     end: DateTime<Utc>,
 }
 
@@ -238,16 +260,26 @@ async fn free_slots(
     Ok(out)
 }
 
-#[derive(Serialize, Debug)]
+/// The free slots of a range of days.
+#[derive(Serialize, Debug, ToSchema)]
 struct SlotsOut {
+    /// The time zone of the days.
     time_zone: String,
+    /// The slots, by start.
     slots: Vec<SlotOut>,
 }
 
+#[utoipa::path(get, path = "/api/v1/slots", tag = "booking", params(SlotQuery),
+    responses((status = 200, description = "the free slots of the candidate's centre", body = SlotsOut),
+        (status = 400, description = "`bad_query`: `from` missing, or a value of the wrong type", body = ErrorBody),
+        (status = 403, description = "neither a candidate nor an admin", body = ErrorBody),
+        (status = 404, description = "no such candidate the caller may see", body = ErrorBody),
+        (status = 409, description = "`written_not_finished`", body = ErrorBody),
+        (status = 422, description = "`invalid_time_zone`, `invalid_date`, `invalid_days` or `missing_candidate`", body = ErrorBody)))]
 async fn slots(
     State(state): State<AppState>,
     auth: AuthUser,
-    Query(q): Query<SlotQuery>,
+    ApiQuery(q): ApiQuery<SlotQuery>,
 ) -> Result<Json<SlotsOut>, ApiError> {
     let (candidate, centre, by_centre) =
         target_candidate(&state, &auth, q.candidate_id.as_deref()).await?;
@@ -295,13 +327,23 @@ async fn slots(
 }
 
 /// A booking as the candidate sees it.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct BookingOut {
+    /// The interview id.
+    #[schema(format = "uuid")]
     id: String,
+    /// Start.
+    #[schema(value_type = String, format = DateTime)]
     start: DateTime<Utc>,
+    /// End.
+    #[schema(value_type = String, format = DateTime)]
     end: DateTime<Utc>,
+    /// `held` (to confirm), `confirmed`, `scheduled`, `in_progress` or `done`.
+    #[schema(example = "held")]
     status: String,
+    /// The evaluator's name.
     evaluator_name: String,
+    /// The calendar invitation's sequence number.
     sequence: i64,
 }
 
@@ -332,6 +374,9 @@ async fn booking_row(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/bookings/mine", tag = "booking",
+    responses((status = 200, description = "the candidate's booking, or null", body = Option<BookingOut>),
+        (status = 403, description = "not a candidate", body = ErrorBody)))]
 async fn mine(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -343,10 +388,13 @@ async fn mine(
     ))
 }
 
-#[derive(Deserialize, Debug)]
+/// A slot to book.
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BookIn {
+    /// A slot of `GET /api/v1/slots`.
     slot_id: String,
+    /// The candidate (centre admins; candidates book for themselves).
     #[serde(default)]
     candidate_id: Option<String>,
 }
@@ -461,6 +509,12 @@ pub(crate) async fn ensure_free(
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "booking", request_body = BookIn,
+    responses((status = 201, description = "booked: `held` for a candidate (to confirm), `confirmed` by a centre", body = BookingOut),
+        (status = 403, description = "neither a candidate nor an admin", body = ErrorBody),
+        (status = 404, description = "no such slot, or no such candidate the caller may see", body = ErrorBody),
+        (status = 409, description = "`written_not_finished`, `already_booked`, `slot_taken` or `slot_past`", body = ErrorBody),
+        (status = 422, description = "`invalid_slot` or `missing_candidate`", body = ErrorBody)))]
 async fn book(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -551,12 +605,20 @@ async fn owned_booking(
     Ok((candidate, centre, by_centre, status))
 }
 
-#[derive(Deserialize, Debug)]
+/// The new slot of a booking.
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveIn {
+    /// A slot of `GET /api/v1/slots`.
     slot_id: String,
 }
 
+#[utoipa::path(put, path = "/api/v1/bookings/{id}", tag = "booking", request_body = MoveIn,
+    params(("id" = String, Path, description = "booking (interview) id")),
+    responses((status = 200, description = "the moved booking", body = BookingOut),
+        (status = 404, description = "no such booking of the caller, or no such slot", body = ErrorBody),
+        (status = 409, description = "`not_changeable`, `slot_taken` or `slot_past`", body = ErrorBody),
+        (status = 422, description = "`invalid_slot`", body = ErrorBody)))]
 async fn move_booking(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -616,6 +678,10 @@ async fn move_booking(
     Ok(Json(out))
 }
 
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/confirm", tag = "booking",
+    params(("id" = String, Path, description = "booking (interview) id")),
+    responses((status = 200, description = "the confirmed booking (the invitation is mailed)", body = BookingOut),
+        (status = 404, description = "no such booking of the caller", body = ErrorBody)))]
 async fn confirm(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -650,6 +716,11 @@ async fn confirm(
     Ok(Json(out))
 }
 
+#[utoipa::path(delete, path = "/api/v1/bookings/{id}", tag = "booking",
+    params(("id" = String, Path, description = "booking (interview) id")),
+    responses((status = 204, description = "cancelled"),
+        (status = 404, description = "no such booking of the caller", body = ErrorBody),
+        (status = 409, description = "`not_changeable`", body = ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -694,6 +765,9 @@ async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/me/booking-later", tag = "booking",
+    responses((status = 204, description = "noted: the candidate books later"),
+        (status = 403, description = "not a candidate", body = ErrorBody)))]
 async fn booking_later(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -44,7 +44,7 @@ impl Grid {
 }
 
 /// A normal distribution N(`mean`, `sd`²), used as a prior for θ.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Normal {
     /// The mean.
     pub mean: f64,

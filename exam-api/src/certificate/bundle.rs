@@ -32,7 +32,7 @@ pub const REVOCATION_NOTE: &str = "not checked: revocation is only known online,
     issuer's public verification page";
 
 /// A credential with everything needed to verify it without a network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     /// The credential, a compact JWS.
@@ -41,10 +41,12 @@ pub struct Bundle {
     pub leaf_index: u64,
     /// The RFC 6962 audit path from its leaf to the checkpoint's root; standard base64.
     #[serde(with = "crate::certificate::b64::serde_std::hashes")]
+    #[schema(value_type = Vec<String>)]
     pub inclusion_proof: Vec<Hash>,
     /// A signed checkpoint whose tree contains the credential.
     pub checkpoint: Checkpoint,
     /// The issuer's public key as a JWK (RFC 8037).
+    #[schema(value_type = crate::certificate::Jwk)]
     pub issuer_key: Value,
 }
 

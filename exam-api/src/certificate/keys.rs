@@ -100,6 +100,19 @@ impl fmt::Debug for IssuerKey {
     }
 }
 
+/// The shape of [`public_jwk`]: an Ed25519 public key as a JWK (RFC 8037).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// Key type: `OKP`.
+    #[schema(example = "OKP")]
+    pub kty: String,
+    /// Curve: `Ed25519`.
+    #[schema(example = "Ed25519")]
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+}
+
 /// The public JWK of an Ed25519 key: `{"kty":"OKP","crv":"Ed25519","x":"…"}` (RFC 8037 §2).
 pub fn public_jwk(key: &VerifyingKey) -> Value {
     json!({ "kty": "OKP", "crv": "Ed25519", "x": b64::url_encode(key.as_bytes()) })

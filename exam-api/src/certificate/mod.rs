@@ -66,5 +66,5 @@ pub use checkpoint::{Checkpoint, verify_extension};
 pub use credential::{CredentialInput, credential_leaf_hash, issue, verify_credential};
 pub use ed25519_dalek::VerifyingKey;
 pub use error::{IssueError, KeyError, VerifyError};
-pub use keys::IssuerKey;
+pub use keys::{IssuerKey, Jwk};
 pub use summary::{CredentialSummary, PartLevel};

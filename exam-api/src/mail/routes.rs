@@ -7,10 +7,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::DateTime;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::meta::Binary;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -19,22 +21,35 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/mailbox/{id}/attachments/0", get(attachment))
 }
 
-#[derive(Serialize, Debug)]
+/// A mail's attachment.
+#[derive(Serialize, Debug, ToSchema)]
 struct AttachmentOut {
+    /// File name.
     name: String,
+    /// Where to download it.
     url: String,
 }
 
-#[derive(Serialize, Debug)]
+/// A mail of the caller's mailbox.
+#[derive(Serialize, Debug, ToSchema)]
 struct MailOut {
+    /// Id.
     id: String,
+    /// What it is about (`invitation`, `booking_confirmed`, `results_available`, …).
     kind: String,
+    /// Subject.
     subject: String,
+    /// Plain-text body.
     body: String,
+    /// When it was written.
+    #[schema(format = DateTime)]
     created_at: String,
+    /// Its attachments (at most one).
     attachments: Vec<AttachmentOut>,
 }
 
+#[utoipa::path(get, path = "/api/v1/mailbox", tag = "mailbox",
+    responses((status = 200, description = "the caller's mails, newest first", body = [MailOut])))]
 async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -67,6 +82,11 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/mailbox/{id}/attachments/0", tag = "mailbox",
+    params(("id" = String, Path, description = "mail id")),
+    responses((status = 200, description = "the attachment (a calendar invitation)", content_type = "text/calendar", body = Binary,
+            headers(("Content-Disposition" = String, description = "`attachment` with the file name"))),
+        (status = 404, description = "no such attachment of the caller", body = ErrorBody)))]
 async fn attachment(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -13,12 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Capture, CaptureProblem, IdentityVision};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::{Db, now_ms};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::meta::Binary;
 
 /// The largest accepted capture, in bytes.
 pub(crate) const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
@@ -38,7 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The state of the candidate's identity step.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 struct StatusOut {
     /// An accepted selfie is stored.
     selfie: bool,
@@ -49,8 +51,9 @@ struct StatusOut {
 }
 
 /// The answer to an accepted capture.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 struct AcceptedOut {
+    /// Always `true` (a refused capture answers 422).
     accepted: bool,
     #[serde(flatten)]
     status: StatusOut,
@@ -94,6 +97,9 @@ impl IntoResponse for IdentityError {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/me/identity", tag = "proctoring",
+    responses((status = 200, description = "the identity step's state", body = StatusOut),
+        (status = 403, description = "not a candidate", body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -124,6 +130,16 @@ async fn read_status(db: &Db, candidate: &str) -> Result<StatusOut, ApiError> {
 }
 
 #[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+#[utoipa::path(put, path = "/api/v1/me/identity/selfie", tag = "proctoring",
+    request_body(content((Binary = "image/jpeg"), (Binary = "image/png")), description = "the picture, at most 2 MiB"),
+    responses((status = 200, description = "the selfie is accepted", body = AcceptedOut),
+        (status = 400, description = "`empty_body` or `bad_body`", body = ErrorBody),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 409, description = "`identity_locked`: the written test has started", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 2 MiB", body = ErrorBody),
+        (status = 415, description = "not `image/jpeg` or `image/png`", body = ErrorBody),
+        (status = 422, description = "`unreadable_image`, `no_face`, `several_faces`, `too_dark` or `face_too_small`", body = ErrorBody),
+        (status = 503, description = "`vision_unavailable`: no face analysis on this server", body = ErrorBody)))]
 async fn selfie(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -134,6 +150,16 @@ async fn selfie(
 }
 
 #[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+#[utoipa::path(put, path = "/api/v1/me/identity/document", tag = "proctoring",
+    request_body(content((Binary = "image/jpeg"), (Binary = "image/png")), description = "the picture, at most 2 MiB"),
+    responses((status = 200, description = "the document is accepted", body = AcceptedOut),
+        (status = 400, description = "`empty_body` or `bad_body`", body = ErrorBody),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 409, description = "`identity_locked`: the written test has started", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 2 MiB", body = ErrorBody),
+        (status = 415, description = "not `image/jpeg` or `image/png`", body = ErrorBody),
+        (status = 422, description = "`unreadable_image`, `no_face`, `several_faces`, `too_dark` or `face_too_small`", body = ErrorBody),
+        (status = 503, description = "`vision_unavailable`: no face analysis on this server", body = ErrorBody)))]
 async fn document(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -34,10 +34,10 @@
 //! ```
 
 mod events;
-mod identity;
-mod page;
+pub(crate) mod identity;
+pub(crate) mod page;
 mod purge;
-mod review;
+pub(crate) mod review;
 
 use axum::Router;
 
@@ -148,7 +148,8 @@ pub trait IdentityVision: Send + Sync + 'static {
 
 /// Severity of an event. `Info` is technical (`CAMERA_LOST`, `LOW_QUALITY`), never
 /// suspicious: it neither raises a session's priority nor holds its decision back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Severity {
     /// Technical.
     Info,
@@ -256,6 +257,10 @@ mod tests {
             assert_eq!(Severity::parse(s.as_str()), Some(s));
         }
         assert_eq!(Severity::parse("critical"), None);
+        // The API document lists the names the server writes.
+        let schema = serde_json::to_value(<Severity as utoipa::PartialSchema>::schema()).unwrap();
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(schema["enum"], serde_json::json!(names));
         assert!(Severity::Info < Severity::Low && Severity::Medium < Severity::High);
     }
 

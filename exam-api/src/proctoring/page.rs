@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::review::{Counts, assigned, audit, rfc3339};
 use super::{Severity, priority};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::meta::Binary;
 
 /// The routes of the session page and its images.
 pub(crate) fn router() -> Router<AppState> {
@@ -29,81 +31,144 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize, Debug)]
+/// The identity comparison.
+#[derive(Serialize, Debug, ToSchema)]
 struct IdentityOut {
+    /// Similarity of the selfie and document faces.
     similarity: Option<f32>,
+    /// The similarity under which the reviewer should look closely.
     threshold: Option<f32>,
+    /// The selfie.
     selfie_url: Option<String>,
+    /// The document.
     document_url: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+/// One item of the test on the time axis.
+#[derive(Serialize, Debug, ToSchema)]
 struct ItemOut {
+    /// Its position, from 0.
     index: i64,
+    /// The item.
     item_id: String,
+    /// Its domain.
     domain: Option<String>,
+    /// Its type.
     item_type: Option<String>,
+    /// When it was shown (ms from the start).
     presented_offset_ms: i64,
+    /// When it was answered.
     answered_offset_ms: Option<i64>,
+    /// `answered`, `timeout`, …
     outcome: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+/// A frame of an event clip.
+#[derive(Serialize, Debug, ToSchema)]
 struct FrameOut {
+    /// When (ms from the start).
     offset_ms: i64,
+    /// The image.
     url: String,
 }
 
-#[derive(Serialize, Debug)]
+/// A proctoring event on the time axis.
+#[derive(Serialize, Debug, ToSchema)]
 struct EventOut {
+    /// Id.
     id: String,
+    /// `FACE_ABSENT`, `MULTIPLE_FACES`, `FOCUS_LOST`, …
     kind: String,
+    /// How serious it is.
+    #[schema(value_type = Severity)]
     severity: String,
+    /// Start (ms from the session start).
     start_offset_ms: i64,
+    /// End.
     end_offset_ms: i64,
+    /// The detector's highest confidence.
     peak_confidence: f32,
+    /// `pending`, `confirmed` or `dismissed`.
     status: String,
+    /// The reviewer's comment.
     comment: Option<String>,
+    /// When it was decided.
+    #[schema(format = DateTime)]
     decided_at: Option<String>,
+    /// Thumbnail URLs.
     thumbnails: Vec<String>,
+    /// The clip's frames.
     clip: Vec<FrameOut>,
 }
 
-#[derive(Serialize, Debug)]
+/// One entry of the audit log.
+#[derive(Serialize, Debug, ToSchema)]
 struct AuditOut {
+    /// When.
+    #[schema(format = DateTime)]
     at: Option<String>,
+    /// Who.
     reviewer_id: String,
+    /// `confirmed`, `dismissed`, `validated`, `invalidated`, `viewed`, …
     action: String,
+    /// The event, for an event decision.
     event_id: Option<String>,
+    /// The comment given.
     comment: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+/// The session decision.
+#[derive(Serialize, Debug, ToSchema)]
 struct DecisionOut {
+    /// The comment given.
     comment: Option<String>,
+    /// When.
+    #[schema(format = DateTime)]
     decided_at: Option<String>,
 }
 
-#[derive(Serialize, Debug)]
+/// The reviewer's session page.
+#[derive(Serialize, Debug, ToSchema)]
 struct PageOut {
+    /// The written-test session.
     session_id: String,
+    /// The candidate.
     candidate_id: String,
+    /// Their name.
     candidate_name: String,
+    /// When the test started.
+    #[schema(format = DateTime)]
     started_at: Option<String>,
+    /// When it finished.
+    #[schema(format = DateTime)]
     finished_at: Option<String>,
+    /// `pending`, `validated` or `invalidated`.
     status: String,
+    /// The highest severity of its events.
+    #[schema(value_type = Severity)]
     priority: &'static str,
+    /// Events per severity.
     event_counts: Counts,
+    /// The decision, once made.
     decision: Option<DecisionOut>,
+    /// The images were deleted after the retention period.
     media_purged: bool,
+    /// The identity comparison.
     identity: IdentityOut,
+    /// The items track.
     items: Vec<ItemOut>,
+    /// The events track.
     events: Vec<EventOut>,
+    /// The audit log.
     audit: Vec<AuditOut>,
 }
 
 /// The session page; opening it is audited (`opened`).
 #[tracing::instrument(skip_all, fields(session = %session))]
+#[utoipa::path(get, path = "/api/v1/reviews/{session_id}", tag = "proctoring", params(("session_id" = String, Path, description = "written-test session id")),
+    responses((status = 200, description = "the session page (the view is audited)", body = PageOut),
+        (status = 403, description = "not a reviewer", body = ErrorBody),
+        (status = 404, description = "no such review assigned to the caller", body = ErrorBody)))]
 async fn page(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -293,6 +358,11 @@ fn image(content_type: String, bytes: Vec<u8>) -> Response {
 }
 
 /// A thumbnail or clip frame of one of the session's events.
+#[utoipa::path(get, path = "/api/v1/reviews/{session_id}/media/{media_id}", tag = "proctoring",
+    params(("session_id" = String, Path, description = "written-test session id"), ("media_id" = String, Path, description = "a thumbnail or clip frame")),
+    responses((status = 200, description = "the image", content_type = "image/jpeg", body = Binary),
+        (status = 403, description = "not a reviewer", body = ErrorBody),
+        (status = 404, description = "no such review assigned to the caller, or no such image", body = ErrorBody)))]
 async fn media(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -312,6 +382,11 @@ async fn media(
 }
 
 /// The candidate's identity selfie or document.
+#[utoipa::path(get, path = "/api/v1/reviews/{session_id}/identity/{capture}", tag = "proctoring",
+    params(("session_id" = String, Path, description = "written-test session id"), ("capture" = String, Path, description = "`selfie` or `document`", pattern = "^(selfie|document)$")),
+    responses((status = 200, description = "the capture", content((Binary = "image/jpeg"), (Binary = "image/png"))),
+        (status = 403, description = "not a reviewer", body = ErrorBody),
+        (status = 404, description = "no such review assigned to the caller, or no such image", body = ErrorBody)))]
 async fn identity_image(
     State(state): State<AppState>,
     auth: AuthUser,

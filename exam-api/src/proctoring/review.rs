@@ -16,7 +16,7 @@ use crate::accounts::new_id;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::{Db, now_ms};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The routes of the queue and the decisions.
 pub(crate) fn router() -> Router<AppState> {
@@ -185,11 +185,15 @@ pub(crate) fn rfc3339(ms: i64) -> Option<String> {
 }
 
 /// Events of a session per severity, in [`Severity::ALL`] order.
-#[derive(Serialize, Debug, Default, Clone, Copy)]
+#[derive(Serialize, Debug, Default, Clone, Copy, utoipa::ToSchema)]
 pub(crate) struct Counts {
+    /// `info` events.
     info: i64,
+    /// `low` events.
     low: i64,
+    /// `medium` events.
     medium: i64,
+    /// `high` events.
     high: i64,
 }
 
@@ -204,13 +208,22 @@ impl Counts {
     }
 }
 
-#[derive(Serialize, Debug)]
+/// A session of the reviewer's queue.
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 struct QueueItem {
+    /// The written-test session.
     session_id: String,
+    /// The candidate.
     candidate_id: String,
+    /// When the test finished.
+    #[schema(format = DateTime)]
     finished_at: Option<String>,
+    /// `pending`, `validated` or `invalidated`.
     status: String,
+    /// The highest severity of its events.
+    #[schema(value_type = Severity)]
     priority: &'static str,
+    /// Events per severity.
     events: Counts,
     /// Non-info events still waiting for a decision (the session decision waits for them).
     pending_events: i64,
@@ -218,6 +231,9 @@ struct QueueItem {
 
 /// The caller's finished written tests: pending ones first, by priority (high first),
 /// then the oldest first; decided ones after them.
+#[utoipa::path(get, path = "/api/v1/reviews", tag = "proctoring",
+    responses((status = 200, description = "the reviewer's sessions: pending first, by priority, then the oldest", body = [QueueItem]),
+        (status = 403, description = "not a reviewer", body = ErrorBody)))]
 async fn queue(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -278,17 +294,49 @@ fn checked_comment(comment: &str) -> Result<String, ApiError> {
     Ok(c.to_owned())
 }
 
-#[derive(Deserialize, Debug)]
+/// The decisions on an event (the schema of [`EventDecisionIn::decision`], checked by
+/// [`decide_event`]).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum EventDecision {
+    Confirmed,
+    Dismissed,
+}
+
+/// The decisions on a session (the schema of [`DecisionIn::decision`], checked by
+/// [`decide`]).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SessionDecision {
+    Validated,
+    Invalidated,
+}
+
+/// A decision on one event.
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventDecisionIn {
+    /// `confirmed` or `dismissed`.
+    #[schema(value_type = EventDecision)]
     decision: String,
+    /// What the reviewer saw (required to confirm).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     comment: String,
 }
 
 /// Confirms or dismisses one event; the reviewer may change their mind until the
 /// session is decided (each time audited).
 #[tracing::instrument(skip_all, fields(session = %session, event = %event))]
+#[utoipa::path(post, path = "/api/v1/reviews/{session_id}/events/{event_id}", tag = "proctoring", request_body = EventDecisionIn,
+    params(("session_id" = String, Path, description = "written-test session id"), ("event_id" = String, Path, description = "event id")),
+    responses((status = 204, description = "decided (audited)"),
+        (status = 403, description = "not a reviewer", body = ErrorBody),
+        (status = 404, description = "no such review assigned to the caller, or no such event", body = ErrorBody),
+        (status = 409, description = "`already_decided`: the session was decided", body = ErrorBody),
+        (status = 422, description = "`invalid_decision`, `invalid_comment` or `comment_required`", body = ErrorBody)))]
 async fn decide_event(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -356,17 +404,29 @@ async fn decide_event(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Debug)]
+/// The decision on a session.
+#[derive(Deserialize, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionIn {
+    /// `validated` or `invalidated`.
+    #[schema(value_type = SessionDecision)]
     decision: String,
+    /// A comment.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     comment: String,
 }
 
 /// Validates or invalidates the session once every non-info event is decided; then
 /// tries to release the candidate's result.
 #[tracing::instrument(skip_all, fields(session = %session))]
+#[utoipa::path(post, path = "/api/v1/reviews/{session_id}/decision", tag = "proctoring", request_body = DecisionIn,
+    params(("session_id" = String, Path, description = "written-test session id")),
+    responses((status = 204, description = "decided (audited); the result is released when every part is there"),
+        (status = 403, description = "not a reviewer", body = ErrorBody),
+        (status = 404, description = "no such review assigned to the caller", body = ErrorBody),
+        (status = 409, description = "`events_pending` or `already_decided`", body = ErrorBody),
+        (status = 422, description = "`invalid_decision` or `invalid_comment`", body = ErrorBody)))]
 async fn decide(
     State(state): State<AppState>,
     auth: AuthUser,

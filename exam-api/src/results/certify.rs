@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::ResultDoc;
 use crate::app::AppState;
@@ -16,7 +17,7 @@ use crate::auth::{AuthUser, Role};
 use crate::certificate::merkle::{self, Hash};
 use crate::certificate::{Checkpoint, CredentialInput, CredentialSummary};
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -144,20 +145,34 @@ pub(super) async fn latest_checkpoint(
 }
 
 /// The checks of a certificate, as the public page and JSON show them.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(super) struct Report {
+    /// The certificate id.
     id: String,
+    /// The holder's name (when the signature checks).
     holder: Option<String>,
+    /// The overall CEFR level.
     overall: Option<String>,
+    /// `[part, level]` pairs (`written.vocabulary`, …, `oral`).
+    #[schema(value_type = Vec<Vec<String>>)]
     levels: Vec<(String, String)>,
+    /// When it was issued.
     issued_at: Option<String>,
+    /// The issuer's signature checks.
     signature_valid: bool,
+    /// The credential is in the public log.
     included_in_log: bool,
+    /// The log's latest checkpoint is signed by the issuer.
     checkpoint_valid: bool,
+    /// Certificates in the log.
     tree_size: u64,
+    /// It was revoked.
     revoked: bool,
+    /// Why, if it was.
     revocation_reason: Option<String>,
+    /// Every check passed and it is not revoked.
     valid: bool,
+    /// The public verification page.
     url: String,
 }
 
@@ -226,6 +241,9 @@ async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/{id}", tag = "certificates", security(()), params(("id" = String, Path, description = "certificate id")),
+    responses((status = 200, description = "the checks of the certificate", body = Report),
+        (status = 404, description = "no such certificate", body = ErrorBody)))]
 async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -249,6 +267,9 @@ const PART_FR: [(&str, &str); 6] = [
     ("oral", "Oral"),
 ];
 
+#[utoipa::path(get, path = "/verify/{id}", tag = "certificates", security(()), params(("id" = String, Path, description = "certificate id")),
+    responses((status = 200, description = "the public verification page", content_type = "text/html", body = String),
+        (status = 404, description = "no such certificate (an HTML page)", content_type = "text/html", body = String)))]
 async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let r = match check(&state, &id).await {
         Ok(r) => r,
@@ -329,6 +350,9 @@ async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/{id}/bundle", tag = "certificates", security(()), params(("id" = String, Path, description = "certificate id")),
+    responses((status = 200, description = "the credential with what verifies it offline (`langcert verify`)", body = crate::certificate::Bundle),
+        (status = 404, description = "no such certificate", body = ErrorBody)))]
 async fn bundle(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -352,6 +376,9 @@ async fn bundle(
         .map_err(|e| ApiError::Internal(format!("the log does not match its checkpoint: {e}")))
 }
 
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "certificates", security(()),
+    responses((status = 200, description = "the log's latest signed checkpoint", body = crate::certificate::Checkpoint),
+        (status = 404, description = "no certificate issued yet", body = ErrorBody)))]
 async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
     let mut conn = state.db.pool.acquire().await?;
     latest_checkpoint(&mut conn)
@@ -360,16 +387,30 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, A
         .ok_or_else(|| ApiError::NotFound("no certificate issued yet".to_owned()))
 }
 
-async fn key(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.issuer.public_jwk())
+#[utoipa::path(get, path = "/api/v1/log/key", tag = "certificates", security(()),
+    responses((status = 200, description = "the issuer's public key", body = crate::certificate::Jwk)))]
+async fn key(State(state): State<AppState>) -> Result<Json<crate::certificate::Jwk>, ApiError> {
+    serde_json::from_value(state.issuer.public_jwk())
+        .map(Json)
+        .map_err(|e| ApiError::Internal(format!("issuer key: {e}")))
 }
 
-#[derive(Deserialize, Debug)]
+/// Why a certificate is revoked.
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeIn {
+    /// The reason, shown on the verification page (1–500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/{id}/revoke", tag = "certificates", request_body = RevokeIn,
+    params(("id" = String, Path, description = "certificate id")),
+    responses((status = 204, description = "revoked (recorded, never deleted)"),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such certificate the caller may see", body = ErrorBody),
+        (status = 409, description = "`already_revoked`", body = ErrorBody),
+        (status = 422, description = "`invalid_reason`", body = ErrorBody)))]
 async fn revoke(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -10,7 +10,7 @@
 //! - an invalidated proctoring review gives a result with status `invalidated`, no level
 //!   reached and no certificate.
 
-mod certify;
+pub(crate) mod certify;
 pub mod cpf;
 pub mod pdf;
 
@@ -22,6 +22,7 @@ use axum::{Json, Router};
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
@@ -29,7 +30,8 @@ use crate::bank::Domain;
 use crate::cat::DomainEstimate;
 use crate::cefr::Cefr;
 use crate::db::now_ms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::meta::Binary;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -41,7 +43,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A released result.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct ResultDoc {
     /// The holder.
     pub candidate: Holder,
@@ -58,19 +60,23 @@ pub struct ResultDoc {
     /// Whether the target is reached (and the result valid).
     pub reached: bool,
     /// `valid` or `invalidated`.
+    #[schema(example = "valid")]
     pub status: String,
     /// The certificate, when one was issued.
     pub certificate_id: Option<String>,
     /// When the result was released (RFC 3339).
+    #[schema(format = DateTime)]
     pub issued_at: String,
     /// Date of the written test (RFC 3339).
+    #[schema(format = DateTime)]
     pub written_at: String,
     /// Date of the oral (RFC 3339).
+    #[schema(format = DateTime)]
     pub oral_at: String,
 }
 
 /// Who the result is for.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct Holder {
     /// First names.
     pub first_names: String,
@@ -79,7 +85,7 @@ pub struct Holder {
 }
 
 /// A written domain's level.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct DomainLevel {
     /// Domain.
     pub domain: Domain,
@@ -88,11 +94,12 @@ pub struct DomainLevel {
 }
 
 /// The oral part.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct Oral {
     /// Level.
     pub level: Cefr,
     /// Level per criterion.
+    #[schema(value_type = std::collections::BTreeMap<String, Cefr>)]
     pub criteria: Value,
 }
 
@@ -280,6 +287,10 @@ pub async fn released(state: &AppState, candidate: &str) -> Result<Option<Result
         .transpose()
 }
 
+#[utoipa::path(get, path = "/api/v1/results/mine", tag = "results",
+    responses((status = 200, description = "the candidate's released result", body = ResultDoc),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "`no_result`: not every part is complete yet", body = ErrorBody)))]
 async fn mine(State(state): State<AppState>, auth: AuthUser) -> Result<Json<ResultDoc>, ApiError> {
     auth.require(&[Role::Candidate])?;
     released(&state, auth.id()).await?.map(Json).ok_or_else(|| {
@@ -295,6 +306,11 @@ const DOMAIN_FR: [&str; 5] = [
     "Compréhension orale",
 ];
 
+#[utoipa::path(get, path = "/api/v1/results/mine/attestation.pdf", tag = "results",
+    responses((status = 200, description = "the attestation of results", content_type = "application/pdf", body = Binary,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"attestation.pdf\"`"))),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "`no_result`: not every part is complete yet", body = ErrorBody)))]
 async fn attestation(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
     auth.require(&[Role::Candidate])?;
     let r = released(&state, auth.id())
@@ -375,21 +391,38 @@ async fn attestation(State(state): State<AppState>, auth: AuthUser) -> Result<Re
         .into_response())
 }
 
-#[derive(Serialize, Debug)]
+/// Where a candidate of the centre stands.
+#[derive(Serialize, Debug, ToSchema)]
 struct CandidateState {
+    /// Account id.
     id: String,
+    /// First names.
     first_names: String,
+    /// Last name.
     last_name: String,
+    /// E-mail.
+    #[schema(format = Email)]
     email: String,
+    /// CEFR target.
     cefr_target: String,
+    /// The written test's status (`in_progress`, `finished`), once started.
     written: Option<String>,
+    /// The proctoring review's status (`pending`, `validated`, `invalidated`).
     review: Option<String>,
+    /// When the interview is.
+    #[schema(format = DateTime)]
     interview_at: Option<String>,
+    /// The interview's status.
     interview_status: Option<String>,
+    /// The oral level, once scored.
     oral_level: Option<String>,
+    /// The released result.
     result: Option<ResultDoc>,
 }
 
+#[utoipa::path(get, path = "/api/v1/centre/candidates", tag = "results",
+    responses((status = 200, description = "the centre's candidates and where each stands", body = [CandidateState]),
+        (status = 403, description = "not a centre admin", body = ErrorBody)))]
 async fn centre_candidates(
     State(state): State<AppState>,
     auth: AuthUser,

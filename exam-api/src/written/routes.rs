@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::machine::{Event, Phase, Refusal, Timing, WrittenSession};
 use super::store::{self, SessionRow};
@@ -23,7 +24,8 @@ use crate::auth::{AuthUser, Role};
 use crate::bank::{Body, Domain, PublicItem, Response};
 use crate::cat::{CatConfig, DomainEstimate, ExposureCounts, Pool};
 use crate::db::now_ms;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::meta::Binary;
 
 type Slot = Arc<tokio::sync::Mutex<Option<WrittenSession>>>;
 
@@ -74,35 +76,65 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The session view of `docs/written-test.md`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct View {
+    /// The session id.
+    #[schema(format = "uuid")]
     id: String,
+    /// `item` (an item is shown), `pause` (between two items) or `finished`.
+    #[schema(value_type = ViewStatus)]
     status: &'static str,
+    /// The item's position in the test, from 1.
     position: u32,
+    /// Items in the whole test.
     total: u32,
+    /// The current domain (none once finished).
     domain: Option<Domain>,
+    /// The current domain's position, from 1.
     domain_position: usize,
+    /// Domains in the test.
     domain_count: usize,
+    /// The item shown, while `status` is `item`.
     item: Option<PublicItem>,
+    /// The item's time allowed.
     time_limit_ms: Option<u64>,
+    /// When the item's time is up (ms since the epoch).
     deadline_ms: Option<i64>,
+    /// Time left on the item.
     remaining_ms: Option<i64>,
+    /// When the pause ends (ms since the epoch).
     pause_until_ms: Option<i64>,
+    /// The server's clock (ms since the epoch).
     server_now_ms: i64,
 }
 
+/// The states of a written-test session.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ViewStatus {
+    Item,
+    Pause,
+    Finished,
+}
+
 /// An answer.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerIn {
+    /// The current item.
     item_id: String,
+    /// The response, shaped after the item type.
     response: Response,
 }
 
 /// An answer's acknowledgement.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct AnswerOut {
+    /// Always `recorded`.
+    #[schema(example = "recorded")]
     outcome: &'static str,
+    /// When the pause before the next item ends (ms since the epoch).
     pause_until_ms: Option<i64>,
 }
 
@@ -211,6 +243,11 @@ fn refusal(r: Refusal) -> ApiError {
 
 /// Starts the candidate's written test (or returns the one already started).
 #[tracing::instrument(skip_all, fields(candidate = %auth.id()))]
+#[utoipa::path(post, path = "/api/v1/written", tag = "written",
+    responses((status = 201, description = "the test is started", body = View),
+        (status = 200, description = "the test already started", body = View),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 409, description = "`profile_incomplete`, `identity_required`, `window_not_open` or `window_closed`", body = ErrorBody)))]
 async fn start(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -284,6 +321,10 @@ async fn start(
 }
 
 /// The session's view; reading it moves the session on (timeouts, next item).
+#[utoipa::path(get, path = "/api/v1/written/{id}", tag = "written", params(("id" = String, Path, description = "session id")),
+    responses((status = 200, description = "the session as it stands now", body = View),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "no such session of the caller", body = ErrorBody)))]
 async fn view(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -296,6 +337,13 @@ async fn view(
 
 /// An answer to the current item; acknowledged once stored.
 #[tracing::instrument(skip_all, fields(session = %id))]
+#[utoipa::path(post, path = "/api/v1/written/{id}/answers", tag = "written", request_body = AnswerIn,
+    params(("id" = String, Path, description = "session id")),
+    responses((status = 200, description = "the answer is stored", body = AnswerOut),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "no such session of the caller", body = ErrorBody),
+        (status = 409, description = "`too_late`, `not_current_item` or `finished`", body = ErrorBody),
+        (status = 422, description = "`invalid_response`: the response does not fit the item", body = ErrorBody)))]
 async fn answer(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -322,6 +370,12 @@ async fn answer(
 }
 
 /// One play of the current listening item's clip (the bytes, counted before sending).
+#[utoipa::path(post, path = "/api/v1/written/{id}/plays/{item_id}", tag = "written",
+    params(("id" = String, Path, description = "session id"), ("item_id" = String, Path, description = "the current listening item")),
+    responses((status = 200, description = "the clip (the play is counted)", content_type = "audio/ogg", body = Binary),
+        (status = 403, description = "not a candidate", body = ErrorBody),
+        (status = 404, description = "no such session of the caller, or no such item", body = ErrorBody),
+        (status = 409, description = "`play_limit_reached`, `no_clip`, `too_late`, `not_current_item` or `finished`", body = ErrorBody)))]
 async fn play(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -361,14 +415,22 @@ async fn play(
 }
 
 /// The result of a finished written test.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub struct ResultOut {
+    /// The session.
     session_id: String,
+    /// The candidate.
     candidate_id: String,
+    /// The estimate of each domain.
     domains: Vec<DomainEstimate>,
 }
 
 /// The written part's result, for staff only: candidates receive results with the oral.
+#[utoipa::path(get, path = "/api/v1/written/{id}/result", tag = "written", params(("id" = String, Path, description = "session id")),
+    responses((status = 200, description = "the written result", body = ResultOut),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such session the caller may see", body = ErrorBody),
+        (status = 409, description = "`not_finished`", body = ErrorBody)))]
 async fn result(
     State(state): State<AppState>,
     auth: AuthUser,
