@@ -12,45 +12,93 @@ use axum::routing::get;
 use exam_api::auth::{Claims, Grants, JwtKeys, SESSION_COOKIE};
 use exam_api::db::Db;
 use exam_api::error::ApiError;
+use exam_api::interview_state::{Event, Lifecycle, Phase};
+use exam_api::interviews::store;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use signaling::hub::{Directory, Hub, Interview, Media, User};
+use signaling::hub::{Closed, Directory, Hub, Interview, Media, Step, StepRefused, User};
 
 /// How long a media grant lasts: longer than any interview (renegotiations need it).
 const MEDIA_TOKEN_TTL_S: i64 = 3 * 3600;
 
-/// Who is who, from the database; media grants signed with the session keys.
+/// Who is who, from the database; media grants signed with the session keys; the
+/// interview's steps stored through exam-api's lifecycle.
 pub(crate) struct DbDirectory {
     pub(crate) db: Db,
     pub(crate) keys: JwtKeys,
+    pub(crate) rules: Lifecycle,
 }
 
 impl Directory for DbDirectory {
     async fn interview(&self, room: &str) -> Option<Interview> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT candidate_id, evaluator_id, scheduled_at FROM interviews WHERE id = $1 AND status NOT IN ('cancelled', 'ended', 'done')",
-        )
-        .bind(room)
-        .fetch_optional(&self.db.pool)
-        .await
-        .ok()
-        .flatten();
-        row.map(|(candidate, evaluator, scheduled_at)| Interview {
-            candidate,
-            evaluator,
-            scheduled_at,
+        let record = match store::get(&self.db, room).await {
+            Ok(r) => r?,
+            Err(e) => {
+                tracing::warn!(interview = %room, error = %e, "interview not read");
+                return None;
+            }
+        };
+        let closed = match record.phase() {
+            Ok(Phase::Ended) => Some(Closed::Ended),
+            Ok(Phase::Cancelled) => Some(Closed::Cancelled),
+            Ok(Phase::NoShow) => Some(Closed::NoShow),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(interview = %room, error = %e, "interview not read");
+                return None;
+            }
+        };
+        Some(Interview {
+            opens_at: self.rules.opens_at(record.scheduled_at),
+            candidate: record.candidate_id,
+            evaluator: record.evaluator_id,
+            scheduled_at: record.scheduled_at,
+            closed,
         })
     }
 
     async fn display_name(&self, user: &str) -> String {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT first_names, last_name FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_optional(&self.db.pool)
-                .await
-                .ok()
-                .flatten();
-        row.map(|(f, l)| format!("{f} {l}")).unwrap_or_default()
+        exam_api::accounts::display_name(&self.db, user)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    async fn advance(
+        &self,
+        room: &str,
+        user: &str,
+        step: Step,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StepRefused> {
+        let event = match step {
+            Step::Arrived => Event::Arrive,
+            Step::IdChecked => Event::IdChecked,
+            Step::Started => Event::Start,
+            Step::Ended => Event::End,
+        };
+        match store::advance_now(&self.db, room, event, Some(user), None, &self.rules, now_ms).await
+        {
+            Ok(a) => Ok(a.record.started_at),
+            Err(e) => {
+                let (code, message) = match &e {
+                    store::AdvanceError::Refused(r) => (r.code(), e.to_string()),
+                    store::AdvanceError::Changed => ("wrong_order", e.to_string()),
+                    _ => {
+                        tracing::warn!(interview = %room, error = %e, "interview step not stored");
+                        (
+                            "unavailable",
+                            "the step could not be stored; try again".to_owned(),
+                        )
+                    }
+                };
+                Err(StepRefused {
+                    code: code.to_owned(),
+                    message,
+                })
+            }
+        }
     }
 
     fn media_token(&self, user: &str, room: &str) -> String {
@@ -78,22 +126,6 @@ impl Directory for DbDirectory {
                 && c.grants.can_publish
                 && c.grants.can_subscribe
         })
-    }
-
-    async fn record_state(&self, room: &str, state: &str, _now_ms: i64) {
-        let status = match state {
-            "in_progress" => "in_progress",
-            "ended" => "ended",
-            _ => return,
-        };
-        if let Err(e) = sqlx::query("UPDATE interviews SET status = $1 WHERE id = $2 AND status NOT IN ('cancelled', 'done', 'ended')")
-            .bind(status)
-            .bind(room)
-            .execute(&self.db.pool)
-            .await
-        {
-            tracing::warn!(interview = %room, error = %e, "interview state not stored");
-        }
     }
 }
 
@@ -209,10 +241,11 @@ impl Media for SfuMedia {
 pub(crate) fn start_hub(
     db: Db,
     keys: JwtKeys,
+    rules: Lifecycle,
     sfu: Arc<media_server::Sfu>,
 ) -> Arc<Hub<DbDirectory, SfuMedia>> {
     let hub = Arc::new(Hub::new(
-        DbDirectory { db, keys },
+        DbDirectory { db, keys, rules },
         SfuMedia(sfu.clone()),
         signaling::waiting_room::Timing::default(),
     ));

@@ -105,6 +105,19 @@ pub(crate) struct ServeArgs {
     /// Days proctoring thumbnails, clips and identity images are kept.
     #[arg(long, env = "LANGCERT_PROCTORING_RETENTION_DAYS", default_value_t = 30)]
     proctoring_retention_days: u32,
+    /// Minutes before its slot an interview's room opens (to the evaluator and the
+    /// candidate); earlier, the room says when it opens.
+    #[arg(long, env = "LANGCERT_ROOM_OPENS_BEFORE_MIN", default_value_t = 15)]
+    room_opens_before_min: i64,
+    /// Least minutes an interview must be in progress for its oral to be scored (unless
+    /// its evaluator closes it as held without recording, with a reason).
+    #[arg(long, env = "LANGCERT_ORAL_MIN_MINUTES", default_value_t = 10)]
+    oral_min_minutes: i64,
+    /// Minutes after the start a candidate may still come; then the evaluator may record
+    /// a no-show, and the server records one at the slot's end for a candidate who never
+    /// came to the waiting room.
+    #[arg(long, env = "LANGCERT_NO_SHOW_GRACE_MIN", default_value_t = 10)]
+    no_show_grace_min: i64,
 }
 
 /// The token-signing secret of this installation, created on first start.
@@ -262,6 +275,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Behind HTTPS the session cookie is marked Secure.
         secure_cookie: public_url.starts_with("https://") || tls.is_some(),
         proctoring_retention_days: args.proctoring_retention_days,
+        lifecycle: exam_api::interview_state::Lifecycle {
+            open_before_ms: args.room_opens_before_min.max(0) * 60_000,
+            min_in_progress_ms: args.oral_min_minutes.max(0) * 60_000,
+            no_show_grace_ms: args.no_show_grace_min.max(0) * 60_000,
+        },
         ..ApiConfig::default()
     };
     let key_path = args
@@ -301,6 +319,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_url: public_url.clone(),
             link_ttl_ms: state.config.link_ttl_s * 1000,
         },
+        state.config.lifecycle,
     ));
     if let Some(smtp) = smtp {
         tokio::spawn(deliver_mail(db.clone(), smtp));
@@ -328,12 +347,20 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("Demo centre: `langcert demo links` prints new sign-in links");
         }
     }
+    // Listening for SIGTERM before saying we are up: a supervisor (or a test) that stops
+    // the server right after this line gets a clean shutdown, not the default action.
+    let shutdown = shutdown_signal()?;
     println!("API description: {public_url}/api/openapi.json");
     use std::io::Write;
     std::io::stdout().flush()?;
 
     let keys = state.keys.clone();
-    let hub = crate::interview::start_hub(db.clone(), keys.clone(), sfu.clone());
+    let hub = crate::interview::start_hub(
+        db.clone(),
+        keys.clone(),
+        state.config.lifecycle,
+        sfu.clone(),
+    );
     let app = router(state)
         .merge(crate::interview::router(crate::interview::WsState {
             hub,
@@ -353,12 +380,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // `tap_io` only to get the peer's address as connect info.
             let listener = crate::tls::TlsListener::new(listener, files)?.tap_io(|_| {});
             axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown)
                 .await?;
         }
         None => {
             axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown)
                 .await?;
         }
     }
@@ -407,15 +434,26 @@ async fn purge_recordings(dir: PathBuf, max_age: std::time::Duration) {
     }
 }
 
-/// Sends the scheduled mails that are due (reminders), every five seconds.
-async fn scheduled_mail(db: Db, ctx: exam_api::mail::scheduler::Context) {
+/// Sends the scheduled mails that are due (reminders) and records the no-shows of
+/// slots that are over, every five seconds.
+async fn scheduled_mail(
+    db: Db,
+    ctx: exam_api::mail::scheduler::Context,
+    rules: exam_api::interview_state::Lifecycle,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tick.tick().await;
-        match exam_api::mail::scheduler::run_due(&db, &ctx, exam_api::db::now_ms()).await {
+        let now = exam_api::db::now_ms();
+        match exam_api::mail::scheduler::run_due(&db, &ctx, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(mails = n, "scheduled mails sent"),
             Err(e) => tracing::warn!(error = %e, "scheduled mails not sent"),
+        }
+        match exam_api::interviews::store::sweep_no_shows(&db, &rules, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(interviews = n, "no-shows recorded"),
+            Err(e) => tracing::warn!(error = %e, "no-shows not recorded"),
         }
     }
 }
@@ -431,22 +469,26 @@ async fn deliver_mail(db: Db, smtp: exam_api::mail::smtp::Smtp) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+/// Resolves on Ctrl-C or SIGTERM; the handlers are in place when this returns.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }

@@ -25,9 +25,12 @@ let stopMeter = () => {};
 let signaling = null;
 let peer = null;
 let mediaToken = null;
-let phase = 'check'; // check → joining → waiting → call → ended/denied/removed/left (expired may go back)
+let phase = 'check'; // check → joining → (not_open →) waiting → call → ended/denied/removed/left/cancelled/no_show (expired may go back)
 let startedAt = null;
 let ticker = null;
+let openTimer = null; // comes back when the room opens
+// The phases after which nothing more happens on this page.
+const FINAL = ['ended', 'denied', 'removed', 'left', 'cancelled', 'no_show'];
 // Set once the candidate joined from this tab: a reload goes back in without a click.
 const joinedKey = `langcert.interview.${room}.joined`;
 
@@ -44,7 +47,9 @@ async function loadAppointment() {
   if (res?.ok) {
     scheduledAt = res.data.scheduled_at;
     $('when').textContent = appointmentText(scheduledAt);
-    if (phase === 'waiting') showWaiting(scheduledAt);
+    // An interview that is over says so at once, whatever the page was doing.
+    if (['ended', 'cancelled', 'no_show'].includes(res.data.status)) finish(res.data.status);
+    else if (phase === 'waiting') showWaiting(scheduledAt);
     return;
   }
   $('when').textContent = !res ? t('journey.network') : res.status === 401 ? t('interview.signin') : t('interview.unknown');
@@ -74,6 +79,11 @@ async function checkMedia() {
     $('media-retry').hidden = false;
     return false;
   }
+  // The interview turned out to be over while the camera was opening.
+  if (FINAL.includes(phase)) {
+    stopMedia(opened);
+    return false;
+  }
   const previous = stream;
   stream = opened;
   stopMeter();
@@ -94,7 +104,7 @@ async function checkMedia() {
 }
 
 function deviceLost(track) {
-  if (!stream?.getTracks().includes(track) || ['ended', 'denied', 'removed', 'left'].includes(phase)) return;
+  if (!stream?.getTracks().includes(track) || FINAL.includes(phase)) return;
   $('media-check').hidden = false;
   say($('media-status'), t(track.kind === 'video' ? 'call.media.camera_lost' : 'call.media.mic_lost'), 'error');
   $('media-retry').hidden = false;
@@ -257,7 +267,9 @@ function outcome(kind, title, ...body) {
 }
 
 function finish(kind, reason = '') {
+  if (FINAL.includes(phase)) return;
   phase = kind;
+  clearTimeout(openTimer);
   sessionStorage.removeItem(joinedKey);
   clearInterval(ticker);
   ticker = null;
@@ -278,6 +290,11 @@ function finish(kind, reason = '') {
     outcome(kind, t('interview.removed.title'), h('p', {}, t('interview.removed.text')), h('p', {}, t('interview.contact')));
   } else if (kind === 'ended') {
     outcome(kind, t('interview.ended.title'), h('p', {}, t('interview.ended.text')), h('p', {}, t('interview.ended.results')));
+  } else if (kind === 'cancelled') {
+    outcome(kind, t('interview.cancelled.title'), h('p', {}, t('interview.cancelled.text')), h('p', {}, t('interview.contact')));
+  } else if (kind === 'no_show') {
+    outcome(kind, t('interview.no_show.title'), h('p', {}, t('interview.no_show.text')),
+      h('p', {}, h('a', { href: '/static/app.html', class: 'button-link', dataset: { testid: 'go-journey' } }, t('interview.no_show.next'))));
   } else {
     outcome(kind, t('interview.left.title'), h('p', {}, t('interview.left.text')),
       h('p', {}, h('a', { href: location.pathname + location.search, class: 'button-link', dataset: { testid: 'come-back' } }, t('interview.left.back'))));
@@ -306,9 +323,35 @@ $('leave').addEventListener('click', () => finish('left'));
 
 // ---- Signaling ----
 
+/** The room is not open yet: say when it opens, and knock again then. */
+function notOpen(msg) {
+  phase = 'not_open';
+  const opens = new Date(msg.opens_at);
+  $('waiting').hidden = false;
+  $('waiting').dataset.opensAt = msg.opens_at;
+  $('waiting-text').textContent = isoDate(opens) === isoDate(new Date())
+    ? tf('interview.not_open.today', { time: fmtTime(opens) })
+    : tf('interview.not_open.other_day', { date: fmtDate(opens), time: fmtTime(opens) });
+  clearTimeout(openTimer);
+  // Timers are capped at ~24.8 days; a page open that long asks again daily.
+  const wait = Math.min(Math.max(0, opens.getTime() - Date.now()) + 500, 24 * 3600 * 1000);
+  openTimer = setTimeout(() => {
+    if (phase !== 'not_open') return;
+    phase = 'joining';
+    $('waiting-text').textContent = t('interview.waiting.connecting');
+    signaling?.rejoin();
+  }, wait);
+}
+
 function onMessage(msg) {
-  if (['ended', 'denied', 'removed', 'left'].includes(phase)) return;
+  if (FINAL.includes(phase)) return;
   switch (msg.type) {
+    case 'not_open':
+      notOpen(msg);
+      break;
+    case 'closed':
+      finish(msg.state);
+      break;
     case 'waiting':
       if (phase === 'call') leaveCallView();
       phase = 'waiting';

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/centres", post(create_centre))
         .route("/api/v1/centres/{id}", get(get_centre))
+        .route("/api/v1/centres/{id}/settings", put(put_settings))
         .route("/api/v1/centres/{id}/staff", post(create_staff))
         .route(
             "/api/v1/candidates",
@@ -91,6 +92,43 @@ pub struct CentreOut {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Whether a candidate who did not come to their interview may book another one
+    /// themself (otherwise the centre books it).
+    pub rebook_after_no_show: bool,
+}
+
+/// A centre's settings.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsIn {
+    /// Whether a candidate who did not come to their interview may book another one.
+    pub rebook_after_no_show: bool,
+}
+
+/// Changes a centre's settings (its admins, platform admins).
+#[utoipa::path(put, path = "/api/v1/centres/{id}/settings", tag = "accounts", request_body = SettingsIn,
+    params(("id" = String, Path, description = "centre id")),
+    responses((status = 200, description = "the centre", body = CentreOut),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such centre, or not the caller's", body = ErrorBody)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SettingsIn>,
+) -> Result<Json<CentreOut>, ApiError> {
+    auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
+    centre_scope(&auth, &id)?;
+    let changed = sqlx::query("UPDATE centres SET rebook_after_no_show = $1 WHERE id = $2")
+        .bind(i64::from(body.rebook_after_no_show))
+        .bind(&id)
+        .execute(&state.db.pool)
+        .await?;
+    if changed.rows_affected() != 1 {
+        return Err(ApiError::NotFound("no such centre".to_owned()));
+    }
+    tracing::info!(centre = %id, rebook_after_no_show = body.rebook_after_no_show, "centre settings changed");
+    get_centre(State(state), auth, Path(id)).await
 }
 
 /// Creates a training centre (platform admin).
@@ -112,7 +150,14 @@ async fn create_centre(
         .bind(now_ms())
         .execute(&state.db.pool)
         .await?;
-    Ok((StatusCode::CREATED, Json(CentreOut { id, name })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CentreOut {
+            id,
+            name,
+            rebook_after_no_show: true,
+        }),
+    ))
 }
 
 /// A training centre (its members and platform admins).
@@ -125,13 +170,17 @@ async fn get_centre(
     Path(id): Path<String>,
 ) -> Result<Json<CentreOut>, ApiError> {
     centre_scope(&auth, &id)?;
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM centres WHERE id = $1")
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT id, name, rebook_after_no_show FROM centres WHERE id = $1")
             .bind(&id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let (id, name) = row.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
-    Ok(Json(CentreOut { id, name }))
+    let (id, name, rebook) = row.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
+    Ok(Json(CentreOut {
+        id,
+        name,
+        rebook_after_no_show: rebook != 0,
+    }))
 }
 
 /// A new staff member of a centre.
@@ -558,4 +607,14 @@ async fn new_candidate_link(
             sign_in_url: url,
         }),
     ))
+}
+
+/// The name a user is shown as to the staff ("First names Last name"), if they exist.
+pub async fn display_name(db: &crate::db::Db, user: &str) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT first_names, last_name FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|(f, l)| format!("{f} {l}")))
 }

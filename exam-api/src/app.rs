@@ -39,6 +39,9 @@ pub struct ApiConfig {
     /// Days proctoring images (identity captures, event thumbnails and clips) are kept
     /// after the written test finished ([`crate::proctoring::purge_media`]).
     pub proctoring_retention_days: u32,
+    /// The interview's lifecycle rules: when the room opens, the least time in progress
+    /// for an oral to be scored, the no-show grace period.
+    pub lifecycle: crate::interview_state::Lifecycle,
 }
 
 impl Default for ApiConfig {
@@ -54,6 +57,7 @@ impl Default for ApiConfig {
             trust_proxy: false,
             recordings_dir: None,
             proctoring_retention_days: 30,
+            lifecycle: Default::default(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod headers;
 pub mod import;
+pub mod interview_state;
 pub mod interviews;
 pub mod mail;
 pub mod meta;

@@ -84,7 +84,7 @@ impl ToSchema for Binary {}
     paths(
         crate::accounts::create_candidate, crate::accounts::create_centre,
         crate::accounts::create_staff, crate::accounts::get_candidate,
-        crate::accounts::get_centre, crate::accounts::list_candidates,
+        crate::accounts::get_centre, crate::accounts::list_candidates, crate::accounts::put_settings,
         crate::accounts::new_candidate_link, crate::auth::routes::link,
         crate::auth::routes::login, crate::auth::routes::logout, crate::auth::routes::me,
         crate::auth::routes::refresh, crate::auth::routes::set_password,
@@ -96,7 +96,8 @@ impl ToSchema for Binary {}
         crate::candidate::get_profile, crate::candidate::journey,
         crate::candidate::put_profile, crate::candidate::system_check, crate::import::import,
         crate::import::set_target, crate::import::set_window, crate::interviews::create,
-        crate::interviews::get_one, crate::interviews::list, crate::mail::routes::attachment,
+        crate::interviews::get_one, crate::interviews::list, crate::interviews::close,
+        crate::interviews::audit, crate::mail::routes::attachment,
         crate::mail::routes::list, healthz, openapi_json, crate::oral::criteria,
         crate::oral::get_score, crate::oral::prompts, crate::oral::put_score,
         crate::practice::check, crate::practice::demo, crate::practice::demo_clip,

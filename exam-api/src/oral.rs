@@ -298,7 +298,7 @@ async fn get_score(
     responses((status = 200, description = "the stored scores; the result is released when every part is there", body = ScoreOut),
         (status = 403, description = "not an evaluator", body = ErrorBody),
         (status = 404, description = "no such interview of the evaluator", body = ErrorBody),
-        (status = 409, description = "`result_released` or `cancelled`", body = ErrorBody),
+        (status = 409, description = "`result_released`; `interview_not_ended`, `cancelled` or `no_show` (only an ended interview is scored); `interview_too_short` (in progress for less than the minimum, 10 min by default, unless closed as held without recording)", body = ErrorBody),
         (status = 422, description = "`invalid_score`: a criterion missing or unknown, or a comment too long", body = ErrorBody)))]
 async fn put_score(
     State(state): State<AppState>,
@@ -306,7 +306,7 @@ async fn put_score(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ScoreIn>,
 ) -> Result<Json<ScoreOut>, ApiError> {
-    let (candidate, status) = own_interview(&state, &auth, &id).await?;
+    let (candidate, _) = own_interview(&state, &auth, &id).await?;
     // Once the result is released (and maybe a certificate issued), the oral is final.
     if crate::results::released(&state, &candidate)
         .await?
@@ -317,12 +317,19 @@ async fn put_score(
             "the result was released; the oral score is final",
         ));
     }
-    if status == "cancelled" {
-        return Err(ApiError::refused(
-            "cancelled",
-            "this interview was cancelled",
-        ));
-    }
+    // Only an interview that took place is scored (see `interview_state::scoreable`).
+    let record = crate::interviews::store::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such interview".to_owned()))?;
+    let phase = record
+        .phase()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    crate::interview_state::scoreable(
+        phase,
+        record.closure(),
+        state.config.lifecycle.min_in_progress_ms,
+    )
+    .map_err(|e| ApiError::refused(e.code(), e.to_string()))?;
     let mut levels = [Cefr::A1; 5];
     for (i, c) in CRITERIA.iter().enumerate() {
         levels[i] = *body
@@ -358,10 +365,6 @@ async fn put_score(
     .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
-    sqlx::query("UPDATE interviews SET status = 'done' WHERE id = $1")
-        .bind(&id)
-        .execute(&state.db.pool)
-        .await?;
     crate::results::try_release(&state, &candidate).await?;
     Ok(Json(ScoreOut {
         levels: body.levels,

@@ -78,6 +78,36 @@ pub(crate) async fn finish_written(app: &TestApp, candidate: &str) -> String {
     id
 }
 
+/// Takes an interview through the lifecycle as the room does — the candidate arrives,
+/// the evaluator checks the ID, starts, and ends 14 minutes later — so that it may be
+/// scored.
+pub(crate) async fn held(app: &TestApp, interview: &str) {
+    use exam_api::interview_state::Event;
+    let r = exam_api::interviews::store::get(&app.state.db, interview)
+        .await
+        .unwrap()
+        .expect("the interview");
+    let t = r.scheduled_at;
+    for (event, at) in [
+        (Event::Arrive, t - 120_000),
+        (Event::IdChecked, t),
+        (Event::Start, t + 60_000),
+        (Event::End, t + 15 * 60_000),
+    ] {
+        exam_api::interviews::store::advance_now(
+            &app.state.db,
+            interview,
+            event,
+            Some(&r.evaluator_id),
+            None,
+            &app.state.config.lifecycle,
+            at,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{event:?}: {e}"));
+    }
+}
+
 /// Next week's free slots for the demo candidate's centre (as the centre admin sees them).
 pub(crate) async fn slots(app: &TestApp, candidate: &str) -> Vec<Value> {
     let admin = app.sign_in("centre_admin").await;
@@ -510,6 +540,7 @@ both!(a_result_waits_for_every_part, |app: TestApp| async move {
         )
         .await;
     let interview = b.json["id"].as_str().unwrap().to_owned();
+    held(&app, &interview).await;
     let ev = app.sign_in("evaluator").await;
     let levels = json!({ "vocabulary_range": "C1", "grammar": "B2", "fluency": "C1", "pronunciation": "B2", "interaction": "C1" });
     let s = app
@@ -808,6 +839,7 @@ both!(
                     Some(json!({ "slot_id": slot["id"], "candidate_id": c })),
                 )
                 .await;
+            held(&app, b.json["id"].as_str().unwrap()).await;
             let level = if k == 0 { "C1" } else { "A1" };
             let levels = json!({ "vocabulary_range": level, "grammar": level, "fluency": level, "pronunciation": level, "interaction": level });
             app.call(
@@ -983,7 +1015,8 @@ both!(
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-        // Once scored, the interview is part of the record: it cannot be cancelled.
+        // Once held and scored, the interview is part of the record: it cannot be cancelled.
+        held(&app, &interview).await;
         let ev = app.sign_in("evaluator").await;
         assert_eq!(
             app.call(

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::booking::{finish_written, import, slots};
+use crate::booking::{finish_written, held, import, slots};
 use crate::both;
 use crate::common::TestApp;
 
@@ -25,6 +25,7 @@ async fn certified(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+    held(app, b.json["id"].as_str().unwrap()).await;
     let ev = app.sign_in("evaluator").await;
     let levels = json!({ "vocabulary_range": "C1", "grammar": "C1", "fluency": "C1", "pronunciation": "B2", "interaction": "C1" });
     let s = app

@@ -23,6 +23,67 @@ pub struct Interview {
     pub evaluator: String,
     /// The scheduled time (ms since the epoch).
     pub scheduled_at: i64,
+    /// When its room opens (ms since the epoch); nobody joins before.
+    pub opens_at: i64,
+    /// Set once it is over.
+    pub closed: Option<Closed>,
+}
+
+/// How an interview is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// It took place.
+    Ended,
+    /// It was cancelled.
+    Cancelled,
+    /// The candidate did not come.
+    NoShow,
+}
+
+impl Closed {
+    /// Its name in [`ServerMsg::Closed`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::Ended => "ended",
+            Closed::Cancelled => "cancelled",
+            Closed::NoShow => "no_show",
+        }
+    }
+}
+
+/// A step of the interview the signaling reports to the directory, which stores it
+/// (or refuses it) in the interview's persisted lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The candidate knocked at the waiting room.
+    Arrived,
+    /// The evaluator checked the candidate's identity document.
+    IdChecked,
+    /// The evaluator started the interview.
+    Started,
+    /// The evaluator ended it.
+    Ended,
+}
+
+impl Step {
+    /// The interview's state after the step, as [`ServerMsg::Interview`] names it.
+    pub fn state(self) -> &'static str {
+        match self {
+            Step::Arrived => "waiting",
+            Step::IdChecked => "id_checked",
+            Step::Started => "in_progress",
+            Step::Ended => "ended",
+        }
+    }
+}
+
+/// A step the lifecycle refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRefused {
+    /// Machine-readable code (`wrong_order`, `ended`…).
+    pub code: String,
+    /// Explanation.
+    pub message: String,
 }
 
 /// Who is who, and the media grants (implemented by the binary over the database).
@@ -35,9 +96,15 @@ pub trait Directory: Send + Sync + 'static {
     fn media_token(&self, user: &str, room: &str) -> String;
     /// Whether `token` is a valid media grant of `user` in `room`.
     fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool;
-    /// Records the interview's progress (`id_checked`, `in_progress`, `ended`).
-    fn record_state(&self, room: &str, state: &str, now_ms: i64)
-    -> impl Future<Output = ()> + Send;
+    /// Applies a step of `user` to the interview's lifecycle and stores it; returns when
+    /// the interview started, once it has.
+    fn advance(
+        &self,
+        room: &str,
+        user: &str,
+        step: Step,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<i64>, StepRefused>> + Send;
 }
 
 /// The media server, as the signaling drives it.
@@ -67,19 +134,11 @@ pub struct User {
     pub id: String,
 }
 
-#[derive(Default, Debug)]
-struct RoomState {
-    id_checked: bool,
-    started_at: Option<i64>,
-    ended: bool,
-}
-
 /// Every live connection and room.
 pub struct Hub<D, M> {
     directory: D,
     media: M,
     lobby: Mutex<Lobby>,
-    rooms: Mutex<HashMap<String, RoomState>>,
     senders: Mutex<HashMap<(String, String), mpsc::UnboundedSender<ServerMsg>>>,
 }
 
@@ -124,7 +183,6 @@ impl<D: Directory, M: Media> Hub<D, M> {
             directory,
             media,
             lobby: Mutex::new(Lobby::new(timing)),
-            rooms: Mutex::new(HashMap::new()),
             senders: Mutex::new(HashMap::new()),
         }
     }
@@ -249,6 +307,19 @@ impl<D: Directory, M: Media> Hub<D, M> {
             if user.id != interview.candidate && user.id != interview.evaluator {
                 return reply(ServerMsg::error("forbidden", "this is not your interview"));
             }
+            if let Some(closed) = interview.closed {
+                return reply(ServerMsg::Closed {
+                    room: wanted,
+                    state: closed.as_str().to_owned(),
+                });
+            }
+            if now < interview.opens_at {
+                return reply(ServerMsg::NotOpen {
+                    room: wanted,
+                    opens_at: rfc3339(interview.opens_at),
+                    scheduled_at: rfc3339(interview.scheduled_at),
+                });
+            }
             lock(&self.senders).insert((wanted.clone(), user.id.clone()), tx.clone());
             *room = Some(wanted.clone());
             lock(&self.lobby).open_room(&wanted, &interview.evaluator, interview.scheduled_at);
@@ -273,7 +344,15 @@ impl<D: Directory, M: Media> Hub<D, M> {
                         interview.scheduled_at,
                     );
                     match out {
-                        Ok(outputs) => self.apply(outputs).await,
+                        Ok(outputs) => {
+                            // The arrival is part of the record (a second knock changes
+                            // nothing); a refusal here cannot stop the knock.
+                            let _ = self
+                                .directory
+                                .advance(&wanted, &user.id, Step::Arrived, now)
+                                .await;
+                            self.apply(outputs).await
+                        }
                         Err(e) => reply(refusal(e)),
                     }
                 }
@@ -335,7 +414,7 @@ impl<D: Directory, M: Media> Hub<D, M> {
                     "media flows only once the evaluator has admitted you",
                 ))
             }
-            ClientMsg::Offer { .. } | ClientMsg::Answer { .. } if self.ended(&r) => {
+            ClientMsg::Offer { .. } | ClientMsg::Answer { .. } if interview.closed.is_some() => {
                 reply(ServerMsg::error("wrong_order", "the interview has ended"))
             }
             ClientMsg::Offer { sdp, .. } => match self.media.offer(&r, &user.id, sdp).await {
@@ -359,45 +438,29 @@ impl<D: Directory, M: Media> Hub<D, M> {
                 ServerMsg::error("forbidden", "only the evaluator runs the interview"),
             ),
             ClientMsg::IdChecked | ClientMsg::Start | ClientMsg::End => {
-                let update = {
-                    let mut rooms = lock(&self.rooms);
-                    let st = rooms.entry(r.clone()).or_default();
-                    match msg {
-                        ClientMsg::IdChecked if !st.ended => {
-                            st.id_checked = true;
-                            Ok(("id_checked", None))
-                        }
-                        ClientMsg::Start if st.id_checked && st.started_at.is_none() => {
-                            st.started_at = Some(now);
-                            Ok(("in_progress", Some(now)))
-                        }
-                        ClientMsg::End if st.started_at.is_some() && !st.ended => {
-                            st.ended = true;
-                            Ok(("ended", st.started_at))
-                        }
-                        ClientMsg::Start => Err("check the candidate's ID first (once)"),
-                        _ => Err("not possible at this point of the interview"),
-                    }
+                let step = match msg {
+                    ClientMsg::IdChecked => Step::IdChecked,
+                    ClientMsg::Start => Step::Started,
+                    _ => Step::Ended,
                 };
-                match update {
-                    Ok((state, started)) => {
-                        self.directory.record_state(&r, state, now).await;
+                match self.directory.advance(&r, &user.id, step, now).await {
+                    Ok(started) => {
                         let m = ServerMsg::Interview {
                             room: r.clone(),
-                            state: state.to_owned(),
+                            state: step.state().to_owned(),
                             started_at: started.map(rfc3339),
                         };
                         self.deliver(&r, &interview.evaluator, m.clone());
                         if lock(&self.lobby).may_exchange_media(&r, &interview.candidate) {
                             self.deliver(&r, &interview.candidate, m);
                         }
-                        if state == "ended" {
+                        if step == Step::Ended {
                             // The interview is over: its media stops (and recordings close).
                             self.media.leave(&r, &interview.candidate).await;
                             self.media.leave(&r, &interview.evaluator).await;
                         }
                     }
-                    Err(why) => reply(ServerMsg::error("wrong_order", why)),
+                    Err(why) => reply(ServerMsg::error(&why.code, why.message)),
                 }
             }
             ClientMsg::Leave => {
@@ -466,10 +529,6 @@ impl<D: Directory, M: Media> Hub<D, M> {
         }
     }
 
-    fn ended(&self, room: &str) -> bool {
-        lock(&self.rooms).get(room).is_some_and(|r| r.ended)
-    }
-
     fn may_media(&self, room: &str, user: &str) -> bool {
         lock(&self.lobby).may_exchange_media(room, user)
     }
@@ -487,15 +546,20 @@ mod tests {
 
     use super::*;
 
-    /// An in-memory directory: one interview, tokens "grant:<user>:<room>".
-    struct Dir;
+    /// An in-memory directory: one interview, tokens "grant:<user>:<room>", and the
+    /// lifecycle's order of steps (id checked → started → ended).
+    #[derive(Default)]
+    struct Dir(Mutex<Vec<Step>>);
 
     impl Directory for Dir {
         async fn interview(&self, room: &str) -> Option<Interview> {
+            let ended = self.0.lock().unwrap().contains(&Step::Ended);
             (room == "room-1").then(|| Interview {
                 candidate: "cand".into(),
                 evaluator: "eval".into(),
                 scheduled_at: 0,
+                opens_at: 0,
+                closed: ended.then_some(Closed::Ended),
             })
         }
         async fn display_name(&self, user: &str) -> String {
@@ -507,7 +571,29 @@ mod tests {
         fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool {
             token == format!("grant:{user}:{room}")
         }
-        async fn record_state(&self, _room: &str, _state: &str, _now_ms: i64) {}
+        async fn advance(
+            &self,
+            _room: &str,
+            _user: &str,
+            step: Step,
+            now_ms: i64,
+        ) -> Result<Option<i64>, StepRefused> {
+            let mut done = self.0.lock().unwrap();
+            let before = match step {
+                Step::Arrived => return Ok(None),
+                Step::IdChecked => None,
+                Step::Started => Some(Step::IdChecked),
+                Step::Ended => Some(Step::Started),
+            };
+            if done.contains(&step) || before.is_some_and(|b| done.last() != Some(&b)) {
+                return Err(StepRefused {
+                    code: "wrong_order".into(),
+                    message: "not now".into(),
+                });
+            }
+            done.push(step);
+            Ok(done.contains(&Step::Started).then_some(now_ms))
+        }
     }
 
     /// Records what reaches the media server.
@@ -597,7 +683,10 @@ mod tests {
 
     fn hub() -> (Arc<TestHub>, Arc<Recorder>) {
         let rec = Arc::new(Recorder::default());
-        (Arc::new(Hub::new(Dir, rec.clone(), Timing::default())), rec)
+        (
+            Arc::new(Hub::new(Dir::default(), rec.clone(), Timing::default())),
+            rec,
+        )
     }
 
     #[tokio::test]

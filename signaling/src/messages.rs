@@ -129,6 +129,23 @@ pub enum ServerMsg {
         #[serde(skip_serializing_if = "Option::is_none")]
         started_at: Option<String>,
     },
+    /// The room is not open yet: it opens at `opens_at` (the page says so and comes
+    /// back then).
+    NotOpen {
+        /// The room.
+        room: String,
+        /// When it opens (RFC 3339).
+        opens_at: String,
+        /// The interview's time (RFC 3339).
+        scheduled_at: String,
+    },
+    /// The interview is over: `ended`, `cancelled` or `no_show`.
+    Closed {
+        /// The room.
+        room: String,
+        /// How it closed.
+        state: String,
+    },
     /// A refused message; nothing changed.
     Error {
         /// Machine-readable code.

@@ -4,14 +4,17 @@
 // candidate's certificate page verifies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn, identityByApi } from './harness.mjs';
+import { startServer, launch, signIn, identityByApi, holdInterview } from './harness.mjs';
 
 let server;
 let browser;
 let context;
 
 before(async () => {
-  server = await startServer(['--item-pause-ms', '0']);
+  // The booked slot is days ahead: its room opens now, and an interview of a few
+  // seconds may be scored (the lifecycle's own rules are tested in exam-api and in
+  // interview.test.mjs).
+  server = await startServer(['--item-pause-ms', '0', '--room-opens-before-min', '100000', '--oral-min-minutes', '0']);
   ({ browser, context } = await launch());
 });
 
@@ -116,10 +119,14 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
     if (res.status !== 204) throw new Error(await res.text());
   });
 
-  // The evaluator scores the oral in the console.
+  // The interview takes place (the room's steps over the real signaling); then the
+  // evaluator scores the oral in the console.
   const evaluator = await staff.newPage();
   await signIn(evaluator, server.links.evaluator);
   await evaluator.goto(`${server.base}/static/evaluator.html`);
+  const booking = await candidate.evaluate(async () => (await (await fetch('/api/v1/bookings/mine')).json()).id);
+  await holdInterview(candidate, evaluator, booking);
+  await evaluator.reload();
   const scoreButton = evaluator.locator('[data-testid^="score-"]').first();
   await scoreButton.waitFor();
   await scoreButton.click();

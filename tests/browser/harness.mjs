@@ -118,3 +118,58 @@ export async function identityByApi(page) {
     }
   }, photo);
 }
+
+/**
+ * Holds the interview `room` through the real signaling, as the two rooms do without
+ * their media: the candidate (signed in on `candidate`) knocks, the evaluator (on
+ * `evaluator`) admits them, checks the ID, starts and ends. The server's lifecycle
+ * must allow it: its room open (`--room-opens-before-min`) and a minimum time in
+ * progress the test can wait (`--oral-min-minutes 0`).
+ */
+export async function holdInterview(candidate, evaluator, room) {
+  const openSocket = () => {
+    window.__interviewWs = new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+      const inbox = [];
+      const waiters = [];
+      ws.onmessage = (e) => {
+        const msg = JSON.parse(e.data);
+        if (msg.type === 'error') reject(new Error(`signaling: ${e.data}`));
+        const i = waiters.findIndex((w) => w.type === msg.type);
+        if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+        else inbox.push(msg);
+      };
+      ws.onerror = () => reject(new Error('signaling socket failed'));
+      ws.onopen = () => resolve({
+        ws,
+        send: (m) => ws.send(JSON.stringify(m)),
+        next: (type) => {
+          const i = inbox.findIndex((m) => m.type === type);
+          if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+          return new Promise((ok) => waiters.push({ type, resolve: ok }));
+        },
+      });
+    });
+  };
+  await candidate.evaluate(openSocket);
+  await candidate.evaluate(async (id) => {
+    const s = await window.__interviewWs;
+    s.send({ type: 'join', room: id });
+    await s.next('waiting');
+  }, room);
+  await evaluator.evaluate(openSocket);
+  await evaluator.evaluate(async (id) => {
+    const s = await window.__interviewWs;
+    s.send({ type: 'join', room: id });
+    await s.next('joined');
+    const list = await s.next('waiting_list');
+    s.send({ type: 'admit', candidate: list.list[0].candidate });
+    for (const [type, state] of [['id_checked', 'id_checked'], ['start', 'in_progress'], ['end', 'ended']]) {
+      s.send({ type });
+      const msg = await s.next('interview');
+      if (msg.state !== state) throw new Error(`expected ${state}, got ${JSON.stringify(msg)}`);
+    }
+    s.ws.close();
+  }, room);
+  await candidate.evaluate(async () => (await window.__interviewWs).ws.close());
+}

@@ -1,7 +1,8 @@
 // The oral interview in two browsers (Chromium's fake camera and microphone): the
 // candidate waits in the waiting room, the evaluator admits them, and each page then
 // shows the other's video actually playing (videoWidth > 0, framesDecoded increasing in
-// getStats) and audio arriving — media through the server's SFU on loopback.
+// getStats) and audio arriving — media through the server's SFU on loopback. The room
+// opens 15 minutes before its time, not earlier; once ended, every page says so.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, signIn } from './harness.mjs';
@@ -68,8 +69,48 @@ async function playing(page) {
   assert.ok(second.audioBytes > first.audioBytes, `audio arrives: ${first.audioBytes} → ${second.audioBytes}`);
 }
 
+test('the room does not open earlier than 15 minutes before the interview', async () => {
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signIn(admin, server.links.centre_admin);
+  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const evaluatorPage = await evaluatorContext.newPage();
+  await signIn(evaluatorPage, server.links.evaluator);
+  const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
+  // A candidate of their own, and an interview in an hour.
+  const { interview, at } = await admin.evaluate(async (evaluator) => {
+    const post = async (path, body) => {
+      const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      if (res.status !== 201) throw new Error(await res.text());
+      return res.json();
+    };
+    const c = await post('/api/v1/candidates', { email: 'early@example.org', first_names: 'Eli', last_name: 'Early', cefr_target: 'B1' });
+    const when = new Date(Date.now() + 3600e3);
+    const i = await post('/api/v1/interviews', { candidate_id: c.id, evaluator_id: evaluator, scheduled_at: when.toISOString() });
+    return { interview: i.id, at: i.opens_at };
+  }, evaluatorId);
+  await evaluatorPage.goto(`${server.base}/static/evaluator-interview.html?id=${interview}`);
+  const notice = evaluatorPage.getByTestId('room-state');
+  await notice.waitFor({ timeout: 15_000 });
+  assert.equal(await notice.getAttribute('data-state'), 'not_open');
+  const opens = new Date(at);
+  const hhmm = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit' }).format(opens);
+  assert.match(await notice.innerText(), new RegExp(`ouvre le .* à ${hhmm}`), 'the room says when it opens');
+  assert.ok(Math.abs(opens.getTime() - (Date.now() + 45 * 60e3)) < 60e3, 'it opens 15 minutes before the hour');
+  // Nothing of the room is usable: no media grant, no step.
+  await evaluatorPage.waitForTimeout(1000);
+  assert.equal(await evaluatorPage.getByTestId('id-checked').isDisabled(), true);
+  // Scoring is not offered for it in the console either.
+  await evaluatorPage.goto(`${server.base}/static/evaluator.html`);
+  await evaluatorPage.getByTestId(`score-later-${interview}`).waitFor();
+  assert.equal(await evaluatorPage.getByTestId(`score-${interview}`).count(), 0);
+  await adminContext.close();
+  await evaluatorContext.close();
+});
+
 test('the candidate waits, the evaluator admits, both see and hear each other', async () => {
-  // An interview in an hour between the demo candidate and evaluator.
+  // An interview in five minutes between the demo candidate and evaluator (its room is
+  // open: it opens 15 minutes before).
   const adminContext = await browser.newContext();
   const admin = await adminContext.newPage();
   await signIn(admin, server.links.centre_admin);
@@ -86,7 +127,7 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
     const res = await fetch('/api/v1/interviews', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ candidate_id: candidate, evaluator_id: evaluator, scheduled_at: new Date(Date.now() + 3600e3).toISOString() }),
+      body: JSON.stringify({ candidate_id: candidate, evaluator_id: evaluator, scheduled_at: new Date(Date.now() + 5 * 60e3).toISOString() }),
     });
     if (res.status !== 201) throw new Error(await res.text());
     return (await res.json()).id;
@@ -119,6 +160,11 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
   await evaluatorPage.getByTestId('end-interview').click();
   await candidate.waitForFunction(() => document.querySelector('[data-testid="interview-state"]')?.dataset.state === 'ended', null, { timeout: 10_000 });
   const sentSeconds = await candidate.evaluate(() => (performance.now() - window.__t0) / 1000);
+  // Every page says it ended: the candidate's (also after a reload), the evaluator's room,
+  // and the centre's table.
+  await candidate.getByTestId('outcome').waitFor();
+  assert.equal(await candidate.getByTestId('outcome').getAttribute('data-kind'), 'ended');
+  assert.match(await candidate.getByTestId('outcome').innerText(), /terminé/);
 
   // The recording of the candidate's camera: a WebM file Chromium plays, as long as the
   // camera sent (±10 %).
@@ -147,4 +193,18 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
   assert.ok(recording.width > 0 && recording.played > 0, `it plays: ${JSON.stringify(recording)}`);
   assert.ok(Math.abs(recording.duration - sentSeconds) <= 0.1 * sentSeconds,
     `duration ${recording.duration.toFixed(2)} s against ${sentSeconds.toFixed(2)} s sent`);
+
+  await candidate.reload();
+  await candidate.getByTestId('outcome').waitFor();
+  assert.equal(await candidate.getByTestId('outcome').getAttribute('data-kind'), 'ended');
+  assert.doesNotMatch(await candidate.locator('main').innerText(), /introuvable/);
+  await evaluatorPage.reload();
+  await evaluatorPage.waitForFunction(() => document.querySelector('[data-testid="room-state"]')?.dataset.state === 'ended', null, { timeout: 10_000 });
+  assert.match(await evaluatorPage.getByTestId('room-state').innerText(), /terminé/);
+  assert.notEqual(await evaluatorPage.locator('#timer-clock').innerText(), '--:--', 'the duration held is shown');
+  await admin.goto(`${server.base}/static/centre.html`);
+  const oral = admin.getByTestId(`oral-${ids.candidate}`);
+  await oral.waitFor();
+  assert.equal(await oral.getAttribute('data-state'), 'ended');
+  assert.match(await oral.innerText(), /^terminé/);
 });

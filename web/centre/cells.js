@@ -29,12 +29,22 @@ function interview(c) {
   return { start: b.start ?? b.scheduled_at ?? null, status: b.status ?? null };
 }
 
-/** "19/03/2022 10:00 (confirmé)", and the oral level once scored. */
+/** The interview's phase as the record says it ("terminé", "absent"…), or null. */
+export function oralState(c) {
+  const i = interview(c);
+  if (!i?.status) return null;
+  return c.interview_closure === 'held_without_recording' ? 'held_without_recording' : i.status;
+}
+
+/** "terminé · 19/03/2022 10:00 · niveau B1", with the evaluator's reason of a closure. */
 export function oralCell(c) {
   const i = interview(c);
   const level = c.oral && typeof c.oral === 'object' ? c.oral.level : c.oral_level;
+  const state = oralState(c);
   const parts = [];
-  if (i?.start) parts.push(`${fmtInstant(i.start)}${i.status ? ` (${stateText(i.status)})` : ''}`);
+  if (state) parts.push(stateText(state));
+  if (i?.start) parts.push(fmtInstant(i.start));
+  if (c.interview_closure_reason) parts.push(`« ${c.interview_closure_reason} »`);
   if (level) parts.push(`${t('centre.oral_level')} ${level}`);
   return parts.length ? parts.join(' · ') : stateText(null);
 }
@@ -52,5 +62,5 @@ export function resultCell(c) {
 /** Whether the candidate has a live booking already. */
 export function hasBooking(c) {
   const i = interview(c);
-  return Boolean(i?.start && i.status !== 'cancelled');
+  return Boolean(i?.start && !['cancelled', 'no_show'].includes(i.status));
 }

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { t, tf } from '../i18n.js';
-import { hasBooking, oralCell, resultCell, writtenCell } from './cells.js';
+import { hasBooking, oralCell, oralState, resultCell, writtenCell } from './cells.js';
 
 const name = (c) => `${c.last_name ?? ''} ${c.first_names ?? ''}`.trim() || c.email || c.id;
 
@@ -21,7 +21,7 @@ function row(c, onBook) {
     h('td', {}, c.email ?? '—'),
     h('td', {}, c.cefr_target ?? '—'),
     h('td', {}, writtenCell(c)),
-    h('td', {}, oralCell(c)),
+    h('td', { dataset: { testid: `oral-${c.id}`, state: oralState(c) ?? '' } }, oralCell(c)),
     h('td', {}, resultCell(c)),
     h('td', {}, book));
 }

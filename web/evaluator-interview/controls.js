@@ -104,25 +104,32 @@ export function createControls(send, onState = () => {}) {
     $('interview-timer').dataset.state = 'running';
   }
 
-  function stopTimer() {
+  /** Stops the clock, at `endedIso` when the record says when it ended. */
+  function stopTimer(endedIso) {
     clearInterval(ticker);
     ticker = null;
     const box = $('interview-timer');
     box.dataset.state = 'ended';
     if (startedAt) {
-      tick();
-      $('timer-phase').textContent = tf('room.timer.total', { time: fmtDuration(sinceInstant(startedAt)) });
+      const ms = endedIso ? Math.max(0, Date.parse(endedIso) - Date.parse(startedAt)) : sinceInstant(startedAt);
+      box.dataset.phase = timerPhase(ms);
+      $('timer-clock').textContent = fmtDuration(ms);
+      $('timer-phase').textContent = tf('room.timer.total', { time: fmtDuration(ms) });
     }
   }
 
   draw();
   return {
-    /** An `interview` message of the server (or the state known from the API). */
+    /** An `interview` message of the server (or the state known from the API, with
+     * `started_at` / `ended_at` when the record has them). */
     setState(msg) {
       const next = ORDER.includes(msg.state) ? msg.state : state;
       pending = null;
       if (next === 'in_progress') startTimer(msg.started_at);
-      if (next === 'ended' && state !== 'ended') stopTimer();
+      if (next === 'ended' && state !== 'ended') {
+        if (msg.started_at) startedAt = msg.started_at;
+        stopTimer(msg.ended_at);
+      }
       state = next;
       draw();
       onState(state);

@@ -56,12 +56,70 @@ async function loadInterview() {
   if (i.duration_min) parts.push(tf('room.info.length', { n: i.duration_min }));
   if (i.target_cefr) parts.push(tf('evaluator.target', { level: i.target_cefr }));
   $('room-info').textContent = parts.join(' · ');
-  // Before any `interview` message: what the record says (no start time known).
-  if (controls.state() === null) {
-    if (i.status === 'in_progress') controls.setState({ state: 'in_progress' });
-    else if (i.status === 'done' || i.status === 'scored') controls.setState({ state: 'ended' });
+  // Before any `interview` message: what the record says.
+  if (controls.state() === null && ['id_checked', 'in_progress', 'ended'].includes(i.status)) {
+    controls.setState({ state: i.status, started_at: i.started_at, ended_at: i.ended_at });
   }
+  if (['ended', 'cancelled', 'no_show'].includes(i.status)) closed(i.status, i);
 }
+
+// ---- A room that is not open yet, or closed ----
+
+let openTimer = null;
+
+function roomState(text) {
+  $('room-state').hidden = !text;
+  $('room-state').textContent = text;
+}
+
+/** Before the room opens: say when, and join then. */
+function notOpen(msg) {
+  const opens = new Date(msg.opens_at);
+  roomState(tf('room.not_open', { date: fmtDate(opens), time: fmtTime(opens) }));
+  // Connected, not in the room: nothing to do until it opens.
+  list.setOnline(false);
+  controls.setOnline(false);
+  $('room-state').dataset.state = 'not_open';
+  clearTimeout(openTimer);
+  const wait = Math.min(Math.max(0, opens.getTime() - Date.now()) + 500, 24 * 3600 * 1000);
+  openTimer = setTimeout(() => signaling?.rejoin(), wait);
+}
+
+/** The interview is over: `ended` (maybe closed without recording), `cancelled`, `no_show`. */
+function closed(state, record = null) {
+  clearTimeout(openTimer);
+  signaling?.close(false);
+  signaling = null;
+  closePeer();
+  const closure = record?.closure ?? null;
+  const key = closure ? `room.closed.${closure}` : `room.closed.${state}`;
+  roomState(record?.closure_reason ? `${t(key)} ${tf('room.closed.reason', { reason: record.closure_reason })}` : t(key));
+  $('room-state').dataset.state = closure ?? state;
+  $('close-other').hidden = true;
+  if (state === 'ended' && controls.state() !== 'ended') controls.setState({ state: 'ended' });
+}
+
+$('close-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const kind = $('close-form').querySelector('input[name="close-kind"]:checked')?.value;
+  const reason = $('close-reason').value.trim();
+  if (!kind || !reason) {
+    say($('close-status'), t('room.close.missing'), 'error');
+    return;
+  }
+  $('close-submit').disabled = true;
+  const res = await api('POST', `/api/v1/interviews/${encodeURIComponent(room)}/close`, { kind, reason }).catch(() => null);
+  $('close-submit').disabled = false;
+  if (!res?.ok) {
+    const code = res?.code;
+    const key = `room.close.error.${code}`;
+    say($('close-status'), !res ? t('journey.network') : t(key) === key ? (res.message ?? code ?? '') : t(key), 'error');
+    return;
+  }
+  say($('close-status'), t('room.close.done'), 'ok');
+  closed(res.data.status, res.data);
+  focusStatic($('room-state'));
+});
 
 // ---- Camera and microphone ----
 
@@ -210,7 +268,17 @@ function offerSound() {
 
 function onMessage(msg) {
   switch (msg.type) {
+    case 'not_open':
+      notOpen(msg);
+      break;
+    case 'closed':
+      closed(msg.state);
+      loadInterview();
+      break;
     case 'joined':
+      roomState('');
+      list.setOnline(true);
+      controls.setOnline(true);
       if (msg.media_token) mediaToken = msg.media_token;
       startPeer();
       break;

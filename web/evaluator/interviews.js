@@ -38,8 +38,11 @@ function toggle(button, panel, interview) {
 function item(i) {
   const panelId = `score-panel-${i.id}`;
   const cancelled = i.status === 'cancelled';
+  // Scored only once it ended (held in the room, or closed as held without recording).
+  const scoreable = i.status === 'ended';
+  const over = ['ended', 'cancelled', 'no_show'].includes(i.status);
   const panel = h('div', { id: panelId, class: 'score-panel', hidden: true });
-  const button = cancelled ? null : h('button', {
+  const button = !scoreable ? null : h('button', {
     type: 'button',
     class: 'secondary',
     'aria-expanded': 'false',
@@ -48,7 +51,7 @@ function item(i) {
   }, t('evaluator.score'));
   button?.addEventListener('click', () => toggle(button, panel, i));
   // The video room of the interview (waiting room, call, steps and prompts).
-  const roomLink = cancelled ? null : h('a', {
+  const roomLink = over ? null : h('a', {
     href: withLang(`/static/evaluator-interview.html?id=${encodeURIComponent(i.id)}`),
     class: 'button-link',
     dataset: { testid: `open-room-${i.id}` },
@@ -59,7 +62,9 @@ function item(i) {
       t('evaluator.candidate'), ' ', h('code', { title: i.candidate_id }, shortId(i.candidate_id)),
       i.target_cefr ? ` · ${tf('evaluator.target', { level: i.target_cefr })}` : '',
       i.status ? ` · ${statusText(i.status)}` : ''),
-    cancelled ? null : h('p', { class: 'interview-actions' }, roomLink, ' ', button),
+    i.closure_reason ? h('p', { class: 'muted', dataset: { testid: `closure-${i.id}` } }, tf('evaluator.closure', { reason: i.closure_reason })) : null,
+    cancelled ? null : h('p', { class: 'interview-actions' }, roomLink, ' ', button,
+      scoreable || over ? null : h('span', { class: 'muted', dataset: { testid: `score-later-${i.id}` } }, t('evaluator.score_after'))),
     panel);
 }
 

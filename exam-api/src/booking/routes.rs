@@ -16,6 +16,8 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::{is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::interview_state::{Event, Phase};
+use crate::interviews::store;
 use crate::mail::{self, Attachment, scheduler};
 
 /// Candidates book at least this long ahead.
@@ -338,7 +340,8 @@ pub struct BookingOut {
     /// End.
     #[schema(value_type = String, format = DateTime)]
     end: DateTime<Utc>,
-    /// `held` (to confirm), `confirmed`, `scheduled`, `in_progress` or `done`.
+    /// `held` (to confirm), `confirmed`, `scheduled`, `waiting`, `id_checked`,
+    /// `in_progress` or `ended` (see `InterviewOut.status`).
     #[schema(example = "held")]
     status: String,
     /// The evaluator's name.
@@ -356,7 +359,7 @@ async fn booking_row(
 ) -> Result<Option<BookingOut>, ApiError> {
     let sql = format!(
         "SELECT i.id, i.scheduled_at, i.duration_min, i.status, u.first_names, u.last_name, i.ics_sequence, i.candidate_id \
-         FROM interviews i JOIN users u ON u.id = i.evaluator_id WHERE {filter} AND i.status <> 'cancelled'"
+         FROM interviews i JOIN users u ON u.id = i.evaluator_id WHERE {filter} AND i.status NOT IN ('cancelled', 'no_show')"
     );
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(arg)
@@ -441,6 +444,36 @@ fn slot_taken() -> ApiError {
     )
 }
 
+/// Whether a stored status is a booking that has not taken place (it may move or be
+/// cancelled).
+fn booked(status: &str) -> bool {
+    status.parse::<Phase>().is_ok_and(Phase::is_booked)
+}
+
+/// A candidate who did not come to an interview books again only if their centre allows
+/// it (`centres.rebook_after_no_show`); the centre itself always may.
+async fn may_book_again(
+    conn: &mut sqlx::AnyConnection,
+    candidate: &str,
+    centre: &str,
+) -> Result<(), ApiError> {
+    let (missed, allowed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM interviews WHERE candidate_id = $1 AND status = 'no_show'), \
+         (SELECT rebook_after_no_show FROM centres WHERE id = $2)",
+    )
+    .bind(candidate)
+    .bind(centre)
+    .fetch_one(&mut *conn)
+    .await?;
+    if missed > 0 && allowed == 0 {
+        return Err(ApiError::refused(
+            "rebooking_closed",
+            "you did not come to your interview; your centre books the next one",
+        ));
+    }
+    Ok(())
+}
+
 /// The refusal when the candidate already has a live interview.
 fn already_booked() -> ApiError {
     ApiError::refused(
@@ -513,7 +546,7 @@ pub(crate) async fn ensure_free(
     responses((status = 201, description = "booked: `held` for a candidate (to confirm), `confirmed` by a centre", body = BookingOut),
         (status = 403, description = "neither a candidate nor an admin", body = ErrorBody),
         (status = 404, description = "no such slot, or no such candidate the caller may see", body = ErrorBody),
-        (status = 409, description = "`written_not_finished`, `already_booked`, `slot_taken` or `slot_past`", body = ErrorBody),
+        (status = 409, description = "`written_not_finished`, `already_booked`, `rebooking_closed` (a candidate who did not come, when their centre does not let them book again), `slot_taken` or `slot_past`", body = ErrorBody),
         (status = 422, description = "`invalid_slot` or `missing_candidate`", body = ErrorBody)))]
 async fn book(
     State(state): State<AppState>,
@@ -534,6 +567,9 @@ async fn book(
         .is_some()
     {
         return Err(already_booked());
+    }
+    if !by_centre {
+        may_book_again(&mut tx, &candidate, &centre).await?;
     }
     let (target,): (String,) =
         sqlx::query_as("SELECT cefr_target FROM candidates WHERE user_id = $1")
@@ -590,7 +626,7 @@ async fn owned_booking(
     id: &str,
 ) -> Result<(String, String, bool, String), ApiError> {
     let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT candidate_id, centre_id, status FROM interviews WHERE id = $1 AND status <> 'cancelled'")
+        sqlx::query_as("SELECT candidate_id, centre_id, status FROM interviews WHERE id = $1 AND status NOT IN ('cancelled', 'no_show')")
             .bind(id)
             .fetch_optional(&state.db.pool)
             .await?;
@@ -626,7 +662,7 @@ async fn move_booking(
     ApiJson(body): ApiJson<MoveIn>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let (candidate, centre, by_centre, status) = owned_booking(&state, &auth, &id).await?;
-    if !matches!(status.as_str(), "held" | "confirmed" | "scheduled") {
+    if !booked(&status) {
         return Err(ApiError::refused(
             "not_changeable",
             "this interview can no longer be changed",
@@ -690,14 +726,23 @@ async fn confirm(
     let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
-    let confirmed_now = status == "held"
-        && sqlx::query("UPDATE interviews SET status = 'confirmed', confirmed_at = $1 WHERE id = $2 AND status = 'held'")
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+    let confirmed_now = status == Phase::Held.as_str()
+        && match store::advance(
+            &mut tx,
+            &id,
+            Event::Confirm,
+            Some(auth.id()),
+            None,
+            &state.config.lifecycle,
+            now,
+        )
+        .await
+        {
+            Ok(a) => a.to == Phase::Confirmed,
+            Err(store::AdvanceError::Db(e)) => return Err(e.into()),
+            // Confirmed meanwhile (another tab): the booking as it is.
+            Err(_) => false,
+        };
     if confirmed_now {
         send_invite(
             &state,
@@ -727,8 +772,8 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
-    // An interview that took place (scored, done) is part of the record: never cancelled.
-    if !matches!(status.as_str(), "held" | "confirmed" | "scheduled") {
+    // An interview that took place (or began) is part of the record: never cancelled.
+    if !booked(&status) {
         return Err(ApiError::refused(
             "not_changeable",
             "this interview can no longer be cancelled",
@@ -737,18 +782,31 @@ async fn cancel(
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
     let confirmed = status != "held";
-    let done = sqlx::query("UPDATE interviews SET status = 'cancelled', ics_sequence = ics_sequence + $1 WHERE id = $2 AND status = $3")
+    match store::advance(
+        &mut tx,
+        &id,
+        Event::Cancel,
+        Some(auth.id()),
+        None,
+        &state.config.lifecycle,
+        now,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(store::AdvanceError::Db(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(ApiError::refused(
+                "not_changeable",
+                "this interview changed meanwhile; reload",
+            ));
+        }
+    }
+    sqlx::query("UPDATE interviews SET ics_sequence = ics_sequence + $1 WHERE id = $2")
         .bind(i64::from(confirmed))
         .bind(&id)
-        .bind(&status)
         .execute(&mut *tx)
         .await?;
-    if done.rows_affected() != 1 {
-        return Err(ApiError::refused(
-            "not_changeable",
-            "this interview changed meanwhile; reload",
-        ));
-    }
     scheduler::cancel(&mut tx, &id, now).await?;
     if confirmed {
         send_invite(

@@ -161,6 +161,21 @@ struct PageOut {
     events: Vec<EventOut>,
     /// The audit log.
     audit: Vec<AuditOut>,
+    /// The candidate's oral interview, when its evaluator closed it otherwise than by
+    /// ending it in the room (held without recording, no-show), with the reason.
+    oral_closure: Option<OralClosureOut>,
+}
+
+/// How an oral interview was closed by its evaluator.
+#[derive(Serialize, Debug, ToSchema)]
+struct OralClosureOut {
+    /// `held_without_recording` or `no_show`.
+    kind: String,
+    /// The evaluator's reason.
+    reason: Option<String>,
+    /// When.
+    #[schema(format = DateTime)]
+    at: Option<String>,
 }
 
 /// The session page; opening it is audited (`opened`).
@@ -326,7 +341,22 @@ async fn page(
         comment: review.comment.clone().filter(|c| !c.is_empty()),
         decided_at: review.decided_at.and_then(rfc3339),
     });
+    let oral: Option<(Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT closure, closure_reason, ended_at FROM interviews WHERE candidate_id = $1 AND closure IS NOT NULL \
+         ORDER BY scheduled_at DESC LIMIT 1",
+    )
+    .bind(&review.candidate_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let oral_closure = oral.and_then(|(kind, reason, at)| {
+        Some(OralClosureOut {
+            kind: kind?,
+            reason,
+            at: at.and_then(rfc3339),
+        })
+    });
     Ok(Json(PageOut {
+        oral_closure,
         session_id: session.clone(),
         candidate_id: review.candidate_id,
         candidate_name: format!("{first} {last}"),

@@ -412,8 +412,12 @@ struct CandidateState {
     /// When the interview is.
     #[schema(format = DateTime)]
     interview_at: Option<String>,
-    /// The interview's status.
+    /// The interview's phase (see `InterviewOut.status`).
     interview_status: Option<String>,
+    /// How its evaluator closed it (`held_without_recording`, `no_show`), if so.
+    interview_closure: Option<String>,
+    /// The evaluator's reason for that closure.
+    interview_closure_reason: Option<String>,
     /// The oral level, once scored.
     oral_level: Option<String>,
     /// The released result.
@@ -440,13 +444,17 @@ async fn centre_candidates(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
+        Option<String>,
     );
+    // The candidate's latest interview that was not cancelled (after a no-show, the
+    // new booking).
     let rows: Vec<R> = sqlx::query_as(
-        "SELECT u.id, u.first_names, u.last_name, u.email, c.cefr_target, w.status, r.status, i.scheduled_at, i.status, o.oral_level, res.result_json \
+        "SELECT u.id, u.first_names, u.last_name, u.email, c.cefr_target, w.status, r.status, i.scheduled_at, i.status, o.oral_level, res.result_json, i.closure, i.closure_reason \
          FROM candidates c JOIN users u ON u.id = c.user_id \
          LEFT JOIN written_sessions w ON w.candidate_id = u.id \
          LEFT JOIN reviews r ON r.session_id = w.id \
-         LEFT JOIN interviews i ON i.candidate_id = u.id AND i.status <> 'cancelled' \
+         LEFT JOIN interviews i ON i.id = (SELECT l.id FROM interviews l WHERE l.candidate_id = u.id AND l.status <> 'cancelled' ORDER BY l.scheduled_at DESC LIMIT 1) \
          LEFT JOIN oral_scores o ON o.interview_id = i.id \
          LEFT JOIN results res ON res.candidate_id = u.id \
          WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names",
@@ -466,6 +474,8 @@ async fn centre_candidates(
                 review: r.6,
                 interview_at: r.7.map(rfc3339),
                 interview_status: r.8,
+                interview_closure: r.11,
+                interview_closure_reason: r.12,
                 oral_level: r.9,
                 result: r.10.and_then(|j| serde_json::from_str(&j).ok()),
             })

@@ -1,0 +1,33 @@
+-- The interview's lifecycle (PostgreSQL): each step's time, how it was closed (held without
+-- recording, no-show, with the evaluator's reason), an audit log of every step, and
+-- whether a centre lets a candidate who did not come book again.
+
+ALTER TABLE interviews ADD COLUMN arrived_at BIGINT;
+ALTER TABLE interviews ADD COLUMN id_checked_at BIGINT;
+ALTER TABLE interviews ADD COLUMN started_at BIGINT;
+ALTER TABLE interviews ADD COLUMN ended_at BIGINT;
+ALTER TABLE interviews ADD COLUMN cancelled_at BIGINT;
+-- NULL (held in the room), 'held_without_recording' or 'no_show'.
+ALTER TABLE interviews ADD COLUMN closure TEXT;
+ALTER TABLE interviews ADD COLUMN closure_reason TEXT;
+
+-- Scoring no longer changes the phase: a scored interview is an ended one.
+UPDATE interviews SET status = 'ended' WHERE status = 'done';
+
+-- A candidate who did not come may book again (if their centre allows it).
+DROP INDEX interviews_one_per_candidate;
+CREATE UNIQUE INDEX interviews_one_per_candidate ON interviews(candidate_id) WHERE status NOT IN ('cancelled', 'no_show');
+
+ALTER TABLE centres ADD COLUMN rebook_after_no_show BIGINT NOT NULL DEFAULT 1;
+
+CREATE TABLE interview_audit (
+    interview_id  TEXT NOT NULL REFERENCES interviews(id),
+    seq           BIGINT NOT NULL,
+    actor_id      TEXT REFERENCES users(id),
+    action        TEXT NOT NULL,
+    from_status   TEXT NOT NULL,
+    to_status     TEXT NOT NULL,
+    reason        TEXT,
+    at            BIGINT NOT NULL,
+    PRIMARY KEY (interview_id, seq)
+);

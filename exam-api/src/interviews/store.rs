@@ -1,0 +1,262 @@
+//! The interviews' storage: one row per interview, its phase moved only through
+//! [`advance`] (which asks [`Phase::next`], writes the phase with the step's time under a
+//! compare-and-set on the previous phase, and appends to `interview_audit`).
+
+use sqlx::AnyConnection;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::interview_state::{Closure, Event, Lifecycle, Phase, Refusal, Slot, UnknownPhase};
+
+/// An interview row, as the lifecycle needs it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Record {
+    /// Id (also the room's name).
+    pub id: String,
+    /// Centre.
+    pub centre_id: String,
+    /// Candidate.
+    pub candidate_id: String,
+    /// Evaluator.
+    pub evaluator_id: String,
+    /// Scheduled start (ms since the epoch).
+    pub scheduled_at: i64,
+    /// Length in minutes.
+    pub duration_min: i64,
+    /// The stored phase ([`Record::phase`]).
+    pub status: String,
+    /// When the evaluator started it.
+    pub started_at: Option<i64>,
+    /// When it ended (or was closed).
+    pub ended_at: Option<i64>,
+    /// `held_without_recording` or `no_show` when the evaluator (or the sweep) closed it.
+    pub closure: Option<String>,
+    /// The evaluator's reason for that closure.
+    pub closure_reason: Option<String>,
+}
+
+const COLUMNS: &str = "id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, status, started_at, ended_at, closure, closure_reason";
+
+impl Record {
+    /// The phase.
+    pub fn phase(&self) -> Result<Phase, UnknownPhase> {
+        self.status.parse()
+    }
+
+    /// The slot's times under `rules`.
+    pub fn slot(&self, rules: &Lifecycle) -> Slot {
+        Slot {
+            start_ms: self.scheduled_at,
+            duration_ms: self.duration_min * 60_000,
+            no_show_grace_ms: rules.no_show_grace_ms,
+        }
+    }
+
+    /// How an ended interview was closed.
+    pub fn closure(&self) -> Option<Closure> {
+        match (self.closure.as_deref(), self.started_at, self.ended_at) {
+            (Some("held_without_recording"), _, _) => Some(Closure::WithoutRecording),
+            (None, Some(started_at), Some(ended_at)) => Some(Closure::Held {
+                started_at,
+                ended_at,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`advance`] did not move an interview.
+#[derive(Debug, thiserror::Error)]
+pub enum AdvanceError {
+    /// No such interview.
+    #[error("no such interview")]
+    NotFound,
+    /// The lifecycle refuses the event.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Another request moved it first (the compare-and-set failed).
+    #[error("this interview changed meanwhile; reload")]
+    Changed,
+    /// The stored phase is unknown.
+    #[error(transparent)]
+    Unknown(#[from] UnknownPhase),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<AdvanceError> for ApiError {
+    fn from(e: AdvanceError) -> Self {
+        match e {
+            AdvanceError::NotFound => ApiError::NotFound("no such interview".to_owned()),
+            AdvanceError::Refused(r) => ApiError::refused(r.code(), r.to_string()),
+            AdvanceError::Changed => ApiError::refused("changed", e.to_string()),
+            AdvanceError::Unknown(u) => ApiError::Internal(u.to_string()),
+            AdvanceError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The interview `id`.
+pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Record>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM interviews WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The interview `id`, from the pool.
+pub async fn get(db: &Db, id: &str) -> Result<Option<Record>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, id).await
+}
+
+/// What moved: the phase before and after, and the row as it is now.
+#[derive(Clone, Debug)]
+pub struct Advanced {
+    /// The phase before.
+    pub from: Phase,
+    /// The phase after (the same when the event changed nothing, e.g. a second knock).
+    pub to: Phase,
+    /// The row after the change.
+    pub record: Record,
+}
+
+/// Applies `event` to the interview `id` at `now`, on `conn` (a write transaction the
+/// caller commits): the phase, the step's time, the closure and its reason, and an
+/// audit entry by `actor` (none for the server's own sweep).
+pub async fn advance(
+    conn: &mut AnyConnection,
+    id: &str,
+    event: Event,
+    actor: Option<&str>,
+    reason: Option<&str>,
+    rules: &Lifecycle,
+    now: i64,
+) -> Result<Advanced, AdvanceError> {
+    let mut record = load(&mut *conn, id).await?.ok_or(AdvanceError::NotFound)?;
+    let from = record.phase()?;
+    let to = from.next(event, &record.slot(rules), now)?;
+    if to == from {
+        return Ok(Advanced { from, to, record });
+    }
+    let (column, closure) = match event {
+        Event::Confirm => ("confirmed_at", None),
+        Event::Arrive => ("arrived_at", None),
+        Event::IdChecked => ("id_checked_at", None),
+        Event::Start => ("started_at", None),
+        Event::End => ("ended_at", None),
+        Event::NoShow => ("ended_at", Some("no_show")),
+        Event::CloseWithoutRecording => ("ended_at", Some("held_without_recording")),
+        Event::Cancel => ("cancelled_at", None),
+    };
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE interviews SET status = $1, closure = COALESCE($2, closure), closure_reason = COALESCE($3, closure_reason), {column} = $5 \
+         WHERE id = $4 AND status = $6"
+    )))
+    .bind(to.as_str())
+    .bind(closure)
+    .bind(reason)
+    .bind(id)
+    .bind(now)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(AdvanceError::Changed);
+    }
+    sqlx::query(
+        "INSERT INTO interview_audit (interview_id, seq, actor_id, action, from_status, to_status, reason, at) \
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM interview_audit WHERE interview_id = $1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(event.as_str())
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    record = load(&mut *conn, id).await?.ok_or(AdvanceError::NotFound)?;
+    Ok(Advanced { from, to, record })
+}
+
+/// [`advance`] in a transaction of its own.
+pub async fn advance_now(
+    db: &Db,
+    id: &str,
+    event: Event,
+    actor: Option<&str>,
+    reason: Option<&str>,
+    rules: &Lifecycle,
+    now: i64,
+) -> Result<Advanced, AdvanceError> {
+    let mut tx = db.begin_write().await?;
+    let out = advance(&mut tx, id, event, actor, reason, rules, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// An entry of an interview's audit log.
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Who (none: the server itself, e.g. the no-show sweep).
+    pub actor_id: Option<String>,
+    /// The event (`confirm`, `arrive`, `id_checked`, `start`, `end`, `no_show`,
+    /// `held_without_recording`, `cancel`).
+    pub action: String,
+    /// The phase before.
+    pub from_status: String,
+    /// The phase after.
+    pub to_status: String,
+    /// The reason given.
+    pub reason: Option<String>,
+    /// When (ms since the epoch).
+    pub at: i64,
+}
+
+/// The audit log of an interview, oldest first.
+pub async fn audit(db: &Db, id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT actor_id, action, from_status, to_status, reason, at FROM interview_audit WHERE interview_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Records as no-shows the interviews whose slot is over (plus the grace period) and
+/// whose candidate never arrived; returns how many.
+pub async fn sweep_no_shows(db: &Db, rules: &Lifecycle, now: i64) -> Result<usize, AdvanceError> {
+    let due: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM interviews WHERE status IN ('held', 'confirmed', 'scheduled') \
+         AND scheduled_at + duration_min * 60000 + $1 <= $2",
+    )
+    .bind(rules.no_show_grace_ms)
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut n = 0;
+    for (id,) in due {
+        match advance_now(
+            db,
+            &id,
+            Event::NoShow,
+            None,
+            Some("the candidate did not come to the waiting room"),
+            rules,
+            now,
+        )
+        .await
+        {
+            Ok(_) => n += 1,
+            // Someone moved it meanwhile: their step stands.
+            Err(AdvanceError::Changed | AdvanceError::Refused(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

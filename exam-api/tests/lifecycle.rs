@@ -1,0 +1,438 @@
+//! The interview's lifecycle: an oral is scored only once the interview ended after a
+//! real time in progress, or was closed as held without recording; no-shows are
+//! recorded after the grace period (by the evaluator or by the sweep), audited, shown to
+//! the centre and the reviewer, and the candidate may book again if the centre allows —
+//! on SQLite and on PostgreSQL.
+
+use axum::http::StatusCode;
+use exam_api::interview_state::Event;
+use exam_api::interviews::store;
+use serde_json::{Value, json};
+
+use crate::booking::{finish_written, import, slots};
+use crate::both;
+use crate::common::TestApp;
+
+const MIN: i64 = 60_000;
+
+fn levels() -> Value {
+    json!({ "vocabulary_range": "B2", "grammar": "B2", "fluency": "B2", "pronunciation": "B2", "interaction": "B2" })
+}
+
+/// An interview of a new candidate with the demo evaluator, starting `in_min` minutes
+/// from now (negative: in the past); (interview, candidate).
+async fn interview_in(app: &TestApp, in_min: i64) -> (String, String) {
+    let candidate = import(app, 1).await.remove(0);
+    let admin = app.sign_in("centre_admin").await;
+    let ev = app.sign_in("evaluator").await;
+    let ev_id = app.call("GET", "/api/v1/me", Some(&ev), None).await.json["id"].clone();
+    let at = chrono::Utc::now() + chrono::Duration::minutes(in_min);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/interviews",
+            Some(&admin),
+            Some(json!({ "candidate_id": candidate, "evaluator_id": ev_id, "scheduled_at": at.to_rfc3339() })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    (r.json["id"].as_str().unwrap().to_owned(), candidate)
+}
+
+async fn step(app: &TestApp, id: &str, event: Event, at: i64) {
+    store::advance_now(
+        &app.state.db,
+        id,
+        event,
+        None,
+        None,
+        &app.state.config.lifecycle,
+        at,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{event:?}: {e}"));
+}
+
+async fn score(app: &TestApp, id: &str) -> crate::common::Res {
+    let ev = app.sign_in("evaluator").await;
+    app.call(
+        "PUT",
+        &format!("/api/v1/interviews/{id}/score"),
+        Some(&ev),
+        Some(json!({ "levels": levels() })),
+    )
+    .await
+}
+
+async fn status_and_scores(app: &TestApp, id: &str) -> (String, i64) {
+    let r = store::get(&app.state.db, id).await.unwrap().unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM oral_scores WHERE interview_id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    (r.status, n)
+}
+
+both!(
+    an_interview_that_did_not_take_place_is_not_scored,
+    |app: TestApp| async move {
+        // Two days ahead: scheduled, then each step of the room, and a too-short one.
+        let (id, _) = interview_in(&app, 2 * 24 * 60).await;
+        let t = store::get(&app.state.db, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .scheduled_at;
+        let steps = [
+            (None, "scheduled", "interview_not_ended"),
+            (
+                Some((Event::Arrive, t - 2 * MIN)),
+                "waiting",
+                "interview_not_ended",
+            ),
+            (
+                Some((Event::IdChecked, t)),
+                "id_checked",
+                "interview_not_ended",
+            ),
+            (
+                Some((Event::Start, t + MIN)),
+                "in_progress",
+                "interview_not_ended",
+            ),
+            // Ended after 9 minutes in progress: the minimum is 10.
+            (
+                Some((Event::End, t + 10 * MIN)),
+                "ended",
+                "interview_too_short",
+            ),
+        ];
+        for (event, phase, code) in steps {
+            if let Some((e, at)) = event {
+                step(&app, &id, e, at).await;
+            }
+            let r = score(&app, &id).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::CONFLICT, code),
+                "{phase}: {}",
+                r.text
+            );
+            assert_eq!(
+                status_and_scores(&app, &id).await,
+                (phase.to_owned(), 0),
+                "a refused score changes nothing"
+            );
+        }
+        // The evaluator's page of that interview says it ended, with its times.
+        let ev = app.sign_in("evaluator").await;
+        let i = app
+            .call("GET", &format!("/api/v1/interviews/{id}"), Some(&ev), None)
+            .await;
+        assert_eq!(i.json["status"], "ended");
+        assert_eq!(i.json["scored"], false);
+        assert!(i.json["started_at"].is_string() && i.json["ended_at"].is_string());
+
+        // A real interview: 10 minutes in progress or more.
+        let (id, _) = interview_in(&app, 30).await;
+        let t = store::get(&app.state.db, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .scheduled_at;
+        for (e, at) in [
+            (Event::Arrive, t),
+            (Event::IdChecked, t + MIN),
+            (Event::Start, t + 2 * MIN),
+            (Event::End, t + 12 * MIN),
+        ] {
+            step(&app, &id, e, at).await;
+        }
+        let r = score(&app, &id).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(status_and_scores(&app, &id).await, ("ended".to_owned(), 1));
+        // The steps are in the audit log, in order.
+        let admin = app.sign_in("centre_admin").await;
+        let audit = app
+            .call(
+                "GET",
+                &format!("/api/v1/interviews/{id}/audit"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        let actions: Vec<&str> = audit
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["arrive", "id_checked", "start", "end"]);
+        // Over, it cannot be cancelled or moved.
+        let r = app
+            .call(
+                "DELETE",
+                &format!("/api/v1/bookings/{id}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_changeable")
+        );
+    }
+);
+
+both!(
+    a_no_show_is_recorded_after_the_grace_period_and_audited,
+    |app: TestApp| async move {
+        let ev = app.sign_in("evaluator").await;
+        let close = |id: &str, kind: &str, reason: &str| {
+            let (id, body) = (id.to_owned(), json!({ "kind": kind, "reason": reason }));
+            let app = &app;
+            let ev = ev.clone();
+            async move {
+                app.call(
+                    "POST",
+                    &format!("/api/v1/interviews/{id}/close"),
+                    Some(&ev),
+                    Some(body),
+                )
+                .await
+            }
+        };
+        // Five minutes after the start: still within the 10-minute grace period.
+        let (id, candidate) = interview_in(&app, -5).await;
+        let r = close(&id, "no_show", "Nobody came").await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "too_early_for_no_show"),
+            "{}",
+            r.text
+        );
+        let r = close(&id, "no_show", "  ").await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason")
+        );
+        // Fifteen minutes after: recorded, with the reason, by the evaluator.
+        sqlx::query("UPDATE interviews SET scheduled_at = scheduled_at - $1 WHERE id = $2")
+            .bind(10 * MIN)
+            .bind(&id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let r = close(&id, "no_show", "Nobody came; two calls unanswered").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["status"], "no_show");
+        assert_eq!(
+            r.json["closure_reason"],
+            "Nobody came; two calls unanswered"
+        );
+        // Not twice, not scored.
+        let again = close(&id, "held_without_recording", "After all").await;
+        assert_eq!(
+            (again.status, again.code()),
+            (StatusCode::CONFLICT, "no_show")
+        );
+        let s = score(&app, &id).await;
+        assert_eq!((s.status, s.code()), (StatusCode::CONFLICT, "no_show"));
+        let admin = app.sign_in("centre_admin").await;
+        let audit = app
+            .call(
+                "GET",
+                &format!("/api/v1/interviews/{id}/audit"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        let entry = &audit.json[0];
+        assert_eq!(entry["action"], "no_show");
+        assert_eq!(entry["from_status"], "scheduled");
+        assert_eq!(entry["reason"], "Nobody came; two calls unanswered");
+        let ev_id = app.call("GET", "/api/v1/me", Some(&ev), None).await.json["id"].clone();
+        assert_eq!(entry["actor_id"], ev_id);
+        // The centre sees it, with the reason.
+        let list = app
+            .call("GET", "/api/v1/centre/candidates", Some(&admin), None)
+            .await;
+        let row = list
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == candidate.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(row["interview_status"], "no_show");
+        assert_eq!(
+            row["interview_closure_reason"],
+            "Nobody came; two calls unanswered"
+        );
+        // So does the reviewer of the candidate's written test.
+        let session = finish_written(&app, &candidate).await;
+        let reviewer = app.sign_in("reviewer").await;
+        let page = app
+            .call(
+                "GET",
+                &format!("/api/v1/reviews/{session}"),
+                Some(&reviewer),
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert_eq!(page.json["oral_closure"]["kind"], "no_show");
+        assert_eq!(
+            page.json["oral_closure"]["reason"],
+            "Nobody came; two calls unanswered"
+        );
+
+        // The candidate may book again (the centre allows it by default)…
+        let link = app
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{candidate}/links"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        let token = app
+            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let free = slots(&app, &candidate).await;
+        let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let settings = |allowed: bool| {
+            let (app, admin, centre) = (&app, admin.clone(), centre.clone());
+            async move {
+                app.call(
+                    "PUT",
+                    &format!("/api/v1/centres/{centre}/settings"),
+                    Some(&admin),
+                    Some(json!({ "rebook_after_no_show": allowed })),
+                )
+                .await
+            }
+        };
+        // …unless the centre says otherwise.
+        let s = settings(false).await;
+        assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+        assert_eq!(s.json["rebook_after_no_show"], false);
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(&token),
+                Some(json!({ "slot_id": free[0]["id"] })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "rebooking_closed"),
+            "{}",
+            r.text
+        );
+        settings(true).await;
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/bookings",
+                Some(&token),
+                Some(json!({ "slot_id": free[0]["id"] })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.json["status"], "held");
+    }
+);
+
+both!(
+    held_without_recording_is_scored_and_the_sweep_records_absences,
+    |app: TestApp| async move {
+        let ev = app.sign_in("evaluator").await;
+        // Not before the slot's time…
+        let (future, _) = interview_in(&app, 60).await;
+        let body =
+            json!({ "kind": "held_without_recording", "reason": "The room failed; held by phone" });
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/interviews/{future}/close"),
+                Some(&ev),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_started_yet"),
+            "{}",
+            r.text
+        );
+        // …but once it has begun: closed, audited, and then scored.
+        let (id, _) = interview_in(&app, -1).await;
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/interviews/{id}/close"),
+                Some(&ev),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            (r.json["status"].as_str(), r.json["closure"].as_str()),
+            (Some("ended"), Some("held_without_recording"))
+        );
+        let s = score(&app, &id).await;
+        assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+        let audit = store::audit(&app.state.db, &id).await.unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].action, "held_without_recording");
+        assert_eq!(
+            audit[0].reason.as_deref(),
+            Some("The room failed; held by phone")
+        );
+
+        // The sweep: a slot over (30 min + 10 min of grace) whose candidate never came.
+        // (One evaluator: the slots do not overlap.)
+        let (gone, _) = interview_in(&app, -100).await;
+        let (recent, _) = interview_in(&app, -35).await;
+        let (came, _) = interview_in(&app, -160).await;
+        step(
+            &app,
+            &came,
+            Event::Arrive,
+            exam_api::db::now_ms() - 159 * MIN,
+        )
+        .await;
+        let n = store::sweep_no_shows(
+            &app.state.db,
+            &app.state.config.lifecycle,
+            exam_api::db::now_ms(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 1);
+        let phase = |id: String| {
+            let db = app.state.db.clone();
+            async move { store::get(&db, &id).await.unwrap().unwrap().status }
+        };
+        assert_eq!(phase(gone.clone()).await, "no_show");
+        assert_eq!(phase(recent).await, "scheduled");
+        assert_eq!(
+            phase(came).await,
+            "waiting",
+            "a candidate who came is no no-show"
+        );
+        let audit = store::audit(&app.state.db, &gone).await.unwrap();
+        assert_eq!(
+            (audit[0].action.as_str(), audit[0].actor_id.as_deref()),
+            ("no_show", None)
+        );
+    }
+);
