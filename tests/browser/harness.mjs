@@ -1,6 +1,6 @@
 // Test harness: starts the langcert binary on a free port with a fresh data folder and
 // drives Debian's Chromium (playwright-core) with a fake camera and microphone.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { chromium } from 'playwright-core';
 const BIN = process.env.LANGCERT_BIN;
 if (!BIN) throw new Error('set LANGCERT_BIN to the langcert binary (scripts/test does)');
 
-/** Starts a server; resolves to { base, links: {role: url}, dataDir, pid, stop() }. */
+/** Starts a server; resolves to { base, links: {role: url}, dataDir, pid, newLinks(),
+ * stop() }. The links are single-use: `newLinks()` replaces them with fresh ones (as
+ * `langcert demo links` prints them). */
 export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'langcert-browser-'));
   // A free port unless the caller names one.
@@ -37,6 +39,14 @@ export async function startServer(extraArgs = []) {
     links,
     dataDir,
     pid: child.pid,
+    newLinks() {
+      const out = execFileSync(BIN, ['demo', 'links', '--data-dir', dataDir, '--public-url', base], { encoding: 'utf8' });
+      for (const line of out.split('\n')) {
+        const link = line.match(/^\s+(\w+)\s+(http\S+)$/);
+        if (link) links[link[1]] = link[2];
+      }
+      return links;
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

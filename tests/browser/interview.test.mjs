@@ -70,10 +70,10 @@ async function playing(page) {
 }
 
 test('the room does not open earlier than 15 minutes before the interview', async () => {
-  const adminContext = await browser.newContext();
+  const adminContext = await browser.newContext({ locale: 'fr-FR' });
   const admin = await adminContext.newPage();
   await signIn(admin, server.links.centre_admin);
-  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
   const evaluatorPage = await evaluatorContext.newPage();
   await signIn(evaluatorPage, server.links.evaluator);
   const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
@@ -94,8 +94,10 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
   await notice.waitFor({ timeout: 15_000 });
   assert.equal(await notice.getAttribute('data-state'), 'not_open');
   const opens = new Date(at);
-  const hhmm = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit' }).format(opens);
-  assert.match(await notice.innerText(), new RegExp(`ouvre le .* à ${hhmm}`), 'the room says when it opens');
+  const pad = (n) => String(n).padStart(2, '0');
+  const when = [`${pad(opens.getDate())}/${pad(opens.getMonth() + 1)}/${opens.getFullYear()}`, `${pad(opens.getHours())}:${pad(opens.getMinutes())}`];
+  const text = await notice.innerText();
+  assert.ok(when.every((w) => text.includes(w)), `the room says when it opens (${when.join(' ')}): ${text}`);
   assert.ok(Math.abs(opens.getTime() - (Date.now() + 45 * 60e3)) < 60e3, 'it opens 15 minutes before the hour');
   // Nothing of the room is usable: no media grant, no step.
   await evaluatorPage.waitForTimeout(1000);
@@ -106,19 +108,20 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
   assert.equal(await evaluatorPage.getByTestId(`score-${interview}`).count(), 0);
   await adminContext.close();
   await evaluatorContext.close();
+  server.newLinks();
 });
 
 test('the candidate waits, the evaluator admits, both see and hear each other', async () => {
   // An interview in five minutes between the demo candidate and evaluator (its room is
   // open: it opens 15 minutes before).
-  const adminContext = await browser.newContext();
+  const adminContext = await browser.newContext({ locale: 'fr-FR' });
   const admin = await adminContext.newPage();
   await signIn(admin, server.links.centre_admin);
   const ids = await admin.evaluate(async () => {
     const candidates = await (await fetch('/api/v1/candidates')).json();
-    return { candidate: candidates[0].id };
+    return { candidate: candidates.find((c) => c.email !== 'early@example.org').id };
   });
-  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
   const evaluatorPage = await evaluatorContext.newPage();
   await evaluatorPage.addInitScript(trackPeers);
   await signIn(evaluatorPage, server.links.evaluator);
@@ -134,7 +137,7 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
   }, { candidate: ids.candidate, evaluator: evaluatorId });
 
   // The candidate: media check with the kept stream, then the waiting room.
-  const candidateContext = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const candidateContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
   const candidate = await candidateContext.newPage();
   await candidate.addInitScript(trackPeers);
   await signIn(candidate, server.links.candidate);
