@@ -40,6 +40,7 @@ function notRun() {
 function saveGate() {
   const left = notRun();
   $('save').disabled = saving || left.length > 0;
+  $('save-hint').hidden = !left.length;
   $('save-hint').textContent = left.length ? tf('check.save.hint', { checks: left.map((key) => t(key)).join(', ') }) : '';
 }
 
