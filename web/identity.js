@@ -1,7 +1,9 @@
 // The identity step: two photos from the camera, a selfie (the face centred in a white
 // circle) then the ID document (held inside a card-shaped frame). Each photo is sent as
 // a JPEG (PUT /api/v1/me/identity/selfie or /document); the server checks it and says
-// why it refuses one (no face, too dark…), and the candidate takes it again. Once both
+// why it refuses one (no face, too dark…), and the candidate takes it again. Each
+// accepted photo shows as a thumbnail from the captured frame (an object URL); after a
+// reload only "accepted" shows, as the server does not give the photos back. Once both
 // are accepted, the written test can start from the home page.
 import { api, apiText } from './api.js';
 import { getMedia, mediaErrorMessage } from './check/media-error.js';
@@ -144,6 +146,8 @@ function render() {
     img.hidden = !stills[kind];
     if (stills[kind] && img.src !== stills[kind]) img.src = stills[kind];
     img.alt = t(`identity.${kind}.still_alt`);
+    // After a reload the photo is not in the page (the server does not give it back).
+    $(`still-${kind}-note`).hidden = Boolean(stills[kind]);
     $(`retake-${kind}`).hidden = state.locked;
   }
 

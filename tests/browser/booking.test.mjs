@@ -4,7 +4,7 @@
 // candidate's certificate page verifies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn, identityByApi, holdInterview } from './harness.mjs';
+import { startServer, launch, signIn, writtenTestByApi, holdInterview } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,35 +22,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Runs the written test through the API from the page (its pages are tested elsewhere). */
-async function writtenTestByApi(page) {
-  await identityByApi(page);
-  await page.evaluate(async () => {
-    const call = async (method, path, body) => {
-      const res = await fetch(path, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-      if (!res.ok && res.status !== 204) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return res.status === 204 ? null : res.json();
-    };
-    await call('PUT', '/api/v1/me/profile', { birth_name: 'MARTIN', first_names: 'Camille', birth_date: '1994-05-17', sex: 'F', birth_commune: 'Lyon', birth_country: 'France' });
-    let view = await call('POST', '/api/v1/written');
-    const answer = (item) => {
-      const gaps = item.gaps ? item.gaps.length : 0;
-      switch (item.type) {
-        case 'dropdown_gaps': return { selected: Array(gaps).fill(0) };
-        case 'word_bank': return { placed: Array(item.gap_count).fill(null) };
-        case 'text_gaps': return { typed: Array(gaps).fill('x') };
-        case 'order_sentences': case 'order_words': return { order: item.shuffled.map((_, i) => i) };
-        case 'listening': return item.response === 'choice' ? { choice: 0 } : { typed: Array(gaps).fill('x') };
-        default: return { choice: 0 };
-      }
-    };
-    while (view.status !== 'finished') {
-      if (view.status === 'item') await call('POST', `/api/v1/written/${view.id}/answers`, { item_id: view.item.id, response: answer(view.item) });
-      view = await call('GET', `/api/v1/written/${view.id}`);
-    }
-  });
-}
 
 test('book, change, confirm, get the .ics, be scored, verify the certificate', async () => {
   const candidate = await context.newPage();

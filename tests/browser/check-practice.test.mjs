@@ -19,20 +19,38 @@ after(async () => {
   await server?.stop();
 });
 
-test('the system check: sound, microphone level, camera preview, bandwidth, saved', async () => {
+test('the system check: sound, microphone level, camera preview, bandwidth, then saved (not before)', async () => {
   const page = await context.newPage();
   await signIn(page, server.links.candidate);
   await page.getByTestId('go-check').click();
+  // Nothing tested yet: the result cannot be saved, and the hint says why.
+  const save = page.getByTestId('save-check');
+  const hint = page.getByTestId('save-hint');
+  const left = async () => {
+    assert.equal(await save.isDisabled(), true, 'saving waits for every check');
+    assert.equal(await save.getAttribute('aria-describedby'), 'save-hint');
+    assert.equal(await hint.isVisible(), true, 'the hint is visible');
+    return (await hint.innerText()).match(/Reste à tester : (.*)\./)[1].split(', ');
+  };
+  await page.waitForFunction(() => document.querySelector('[data-testid="save-hint"]').textContent !== '');
+  assert.deepEqual(await left(), ['Son', 'Micro', 'Caméra', 'Connexion Internet']);
   await page.getByTestId('play-sound').click();
   await page.getByTestId('heard-yes').click();
+  assert.deepEqual(await left(), ['Micro', 'Caméra', 'Connexion Internet']);
   await page.getByTestId('mic-start').click();
   // The fake microphone plays a tone: the meter moves.
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="mic-level"]').value) > 0.02, null, { timeout: 10_000 });
+  assert.deepEqual(await left(), ['Caméra', 'Connexion Internet']);
   await page.getByTestId('cam-start').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="cam-preview"]').videoWidth > 0, null, { timeout: 10_000 });
+  assert.deepEqual(await left(), ['Connexion Internet']);
   await page.getByTestId('net-start').click();
   await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="net-status"]').innerText), null, { timeout: 15_000 });
-  await page.getByTestId('save-check').click();
+  // Once the rate is measured every check has run: the button is enabled, the hint gone.
+  await page.waitForFunction(() => !document.querySelector('[data-testid="save-check"]').disabled, null, { timeout: 15_000 });
+  assert.equal(await hint.isVisible(), false, 'no hint once everything was tested');
+  assert.match(await page.getByTestId('net-status').innerText(), /kbit\/s —/);
+  await save.click();
   await page.getByTestId('back-home').waitFor();
   const journey = await page.evaluate(async () => (await fetch('/api/v1/me/journey')).json());
   assert.equal(journey.system_check_done, true);

@@ -1,11 +1,17 @@
 // The weekly calendar: "Calendrier - Aujourd'hui ← → Du 14/03/2022 au 20/03/2022",
-// then a table with the days as columns ("14 Lundi") and the hours as rows, the free
+// then a grid with the days as columns ("14 Lundi") and the hours as rows, the free
 // slots as buttons ("10:00 - 10:30"). Weeks start on Monday; past weeks are not offered.
+// The grid is one Tab stop (ARIA grid, roving tabindex): the arrow keys move between
+// the slots in day and time order (see ./grid-keys.js).
 import { NetworkError } from '../api.js';
 import { focusStatic, h } from '../dom.js';
 import { t, tf } from '../i18n.js';
 import { addDays, fmtDate, fmtTime, isoDate, mondayOf, weekdayName } from '../time.js';
+import { gridKeys } from './grid-keys.js';
 import { fetchWeek, layoutWeek } from './slots.js';
+
+/** Calendars built so far in the page (for unique ids). */
+let calendars = 0;
 
 /**
  * A calendar element. `onPick(slot, button)` is called when a slot is chosen;
@@ -25,11 +31,13 @@ export function createCalendar({ onPick, explain = () => null, onRefused = () =>
   const label = h('p', { class: 'week-label', 'aria-live': 'polite', dataset: { testid: 'week-label' } });
   const status = h('p', { class: 'cal-status', role: 'status', dataset: { testid: 'calendar-status' } });
   const grid = h('div', { class: 'cal-scroll' });
+  const keysHint = h('p', { id: `cal-keys-${++calendars}`, class: 'hint cal-keys', hidden: true, dataset: { testid: 'calendar-keys' } }, t('booking.cal.keys'));
   const el = h('div', { class: 'calendar', dataset: { testid: 'calendar' } },
     h('div', { class: 'cal-toolbar' },
       h('span', { class: 'cal-name' }, t('booking.cal.name')), h('span', { 'aria-hidden': 'true' }, ' - '),
       today, prev, next, label),
     status,
+    keysHint,
     grid);
 
   function go(to) {
@@ -63,31 +71,45 @@ export function createCalendar({ onPick, explain = () => null, onRefused = () =>
       status.className = 'cal-status error';
       status.textContent = !res ? t('journey.network') : explain(res) ?? `${t('journey.error')} ${res.message}`;
       grid.replaceChildren();
+      keysHint.hidden = true;
       return;
     }
     status.textContent = '';
     const slots = Array.isArray(res.data?.slots) ? res.data.slots : [];
-    grid.replaceChildren(slots.length ? table(layoutWeek(monday, slots)) : empty());
+    // The Tab stop stays on the same slot when the week is read again.
+    const stop = grid.querySelector('button.slot[tabindex="0"]')?.dataset.slotId;
+    grid.replaceChildren(slots.length ? table(layoutWeek(monday, slots), stop) : empty());
+    keysHint.hidden = !slots.length;
   }
 
   function empty() {
     return h('p', { class: 'no-slots', dataset: { testid: 'no-slots' } }, t('booking.cal.empty'));
   }
 
-  function table({ days, hours, cell }) {
+  function table({ days, hours, cell }, stopId) {
     const todayKey = isoDate(new Date());
-    const head = h('tr', {}, h('th', { scope: 'col' }, t('booking.cal.hour')),
+    const head = h('tr', { role: 'row' }, h('th', { scope: 'col', role: 'columnheader' }, t('booking.cal.hour')),
       days.map((d) => h('th', {
         scope: 'col',
+        role: 'columnheader',
         class: isoDate(d) === todayKey ? 'today' : isoDate(d) < todayKey ? 'past' : null,
         'aria-current': isoDate(d) === todayKey ? 'date' : null,
       }, tf('booking.cal.day', { n: d.getDate(), day: weekdayName(d) }))));
-    const rows = hours.map((hour) => h('tr', {},
-      h('th', { scope: 'row' }, tf('booking.cal.hour_row', { h: hour })),
-      days.map((d, i) => h('td', {}, cell(i, hour).map((slot) => slotButton(d, slot))))));
-    return h('table', { class: 'cal-table' },
+    // For the keyboard: each day's slots in time order.
+    const columns = days.map(() => []);
+    const rows = hours.map((hour) => h('tr', { role: 'row' },
+      h('th', { scope: 'row', role: 'rowheader' }, tf('booking.cal.hour_row', { h: hour })),
+      days.map((d, i) => h('td', { role: 'gridcell' }, cell(i, hour).map((slot) => {
+        const button = slotButton(d, slot);
+        const start = new Date(slot.start);
+        columns[i].push({ button, minutes: start.getHours() * 60 + start.getMinutes() });
+        return button;
+      })))));
+    const el = h('table', { class: 'cal-table', role: 'grid', 'aria-describedby': keysHint.id },
       h('caption', { class: 'sr-only' }, label.textContent),
       h('thead', {}, head), h('tbody', {}, rows));
+    gridKeys(el, columns, columns.flat().find((c) => c.button.dataset.slotId === stopId)?.button);
+    return el;
   }
 
   function slotButton(day, slot) {
@@ -97,7 +119,7 @@ export function createCalendar({ onPick, explain = () => null, onRefused = () =>
       type: 'button',
       class: 'slot',
       'aria-label': tf('booking.cal.slot_label', { day: weekdayName(day), date: fmtDate(start), start: fmtTime(start), end: fmtTime(end) }),
-      dataset: { testid: `slot-${slot.start}` },
+      dataset: { testid: `slot-${slot.start}`, slotId: slot.id },
     }, `${fmtTime(start)} - ${fmtTime(end)}`);
     if (locked) button.setAttribute('aria-disabled', 'true');
     button.addEventListener('click', () => {

@@ -1,5 +1,6 @@
 // The system check: speakers ("Jouer un son"), microphone level, camera preview and
-// download rate, then the result is saved (POST /api/v1/me/system-check).
+// download rate, then the result is saved (POST /api/v1/me/system-check) once each
+// check has run (until then a hint under the button says which are left).
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { lang, t, tf, translate, withLang } from '../i18n.js';
@@ -16,11 +17,31 @@ translate();
 const $ = (id) => document.getElementById(id);
 const result = { audio_ok: null, microphone_ok: null, camera_ok: null, bandwidth_kbps: null };
 const stops = [];
+let micOpen = false; // the microphone listens: its result is whether it heard a voice
+let saving = false;
 const number = (n) => n.toLocaleString(lang);
 
 function say(id, text, kind = '') {
   $(id).textContent = text;
   $(id).className = `check-status ${kind}`;
+}
+
+/** The titles of the checks not run yet (the microphone has run once it is open). */
+function notRun() {
+  return [
+    result.audio_ok === null && 'check.sound.title',
+    result.microphone_ok === null && !micOpen && 'check.mic.title',
+    result.camera_ok === null && 'check.cam.title',
+    result.bandwidth_kbps === null && 'check.net.title',
+  ].filter(Boolean);
+}
+
+/** "Enregistrer le résultat" waits for every check; the hint says which are left. */
+function saveGate() {
+  const left = notRun();
+  $('save').disabled = saving || left.length > 0;
+  $('save-hint').hidden = !left.length;
+  $('save-hint').textContent = left.length ? tf('check.save.hint', { checks: left.map((key) => t(key)).join(', ') }) : '';
 }
 
 function summary() {
@@ -32,6 +53,7 @@ function summary() {
     line('check.cam.title', result.camera_ok),
     h('li', { dataset: { ok: String((result.bandwidth_kbps ?? 0) >= ENOUGH_KBPS) } },
       `${t('check.net.title')} : ${result.bandwidth_kbps === null ? t('check.summary.untested') : tf('check.net.value', { kbps: number(result.bandwidth_kbps) })}`));
+  saveGate();
 }
 
 $('play-sound').addEventListener('click', async () => {
@@ -69,7 +91,9 @@ $('mic-start').addEventListener('click', async () => {
         summary();
       }
     }));
+    micOpen = true;
     if (result.microphone_ok !== true) say('mic-status', t('check.mic.speak'));
+    summary();
   } catch (e) {
     result.microphone_ok = false;
     say('mic-status', mediaErrorMessage(e, 'mic'), 'error');
@@ -111,8 +135,9 @@ async function bandwidth() {
 $('net-start').addEventListener('click', bandwidth);
 
 $('save').addEventListener('click', async () => {
-  $('save').disabled = true;
-  if (result.bandwidth_kbps === null) await bandwidth();
+  if (saving || notRun().length) return;
+  saving = true;
+  saveGate();
   const body = {
     audio_ok: result.audio_ok === true,
     microphone_ok: result.microphone_ok === true,
@@ -120,7 +145,8 @@ $('save').addEventListener('click', async () => {
     bandwidth_kbps: result.bandwidth_kbps ?? 0,
   };
   const res = await api('POST', '/api/v1/me/system-check', body).catch(() => null);
-  $('save').disabled = false;
+  saving = false;
+  saveGate();
   if (!res?.ok) {
     say('save-status', res ? `${t('check.save.failed')} ${res.message}` : t('journey.network'), 'error');
     return;
