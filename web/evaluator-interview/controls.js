@@ -126,7 +126,8 @@ export function createControls(send, onState = () => {}) {
       const next = ORDER.includes(msg.state) ? msg.state : state;
       pending = null;
       if (next === 'in_progress') startTimer(msg.started_at);
-      if (next === 'ended' && state !== 'ended') {
+      // Ended: the clock stops (again, with the record's times when they come later).
+      if (next === 'ended' && (state !== 'ended' || msg.ended_at)) {
         if (msg.started_at) startedAt = msg.started_at;
         stopTimer(msg.ended_at);
       }

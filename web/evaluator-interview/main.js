@@ -57,8 +57,8 @@ async function loadInterview() {
   if (i.target_cefr) parts.push(tf('evaluator.target', { level: i.target_cefr }));
   $('room-info').textContent = parts.join(' · ');
   // Before any `interview` message: what the record says.
-  if (controls.state() === null && ['id_checked', 'in_progress', 'ended'].includes(i.status)) {
-    controls.setState({ state: i.status, started_at: i.started_at, ended_at: i.ended_at });
+  if (controls.state() === null && ['id_checked', 'in_progress'].includes(i.status)) {
+    controls.setState({ state: i.status, started_at: i.started_at });
   }
   if (['ended', 'cancelled', 'no_show'].includes(i.status)) closed(i.status, i);
 }
@@ -96,7 +96,7 @@ function closed(state, record = null) {
   roomState(record?.closure_reason ? `${t(key)} ${tf('room.closed.reason', { reason: record.closure_reason })}` : t(key));
   $('room-state').dataset.state = closure ?? state;
   $('close-other').hidden = true;
-  if (state === 'ended' && controls.state() !== 'ended') controls.setState({ state: 'ended' });
+  if (state === 'ended') controls.setState({ state: 'ended', started_at: record?.started_at, ended_at: record?.ended_at });
 }
 
 $('close-form').addEventListener('submit', async (event) => {
