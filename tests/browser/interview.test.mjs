@@ -106,6 +106,18 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
   await evaluatorPage.goto(`${server.base}/static/evaluator.html`);
   await evaluatorPage.getByTestId(`score-later-${interview}`).waitFor();
   assert.equal(await evaluatorPage.getByTestId(`score-${interview}`).count(), 0);
+  // The centre decides whether a candidate who misses an interview books the next one.
+  await admin.goto(`${server.base}/static/centre.html`);
+  const rebook = admin.getByTestId('rebook-after-no-show');
+  await admin.waitForFunction(() => document.querySelector('[data-testid="rebook-after-no-show"]')?.checked === true);
+  await rebook.uncheck();
+  await admin.getByTestId('save-settings').click();
+  await admin.waitForFunction(() => document.querySelector('[data-testid="settings-status"]')?.classList.contains('ok'));
+  const stored = await admin.evaluate(async () => {
+    const me = await (await fetch('/api/v1/me')).json();
+    return (await (await fetch(`/api/v1/centres/${me.centre_id}`)).json()).rebook_after_no_show;
+  });
+  assert.equal(stored, false, 'the setting is stored');
   await adminContext.close();
   await evaluatorContext.close();
   server.newLinks();

@@ -91,7 +91,8 @@ function showCalendar(changing = false) {
         return;
       }
     }
-    say(!res ? t('journey.network') : res.code === 'written_not_finished' ? t('booking.written_not_finished') : `${t('booking.failed')} ${res.message}`);
+    const known = { written_not_finished: 'booking.written_not_finished', rebooking_closed: 'booking.rebooking_closed' };
+    say(!res ? t('journey.network') : known[res.code] ? t(known[res.code]) : `${t('booking.failed')} ${res.message}`);
     button.focus();
   }
 }
