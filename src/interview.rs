@@ -84,7 +84,7 @@ impl Directory for DbDirectory {
             Err(e) => {
                 let (code, message) = match &e {
                     store::AdvanceError::Refused(r) => (r.code(), e.to_string()),
-                    store::AdvanceError::Changed => ("wrong_order", e.to_string()),
+                    store::AdvanceError::Changed => ("changed", e.to_string()),
                     _ => {
                         tracing::warn!(interview = %room, error = %e, "interview step not stored");
                         (

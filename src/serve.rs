@@ -329,6 +329,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("storing the bank: {e}"))?;
     tracing::info!(items = n, database = ?db.backend, "item bank loaded");
 
+    // Listening for SIGTERM before saying we are up: a supervisor (or a test) that stops
+    // the server right after these lines gets a clean shutdown, not the default action.
+    let shutdown = shutdown_signal()?;
     println!(
         "langcert {} listening on {}://{addr}",
         env!("CARGO_PKG_VERSION"),
@@ -347,9 +350,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("Demo centre: `langcert demo links` prints new sign-in links");
         }
     }
-    // Listening for SIGTERM before saying we are up: a supervisor (or a test) that stops
-    // the server right after this line gets a clean shutdown, not the default action.
-    let shutdown = shutdown_signal()?;
     println!("API description: {public_url}/api/openapi.json");
     use std::io::Write;
     std::io::stdout().flush()?;
@@ -361,6 +361,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         state.config.lifecycle,
         sfu.clone(),
     );
+    // An interview its evaluator closes over HTTP closes its live room too.
+    let closing = hub.clone();
+    let state = state.with_interview_closed(std::sync::Arc::new(move |room: String| {
+        let hub = closing.clone();
+        tokio::spawn(async move { hub.closed(&room).await });
+    }));
     let app = router(state)
         .merge(crate::interview::router(crate::interview::WsState {
             hub,

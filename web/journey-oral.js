@@ -20,7 +20,8 @@ export async function oralStep(finished) {
   }
   const b = res.data && res.data.status !== 'cancelled' ? res.data : null;
   if (!b) return step('oral', title, false, t('journey.oral.text'), link('/static/booking.html', 'journey.oral.book', 'go-booking'));
-  const confirmed = b.status === 'confirmed';
+  // Only a booking still to confirm is `held`; every later phase is past that point.
+  const confirmed = b.status !== 'held';
   const slot = h('p', { class: 'booked-slot', dataset: { testid: 'home-booked-slot' } },
     tf('journey.oral.booked', { range: fmtRange(new Date(b.start), new Date(b.end)) }),
     b.evaluator_name ? ` — ${tf('journey.oral.with', { name: b.evaluator_name })}` : '');

@@ -86,6 +86,10 @@ pub struct AppState {
     /// The face analysis of the identity step (set by the binary with
     /// [`AppState::with_identity_vision`]); without it the identity routes answer 503.
     pub identity_vision: Option<Arc<dyn crate::proctoring::IdentityVision>>,
+    /// Told the id of an interview an HTTP request closed (its evaluator's closing), so
+    /// that the live room says so and stops its media (set by the binary with
+    /// [`AppState::with_interview_closed`]).
+    pub interview_closed: Option<Arc<dyn Fn(String) + Send + Sync>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -126,6 +130,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
             config: Arc::new(config),
             identity_vision: None,
+            interview_closed: None,
         }
     }
 }
@@ -135,6 +140,12 @@ impl AppState {
     /// kept in the data directory; a fresh key otherwise).
     pub fn with_issuer(mut self, key: crate::certificate::IssuerKey) -> Self {
         self.issuer = Arc::new(key);
+        self
+    }
+
+    /// The same state, telling `notify` of every interview an HTTP request closes.
+    pub fn with_interview_closed(mut self, notify: Arc<dyn Fn(String) + Send + Sync>) -> Self {
+        self.interview_closed = Some(notify);
         self
     }
 

@@ -131,8 +131,27 @@ both!(
             .call("GET", &format!("/api/v1/interviews/{id}"), Some(&ev), None)
             .await;
         assert_eq!(i.json["status"], "ended");
-        assert_eq!(i.json["scored"], false);
+        assert_eq!(
+            (i.json["scored"].as_bool(), i.json["scoreable"].as_bool()),
+            (Some(false), Some(false))
+        );
         assert!(i.json["started_at"].is_string() && i.json["ended_at"].is_string());
+        // Too short in the room (it went on by phone): its evaluator closes it as held
+        // without recording, with a reason; the room's times stay; then it is scored.
+        let ended_at = i.json["ended_at"].clone();
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/interviews/{id}/close"),
+                Some(&ev),
+                Some(json!({ "kind": "held_without_recording", "reason": "The connection failed; finished by phone" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["closure"], "held_without_recording");
+        assert_eq!(r.json["ended_at"], ended_at);
+        assert_eq!(r.json["scoreable"], true);
+        assert_eq!(score(&app, &id).await.status, StatusCode::OK);
 
         // A real interview: 10 minutes in progress or more.
         let (id, _) = interview_in(&app, 30).await;
@@ -232,6 +251,29 @@ both!(
             r.json["closure_reason"],
             "Nobody came; two calls unanswered"
         );
+        // The candidate sees the phase, not the evaluator's words.
+        let admin0 = app.sign_in("centre_admin").await;
+        let link = app
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{candidate}/links"),
+                Some(&admin0),
+                None,
+            )
+            .await;
+        let cand = app
+            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let mine = app
+            .call(
+                "GET",
+                &format!("/api/v1/interviews/{id}"),
+                Some(&cand),
+                None,
+            )
+            .await;
+        assert_eq!(mine.json["status"], "no_show");
+        assert!(mine.json["closure_reason"].is_null(), "{}", mine.text);
         // Not twice, not scored.
         let again = close(&id, "held_without_recording", "After all").await;
         assert_eq!(
@@ -355,6 +397,52 @@ both!(
     held_without_recording_is_scored_and_the_sweep_records_absences,
     |app: TestApp| async move {
         let ev = app.sign_in("evaluator").await;
+        // Once its time has come, the candidate no longer cancels (nor moves) it.
+        let (started, candidate) = interview_in(&app, -200).await;
+        let admin = app.sign_in("centre_admin").await;
+        let link = app
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{candidate}/links"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        let cand = app
+            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
+            .await;
+        let r = app
+            .call(
+                "DELETE",
+                &format!("/api/v1/bookings/{started}"),
+                Some(&cand),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "not_changeable"),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            store::get(&app.state.db, &started)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            "scheduled"
+        );
+        // The centre still may (it is then no no-show).
+        let r = app
+            .call(
+                "DELETE",
+                &format!("/api/v1/bookings/{started}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
         // Not before the slot's time…
         let (future, _) = interview_in(&app, 60).await;
         let body =

@@ -533,6 +533,25 @@ impl<D: Directory, M: Media> Hub<D, M> {
         lock(&self.lobby).may_exchange_media(room, user)
     }
 
+    /// The interview `room` was closed outside the room (its evaluator's closing): both
+    /// sides are told, and their media stops.
+    pub async fn closed(&self, room: &str) {
+        let Some(interview) = self.directory.interview(room).await else {
+            return;
+        };
+        let Some(closed) = interview.closed else {
+            return;
+        };
+        let msg = ServerMsg::Closed {
+            room: room.to_owned(),
+            state: closed.as_str().to_owned(),
+        };
+        self.deliver(room, &interview.candidate, msg.clone());
+        self.deliver(room, &interview.evaluator, msg);
+        self.media.leave(room, &interview.candidate).await;
+        self.media.leave(room, &interview.evaluator).await;
+    }
+
     /// The standing of a candidate (for tests and pages).
     pub fn standing(&self, room: &str, candidate: &str) -> Option<Standing> {
         lock(&self.lobby).standing(room, candidate).cloned()

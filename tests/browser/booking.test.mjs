@@ -98,7 +98,7 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
   const booking = await candidate.evaluate(async () => (await (await fetch('/api/v1/bookings/mine')).json()).id);
   await holdInterview(candidate, evaluator, booking);
   await evaluator.reload();
-  const scoreButton = evaluator.locator('[data-testid^="score-"]').first();
+  const scoreButton = evaluator.getByTestId(`score-${booking}`);
   await scoreButton.waitFor();
   await scoreButton.click();
   for (const c of ['vocabulary_range', 'grammar', 'fluency', 'pronunciation', 'interaction']) {

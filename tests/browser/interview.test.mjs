@@ -118,6 +118,13 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
     return (await (await fetch(`/api/v1/centres/${me.centre_id}`)).json()).rebook_after_no_show;
   });
   assert.equal(stored, false, 'the setting is stored');
+  // Put back (the server is shared by the next test).
+  await rebook.check();
+  await admin.getByTestId('save-settings').click();
+  await admin.waitForFunction(async () => {
+    const me = await (await fetch('/api/v1/me')).json();
+    return (await (await fetch(`/api/v1/centres/${me.centre_id}`)).json()).rebook_after_no_show;
+  });
   await adminContext.close();
   await evaluatorContext.close();
   server.newLinks();

@@ -25,7 +25,7 @@ function screen(stage, testid, title, ...content) {
  * handlers' targets so the caller can lock them.
  */
 export function showBooked(stage, booking, { changed = false, onModify, onConfirm }) {
-  const held = booking.status !== 'confirmed';
+  const held = booking.status === 'held';
   const modify = h('button', { type: 'button', class: 'secondary', dataset: { testid: 'modify-booking' } }, t('booking.booked.modify'));
   const confirm = held ? h('button', { type: 'button', dataset: { testid: 'confirm-booking' } }, t('booking.booked.confirm')) : null;
   const status = h('p', { class: 'booking-status', role: 'status', dataset: { testid: 'booking-status' } });

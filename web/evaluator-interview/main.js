@@ -95,7 +95,9 @@ function closed(state, record = null) {
   const key = closure ? `room.closed.${closure}` : `room.closed.${state}`;
   roomState(record?.closure_reason ? `${t(key)} ${tf('room.closed.reason', { reason: record.closure_reason })}` : t(key));
   $('room-state').dataset.state = closure ?? state;
-  $('close-other').hidden = true;
+  // Ended in the room too soon to be scored: it may still be closed as held without
+  // recording (the connection failed and it went on by phone).
+  $('close-other').hidden = !(state === 'ended' && record && !record.closure && !record.scoreable);
   if (state === 'ended') controls.setState({ state: 'ended', started_at: record?.started_at, ended_at: record?.ended_at });
 }
 

@@ -39,7 +39,7 @@ function item(i) {
   const panelId = `score-panel-${i.id}`;
   const cancelled = i.status === 'cancelled';
   // Scored only once it ended (held in the room, or closed as held without recording).
-  const scoreable = i.status === 'ended';
+  const scoreable = i.scoreable ?? i.status === 'ended';
   const over = ['ended', 'cancelled', 'no_show'].includes(i.status);
   const panel = h('div', { id: panelId, class: 'score-panel', hidden: true });
   const button = !scoreable ? null : h('button', {

@@ -11,6 +11,13 @@ ALTER TABLE interviews ADD COLUMN cancelled_at INTEGER;
 ALTER TABLE interviews ADD COLUMN closure TEXT;
 ALTER TABLE interviews ADD COLUMN closure_reason TEXT;
 
+-- Interviews held before the lifecycle was stored have no step times: they are kept
+-- as held without recording (they may still be scored or corrected), with that reason.
+UPDATE interviews SET closure = 'held_without_recording',
+    closure_reason = 'held before the interview lifecycle was recorded',
+    ended_at = scheduled_at + duration_min * 60000
+    WHERE status IN ('done', 'ended');
+UPDATE interviews SET started_at = scheduled_at WHERE status = 'in_progress';
 -- Scoring no longer changes the phase: a scored interview is an ended one.
 UPDATE interviews SET status = 'ended' WHERE status = 'done';
 

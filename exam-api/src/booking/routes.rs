@@ -444,6 +444,25 @@ fn slot_taken() -> ApiError {
     )
 }
 
+/// Once its time has come, a candidate no longer moves or cancels their interview (a
+/// candidate who does not come is recorded absent); the centre still may.
+async fn started_for_candidate(
+    state: &AppState,
+    id: &str,
+    by_centre: bool,
+) -> Result<(), ApiError> {
+    let started = store::get(&state.db, id)
+        .await?
+        .is_some_and(|r| now_ms() >= r.scheduled_at);
+    if started && !by_centre {
+        return Err(ApiError::refused(
+            "not_changeable",
+            "the interview's time has come: it can no longer be moved or cancelled",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a stored status is a booking that has not taken place (it may move or be
 /// cancelled).
 fn booked(status: &str) -> bool {
@@ -662,6 +681,7 @@ async fn move_booking(
     ApiJson(body): ApiJson<MoveIn>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let (candidate, centre, by_centre, status) = owned_booking(&state, &auth, &id).await?;
+    started_for_candidate(&state, &id, by_centre).await?;
     if !booked(&status) {
         return Err(ApiError::refused(
             "not_changeable",
@@ -771,7 +791,8 @@ async fn cancel(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let (_, _, _, status) = owned_booking(&state, &auth, &id).await?;
+    let (_, _, by_centre, status) = owned_booking(&state, &auth, &id).await?;
+    started_for_candidate(&state, &id, by_centre).await?;
     // An interview that took place (or began) is part of the record: never cancelled.
     if !booked(&status) {
         return Err(ApiError::refused(

@@ -94,6 +94,9 @@ pub struct InterviewOut {
     pub ended_at: Option<DateTime<Utc>>,
     /// Whether its oral is scored.
     pub scored: bool,
+    /// Whether its oral may be scored now (it ended after the minimum time in
+    /// progress, or was closed as held without recording).
+    pub scoreable: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -112,8 +115,17 @@ fn time(ms: i64) -> Result<DateTime<Utc>, ApiError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| ApiError::Internal("time".to_owned()))
 }
 
-fn out(state: &AppState, r: Row) -> Result<InterviewOut, ApiError> {
+fn out(state: &AppState, r: Row, viewer: &AuthUser) -> Result<InterviewOut, ApiError> {
     let i = r.record;
+    let rules = &state.config.lifecycle;
+    let scoreable = i.phase().is_ok_and(|p| {
+        crate::interview_state::scoreable(p, i.closure(), rules.min_in_progress_ms).is_ok()
+    });
+    // The evaluator's reason is for the centre and the reviewer, not the candidate.
+    let closure_reason = match viewer.role() {
+        Role::Candidate => None,
+        _ => i.closure_reason,
+    };
     Ok(InterviewOut {
         scheduled_at: time(i.scheduled_at)?,
         opens_at: time(state.config.lifecycle.opens_at(i.scheduled_at))?,
@@ -130,8 +142,9 @@ fn out(state: &AppState, r: Row) -> Result<InterviewOut, ApiError> {
         duration_min: i.duration_min,
         status: i.status,
         closure: i.closure,
-        closure_reason: i.closure_reason,
+        closure_reason,
         scored: r.scored > 0,
+        scoreable,
     })
 }
 
@@ -197,7 +210,7 @@ async fn create(
         .bind(&id)
         .fetch_one(&state.db.pool)
         .await?;
-    Ok((StatusCode::CREATED, Json(out(&state, row)?)))
+    Ok((StatusCode::CREATED, Json(out(&state, row, &auth)?)))
 }
 
 /// The interviews the caller takes part in or manages, by start time.
@@ -226,7 +239,7 @@ async fn list(
     .fetch_all(&state.db.pool)
     .await?;
     rows.into_iter()
-        .map(|r| out(&state, r))
+        .map(|r| out(&state, r, &auth))
         .collect::<Result<_, _>>()
         .map(Json)
 }
@@ -244,7 +257,7 @@ async fn get_one(
         .bind(&id)
         .fetch_optional(&state.db.pool)
         .await?;
-    let i = row.map(|r| out(&state, r)).transpose()?;
+    let i = row.map(|r| out(&state, r, &auth)).transpose()?;
     match i {
         Some(i) if visible(&auth, &i.centre_id, &i.evaluator_id, &i.candidate_id) => Ok(Json(i)),
         _ => Err(ApiError::NotFound("no such interview".to_owned())),
@@ -292,7 +305,7 @@ pub struct CloseIn {
     responses((status = 200, description = "the closed interview", body = InterviewOut),
         (status = 403, description = "not an evaluator", body = ErrorBody),
         (status = 404, description = "no such interview of the evaluator", body = ErrorBody),
-        (status = 409, description = "`ended`, `cancelled`, `no_show` (closed already), `wrong_order` (a no-show after the start), `not_started_yet` or `too_early_for_no_show`", body = ErrorBody),
+        (status = 409, description = "`ended`, `cancelled`, `no_show` (closed already; one ended too soon to be scored may still be closed as held without recording), `wrong_order` (a no-show after the start), `not_started_yet` or `too_early_for_no_show`", body = ErrorBody),
         (status = 422, description = "`invalid_reason`: empty or longer than 1000 characters", body = ErrorBody)))]
 async fn close(
     State(state): State<AppState>,
@@ -327,11 +340,14 @@ async fn close(
     )
     .await?;
     tracing::info!(kind = event.as_str(), "interview closed by its evaluator");
+    if let Some(notify) = &state.interview_closed {
+        notify(id.clone());
+    }
     let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE i.id = $1")))
         .bind(&id)
         .fetch_one(&state.db.pool)
         .await?;
-    Ok(Json(out(&state, row)?))
+    Ok(Json(out(&state, row, &auth)?))
 }
 
 /// The audit log of an interview's steps (its evaluator, its centre's admins, platform

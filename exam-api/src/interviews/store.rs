@@ -52,6 +52,18 @@ impl Record {
         }
     }
 
+    /// Ended in the room after less than the minimum time in progress.
+    pub fn too_short(&self, rules: &Lifecycle) -> bool {
+        matches!(
+            crate::interview_state::scoreable(
+                self.phase().unwrap_or(Phase::Ended),
+                self.closure(),
+                rules.min_in_progress_ms
+            ),
+            Err(crate::interview_state::NotScoreable::TooShort { .. })
+        )
+    }
+
     /// How an ended interview was closed.
     pub fn closure(&self) -> Option<Closure> {
         match (self.closure.as_deref(), self.started_at, self.ended_at) {
@@ -138,8 +150,15 @@ pub async fn advance(
 ) -> Result<Advanced, AdvanceError> {
     let mut record = load(&mut *conn, id).await?.ok_or(AdvanceError::NotFound)?;
     let from = record.phase()?;
-    let to = from.next(event, &record.slot(rules), now)?;
-    if to == from {
+    let to = match (from, event) {
+        // An interview held in the room but too short to be scored (the connection
+        // failed and it went on by phone): its evaluator may still close it as held
+        // without recording, with a reason.
+        (Phase::Ended, Event::CloseWithoutRecording) if record.too_short(rules) => Phase::Ended,
+        _ => from.next(event, &record.slot(rules), now)?,
+    };
+    let reclosed = from == Phase::Ended && to == Phase::Ended;
+    if to == from && !reclosed {
         return Ok(Advanced { from, to, record });
     }
     let (column, closure) = match event {
@@ -153,7 +172,7 @@ pub async fn advance(
         Event::Cancel => ("cancelled_at", None),
     };
     let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE interviews SET status = $1, closure = COALESCE($2, closure), closure_reason = COALESCE($3, closure_reason), {column} = $5 \
+        "UPDATE interviews SET status = $1, closure = COALESCE($2, closure), closure_reason = COALESCE($3, closure_reason), {column} = COALESCE({column}, $5) \
          WHERE id = $4 AND status = $6"
     )))
     .bind(to.as_str())
@@ -255,7 +274,8 @@ pub async fn sweep_no_shows(db: &Db, rules: &Lifecycle, now: i64) -> Result<usiz
             Ok(_) => n += 1,
             // Someone moved it meanwhile: their step stands.
             Err(AdvanceError::Changed | AdvanceError::Refused(_)) => {}
-            Err(e) => return Err(e),
+            // One row failing does not hold the others back; it is tried again next time.
+            Err(e) => tracing::warn!(interview = %id, error = %e, "no-show not recorded"),
         }
     }
     Ok(n)

@@ -342,7 +342,7 @@ async fn page(
         decided_at: review.decided_at.and_then(rfc3339),
     });
     let oral: Option<(Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT closure, closure_reason, ended_at FROM interviews WHERE candidate_id = $1 AND closure IS NOT NULL \
+        "SELECT closure, closure_reason, ended_at FROM interviews WHERE candidate_id = $1 AND status <> 'cancelled' \
          ORDER BY scheduled_at DESC LIMIT 1",
     )
     .bind(&review.candidate_id)
