@@ -100,6 +100,10 @@ impl Phase {
                     Ok(NoShow)
                 }
             }
+            // Held in the room but too short to be scored (the connection failed and it
+            // went on by phone): its evaluator may still close it as held without
+            // recording, with a reason.
+            (Ended, Event::CloseWithoutRecording) if slot.ended_too_short => Ok(Ended),
             (p, Event::CloseWithoutRecording) if !p.is_closed() && p != Held => {
                 if now < slot.start_ms {
                     Err(Refusal::NotStartedYet {
@@ -184,6 +188,8 @@ pub struct Slot {
     pub duration_ms: i64,
     /// How long after the start a candidate who did not come may be recorded absent.
     pub no_show_grace_ms: i64,
+    /// It ended in the room after less than the minimum time in progress.
+    pub ended_too_short: bool,
 }
 
 impl Slot {
@@ -342,6 +348,7 @@ mod tests {
         start_ms: 100 * MIN,
         duration_ms: 30 * MIN,
         no_show_grace_ms: 10 * MIN,
+        ended_too_short: false,
     };
 
     #[test]
@@ -434,6 +441,18 @@ mod tests {
             Phase::Held
                 .next(Event::CloseWithoutRecording, &SLOT, SLOT.start_ms)
                 .is_err()
+        );
+        assert!(matches!(
+            Phase::Ended.next(Event::CloseWithoutRecording, &SLOT, SLOT.start_ms),
+            Err(Refusal::Closed(Phase::Ended))
+        ));
+        let short = Slot {
+            ended_too_short: true,
+            ..SLOT
+        };
+        assert_eq!(
+            Phase::Ended.next(Event::CloseWithoutRecording, &short, SLOT.start_ms),
+            Ok(Phase::Ended)
         );
         assert_eq!(
             Phase::Cancelled

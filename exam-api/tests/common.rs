@@ -113,6 +113,22 @@ impl TestApp {
         r.json["token"].as_str().unwrap().to_owned()
     }
 
+    /// Signs in as candidate `id`, through a new link their centre admin asks for.
+    pub(crate) async fn sign_in_candidate(&self, id: &str) -> String {
+        let admin = self.sign_in("centre_admin").await;
+        let r = self
+            .call(
+                "POST",
+                &format!("/api/v1/candidates/{id}/links"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        self.sign_in_url(r.json["sign_in_url"].as_str().unwrap())
+            .await
+    }
+
     /// Sends a JSON request.
     pub(crate) async fn call(
         &self,

@@ -252,18 +252,7 @@ both!(
             "Nobody came; two calls unanswered"
         );
         // The candidate sees the phase, not the evaluator's words.
-        let admin0 = app.sign_in("centre_admin").await;
-        let link = app
-            .call(
-                "POST",
-                &format!("/api/v1/candidates/{candidate}/links"),
-                Some(&admin0),
-                None,
-            )
-            .await;
-        let cand = app
-            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
-            .await;
+        let cand = app.sign_in_candidate(&candidate).await;
         let mine = app
             .call(
                 "GET",
@@ -333,17 +322,7 @@ both!(
         );
 
         // The candidate may book again (the centre allows it by default)…
-        let link = app
-            .call(
-                "POST",
-                &format!("/api/v1/candidates/{candidate}/links"),
-                Some(&admin),
-                None,
-            )
-            .await;
-        let token = app
-            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
-            .await;
+        let token = app.sign_in_candidate(&candidate).await;
         let free = slots(&app, &candidate).await;
         let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"]
             .as_str()
@@ -400,17 +379,7 @@ both!(
         // Once its time has come, the candidate no longer cancels (nor moves) it.
         let (started, candidate) = interview_in(&app, -200).await;
         let admin = app.sign_in("centre_admin").await;
-        let link = app
-            .call(
-                "POST",
-                &format!("/api/v1/candidates/{candidate}/links"),
-                Some(&admin),
-                None,
-            )
-            .await;
-        let cand = app
-            .sign_in_url(link.json["sign_in_url"].as_str().unwrap())
-            .await;
+        let cand = app.sign_in_candidate(&candidate).await;
         let r = app
             .call(
                 "DELETE",

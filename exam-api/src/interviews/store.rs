@@ -43,25 +43,19 @@ impl Record {
         self.status.parse()
     }
 
-    /// The slot's times under `rules`.
+    /// The slot's times under `rules`, and whether it ended too soon to be scored.
     pub fn slot(&self, rules: &Lifecycle) -> Slot {
+        let ended_too_short = matches!(
+            (self.phase(), self.closure()),
+            (Ok(Phase::Ended), Some(Closure::Held { started_at, ended_at }))
+                if ended_at - started_at < rules.min_in_progress_ms
+        );
         Slot {
             start_ms: self.scheduled_at,
             duration_ms: self.duration_min * 60_000,
             no_show_grace_ms: rules.no_show_grace_ms,
+            ended_too_short,
         }
-    }
-
-    /// Ended in the room after less than the minimum time in progress.
-    pub fn too_short(&self, rules: &Lifecycle) -> bool {
-        matches!(
-            crate::interview_state::scoreable(
-                self.phase().unwrap_or(Phase::Ended),
-                self.closure(),
-                rules.min_in_progress_ms
-            ),
-            Err(crate::interview_state::NotScoreable::TooShort { .. })
-        )
     }
 
     /// How an ended interview was closed.
@@ -150,15 +144,9 @@ pub async fn advance(
 ) -> Result<Advanced, AdvanceError> {
     let mut record = load(&mut *conn, id).await?.ok_or(AdvanceError::NotFound)?;
     let from = record.phase()?;
-    let to = match (from, event) {
-        // An interview held in the room but too short to be scored (the connection
-        // failed and it went on by phone): its evaluator may still close it as held
-        // without recording, with a reason.
-        (Phase::Ended, Event::CloseWithoutRecording) if record.too_short(rules) => Phase::Ended,
-        _ => from.next(event, &record.slot(rules), now)?,
-    };
-    let reclosed = from == Phase::Ended && to == Phase::Ended;
-    if to == from && !reclosed {
+    let to = from.next(event, &record.slot(rules), now)?;
+    // A second knock changes nothing; a closure is written even when the phase stays.
+    if to == from && event != Event::CloseWithoutRecording {
         return Ok(Advanced { from, to, record });
     }
     let (column, closure) = match event {
