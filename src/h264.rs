@@ -88,7 +88,7 @@ mod tests {
             let got = out.pixel(x, y);
             for c in 0..3 {
                 assert!(
-                    (i32::from(got[c]) - i32::from(want[c])).abs() < 20,
+                    (i32::from(got[c]) - want[c]).abs() < 20,
                     "({x},{y}): {got:?} vs {want:?}"
                 );
             }

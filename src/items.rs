@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use exam_api::bank::{Bank, qti};
+use exam_core::bank::{Bank, qti};
 
 #[derive(Subcommand)]
 pub(crate) enum ItemsCommand {

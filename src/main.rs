@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the platform: HTTP API and pages, with the demo centre on first start.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Validate, export and import item banks.
     Items {
         #[command(subcommand)]
@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
                 )
                 .with_writer(std::io::stderr)
                 .init();
-            tokio::runtime::Runtime::new()?.block_on(serve::run(args))
+            tokio::runtime::Runtime::new()?.block_on(serve::run(*args))
         }
         Command::Items { command } => {
             let code = items::run(command)?;

@@ -66,20 +66,9 @@ impl proctoring::IdentityVision for IdentityChecks {
         capture: proctoring::Capture,
         image: &[u8],
     ) -> Result<(), proctoring::CaptureProblem> {
-        let capture = match capture {
-            proctoring::Capture::Selfie => vision::Capture::Selfie,
-            proctoring::Capture::Document => vision::Capture::Document,
-        };
         lock(&self.analyzer)
             .check_capture(capture, image)
             .map(|_| ())
-            .map_err(|p| match p {
-                vision::CaptureProblem::Unreadable => proctoring::CaptureProblem::Unreadable,
-                vision::CaptureProblem::NoFace => proctoring::CaptureProblem::NoFace,
-                vision::CaptureProblem::SeveralFaces => proctoring::CaptureProblem::SeveralFaces,
-                vision::CaptureProblem::TooDark => proctoring::CaptureProblem::TooDark,
-                vision::CaptureProblem::FaceTooSmall => proctoring::CaptureProblem::FaceTooSmall,
-            })
     }
 
     fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, String> {
@@ -322,13 +311,8 @@ impl Monitor {
             }
             let record = EventRecord {
                 session_id: session.to_owned(),
-                kind: e.kind.code().to_owned(),
-                severity: match e.severity {
-                    vision::smoother::Severity::Info => proctoring::Severity::Info,
-                    vision::smoother::Severity::Low => proctoring::Severity::Low,
-                    vision::smoother::Severity::Medium => proctoring::Severity::Medium,
-                    vision::smoother::Severity::High => proctoring::Severity::High,
-                },
+                kind: e.kind,
+                severity: e.severity,
                 start_ms: e.start_ms,
                 end_ms: e.end_ms,
                 peak_confidence: e.peak,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use exam_api::app::{ApiConfig, AppState, router};
-use exam_api::bank::Bank;
 use exam_api::db::Db;
+use exam_core::bank::Bank;
 
 /// Settings of `langcert serve`; each has a default, a flag and an environment variable.
 #[derive(Args, Debug, Clone)]
@@ -275,7 +275,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Behind HTTPS the session cookie is marked Secure.
         secure_cookie: public_url.starts_with("https://") || tls.is_some(),
         proctoring_retention_days: args.proctoring_retention_days,
-        lifecycle: exam_api::interview_state::Lifecycle {
+        lifecycle: exam_core::interview::Lifecycle {
             open_before_ms: args.room_opens_before_min.max(0) * 60_000,
             min_in_progress_ms: args.oral_min_minutes.max(0) * 60_000,
             no_show_grace_ms: args.no_show_grace_min.max(0) * 60_000,
@@ -286,7 +286,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .issuer_key
         .clone()
         .unwrap_or_else(|| args.data_dir.join("issuer-key.pem"));
-    let issuer = exam_api::certificate::keys::load_or_create(&key_path)
+    let issuer = credential::keys::load_or_create(&key_path)
         .with_context(|| format!("reading or creating the issuer key {}", key_path.display()))?;
     let state = AppState::new(db.clone(), &jwt_secret(&args.data_dir)?, bank, config)
         .with_issuer(issuer)
@@ -445,7 +445,7 @@ async fn purge_recordings(dir: PathBuf, max_age: std::time::Duration) {
 async fn scheduled_mail(
     db: Db,
     ctx: exam_api::mail::scheduler::Context,
-    rules: exam_api::interview_state::Lifecycle,
+    rules: exam_core::interview::Lifecycle,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use exam_api::bank::Bank;
-use exam_api::cat::sim::{self, Scoring, SimConfig};
+use exam_core::bank::Bank;
+use exam_core::cat::sim::{self, Scoring, SimConfig};
 
 #[derive(Args, Debug)]
 pub(crate) struct SimulateArgs {

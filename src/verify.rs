@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use exam_api::certificate::{Bundle, verify_bundle};
+use credential::{Bundle, verify_bundle};
 
 #[derive(Args)]
 pub(crate) struct VerifyArgs {
@@ -30,7 +30,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<i32> {
             let jwk: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p)?)
                 .context("the issuer key is not JSON")?;
             Some(
-                exam_api::certificate::keys::verifying_key_from_jwk(&jwk)
+                credential::keys::verifying_key_from_jwk(&jwk)
                     .map_err(|e| anyhow::anyhow!("the issuer key: {e}"))?,
             )
         }

@@ -105,8 +105,8 @@ fn export_then_import_gives_back_the_bank() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let shipped = exam_api::bank::Bank::english();
-    let imported = exam_api::bank::Bank::load(&back).unwrap_or_else(|e| panic!("{e:?}"));
+    let shipped = exam_core::bank::Bank::english();
+    let imported = exam_core::bank::Bank::load(&back).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(imported.items, shipped.items);
     assert_eq!(imported.clips, shipped.clips);
     let out = langcert(&["items", "validate", back.to_str().unwrap()]);

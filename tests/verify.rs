@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use exam_api::certificate::{
+use credential::{
     Bundle, Checkpoint, CredentialInput, IssuerKey, credential_leaf_hash, issue, merkle,
 };
 
@@ -37,7 +37,8 @@ fn bundle(key: &IssuerKey) -> Bundle {
         1_790_000_100,
     )
     .unwrap();
-    Bundle::assemble(jwts[1].clone(), 1, &leaves, cp, &key.verifying_key()).unwrap()
+    let proof = merkle::inclusion_proof(1, &leaves).unwrap();
+    Bundle::assemble(jwts[1].clone(), 1, proof, cp, &key.verifying_key()).unwrap()
 }
 
 fn verify(file: &std::path::Path, extra: &[&str]) -> (i32, String) {

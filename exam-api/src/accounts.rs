@@ -15,9 +15,9 @@ use sqlx::AssertSqlSafe;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role, create_link, hash_password};
-use crate::cefr::Cefr;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use exam_core::cefr::Cefr;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {

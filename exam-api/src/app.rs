@@ -9,9 +9,9 @@ use axum::response::IntoResponse;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{JwtKeys, RateLimiter};
-use crate::bank::Bank;
 use crate::db::Db;
 use crate::error::ApiError;
+use exam_core::bank::Bank;
 
 /// Settings of the API (the binary fills them from flags and environment).
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ pub struct ApiConfig {
     pub proctoring_retention_days: u32,
     /// The interview's lifecycle rules: when the room opens, the least time in progress
     /// for an oral to be scored, the no-show grace period.
-    pub lifecycle: crate::interview_state::Lifecycle,
+    pub lifecycle: exam_core::interview::Lifecycle,
 }
 
 impl Default for ApiConfig {
@@ -78,7 +78,7 @@ pub struct AppState {
     /// Live written-test sessions and the engine's shared state.
     pub written: Arc<crate::written::WrittenState>,
     /// The key that signs certificates and log checkpoints.
-    pub issuer: Arc<crate::certificate::IssuerKey>,
+    pub issuer: Arc<credential::IssuerKey>,
     /// Sign-in rate limiter.
     pub limiter: Arc<RateLimiter>,
     /// Settings.
@@ -115,7 +115,7 @@ impl AppState {
         let pool = bank
             .cat_pool()
             .expect("a validated bank makes a valid pool");
-        let timing = crate::written::Timing {
+        let timing = exam_core::written::Timing {
             pause_ms: config.item_pause_ms,
             ..Default::default()
         };
@@ -126,7 +126,7 @@ impl AppState {
             demo: Arc::new(Bank::english_demo()),
             practice: Arc::new(Bank::english_practice()),
             written: Arc::new(crate::written::WrittenState::new(pool, timing)),
-            issuer: Arc::new(crate::certificate::IssuerKey::generate()),
+            issuer: Arc::new(credential::IssuerKey::generate()),
             limiter: Arc::new(RateLimiter::new(config.sign_in_per_minute, 60_000)),
             config: Arc::new(config),
             identity_vision: None,
@@ -138,7 +138,7 @@ impl AppState {
 impl AppState {
     /// The same state signing certificates with a given key (the installation's key,
     /// kept in the data directory; a fresh key otherwise).
-    pub fn with_issuer(mut self, key: crate::certificate::IssuerKey) -> Self {
+    pub fn with_issuer(mut self, key: credential::IssuerKey) -> Self {
         self.issuer = Arc::new(key);
         self
     }

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::bank::{Domain, Item, ItemType};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiQuery, ErrorBody};
+use exam_core::bank::{Domain, Item, ItemType};
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {

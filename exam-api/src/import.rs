@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::cefr::Cefr;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use exam_core::cefr::Cefr;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {

@@ -1,11 +1,14 @@
-//! exam-api: the HTTP API of langcert — accounts and auth, the item bank, the adaptive
-//! engine, and the areas later stages add (sessions, booking, scoring, results).
+//! exam-api: the HTTP API of langcert — the routers of each area (accounts and auth, the
+//! item bank, the written test, proctoring, booking, interviews, results and
+//! certificates) over a store module per area. The domain itself (bank, scoring, the
+//! adaptive engine, the state machines) is in `exam-core`, certificates in `credential`.
 //!
 //! The binary builds an [`app::AppState`] and serves [`app::router`]:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use exam_api::{app, bank::Bank, db::Db};
+//! use exam_api::{app, db::Db};
+//! use exam_core::bank::Bank;
 //! let db = Db::connect("sqlite://data/langcert.db?mode=rwc").await?;
 //! let state = app::AppState::new(db, b"a secret of at least thirty-two bytes", Bank::english(), Default::default());
 //! exam_api::bank_api::store_bank(&state).await?;
@@ -17,18 +20,13 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
-pub mod bank;
 pub mod bank_api;
 pub mod booking;
 pub mod candidate;
-pub mod cat;
-pub mod cefr;
-pub mod certificate;
 pub mod db;
 pub mod error;
 pub mod headers;
 pub mod import;
-pub mod interview_state;
 pub mod interviews;
 pub mod mail;
 pub mod meta;

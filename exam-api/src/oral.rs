@@ -16,9 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::cefr::Cefr;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use exam_core::cefr::Cefr;
 
 /// The ids of the five criteria, in the guide's order.
 pub const CRITERIA: [&str; 5] = [
@@ -324,7 +324,7 @@ async fn put_score(
     let phase = record
         .phase()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    crate::interview_state::scoreable(
+    exam_core::interview::scoreable(
         phase,
         record.closure(),
         state.config.lifecycle.min_in_progress_ms,

@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::bank::{Bank, Body, Domain, PublicItem, Response};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::meta::Binary;
+use exam_core::bank::{Bank, Body, Domain, PublicItem, Response};
 
 /// Demo and practice items are shuffled with this fixed seed.
 const SEED: u64 = 1;

@@ -795,7 +795,7 @@ async fn the_same_database_serves_two_starts() {
         let state = exam_api::app::AppState::new(
             conn,
             SECRET,
-            exam_api::bank::Bank::english(),
+            exam_core::bank::Bank::english(),
             Default::default(),
         );
         exam_api::bank_api::store_bank(&state).await.unwrap();

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use exam_api::bank::{Bank, Body, Domain, ItemType, parse_file};
-use exam_api::cefr::Cefr;
+use exam_core::bank::{Bank, Body, Domain, ItemType, parse_file};
+use exam_core::cefr::Cefr;
 
 fn shipped() -> Bank {
     Bank::load(Path::new(concat!(
@@ -222,16 +222,16 @@ answer = 0
 fn every_shipped_item_round_trips_through_qti3() {
     let bank = shipped();
     for item in &bank.items {
-        let xml = exam_api::bank::qti::item_to_xml(item);
-        let back =
-            exam_api::bank::qti::item_from_xml(&xml).unwrap_or_else(|e| panic!("{}: {e}", item.id));
+        let xml = exam_core::bank::qti::item_to_xml(item);
+        let back = exam_core::bank::qti::item_from_xml(&xml)
+            .unwrap_or_else(|e| panic!("{}: {e}", item.id));
         assert_eq!(&back, item, "{}", item.id);
     }
     let dir = tempfile::tempdir().unwrap();
-    exam_api::bank::qti::export(&bank, dir.path()).unwrap();
+    exam_core::bank::qti::export(&bank, dir.path()).unwrap();
     let manifest = std::fs::read_to_string(dir.path().join("imsmanifest.xml")).unwrap();
     assert!(manifest.contains("imsqti_item_xmlv3p0"));
-    let again = exam_api::bank::qti::import(dir.path()).unwrap();
+    let again = exam_core::bank::qti::import(dir.path()).unwrap();
     assert_eq!(again.language, bank.language);
     assert_eq!(again.items, bank.items);
     assert_eq!(again.clips, bank.clips);

@@ -2,9 +2,9 @@
 //! centre imports — on SQLite and on PostgreSQL.
 
 use axum::http::StatusCode;
-use exam_api::cat::{CatConfig, CatSession, ExposureCounts};
 use exam_api::db::{Db, now_ms};
 use exam_api::mail::scheduler::{self, Context};
+use exam_core::cat::{CatConfig, CatSession, ExposureCounts};
 use serde_json::{Value, json};
 
 use crate::both;
@@ -82,7 +82,7 @@ pub(crate) async fn finish_written(app: &TestApp, candidate: &str) -> String {
 /// the evaluator checks the ID, starts, and ends 14 minutes later — so that it may be
 /// scored.
 pub(crate) async fn held(app: &TestApp, interview: &str) {
-    use exam_api::interview_state::Event;
+    use exam_core::interview::Event;
     let r = exam_api::interviews::store::get(&app.state.db, interview)
         .await
         .unwrap()

@@ -93,9 +93,8 @@ both!(
                 None,
             )
             .await;
-        let b = exam_api::certificate::Bundle::from_json(&bundle.text).unwrap();
-        let r = exam_api::certificate::verify_bundle(&b, Some(&app.state.issuer.verifying_key()))
-            .unwrap();
+        let b = credential::Bundle::from_json(&bundle.text).unwrap();
+        let r = credential::verify_bundle(&b, Some(&app.state.issuer.verifying_key())).unwrap();
         assert_eq!(r.tree_size, 2);
         // Change one byte of the stored credential: the signature and inclusion fail.
         let (jwt,): (String,) = sqlx::query_as("SELECT jwt FROM certificates WHERE id = $1")
@@ -172,7 +171,7 @@ both!(
             .unwrap();
         // The checkpoint is published and signed.
         let cp = app.call("GET", "/api/v1/log/checkpoint", None, None).await;
-        let cp: exam_api::certificate::Checkpoint = serde_json::from_value(cp.json).unwrap();
+        let cp: credential::Checkpoint = serde_json::from_value(cp.json).unwrap();
         cp.verify(&app.state.issuer.verifying_key()).unwrap();
     }
 );

@@ -4,9 +4,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use exam_api::app::{ApiConfig, AppState, router};
-use exam_api::bank::Bank;
 use exam_api::db::Db;
 use exam_api::testing::TestDb;
+use exam_core::bank::Bank;
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -5,8 +5,8 @@
 //! on SQLite and on PostgreSQL.
 
 use axum::http::StatusCode;
-use exam_api::interview_state::Event;
 use exam_api::interviews::store;
+use exam_core::interview::Event;
 use serde_json::{Value, json};
 
 use crate::booking::{finish_written, import, slots};

@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(xml) = std::str::from_utf8(data) {
-        let _ = exam_api::bank::qti::item_from_xml(xml);
+        let _ = exam_core::bank::qti::item_from_xml(xml);
     }
 });

@@ -1,6 +1,7 @@
 //! The models at work: a face detector and a face embedder, each an `ort::Session` owned
 //! by one worker thread, and what they make of a frame or of an identity capture.
 
+pub use exam_core::proctoring::{Capture, CaptureProblem};
 use std::time::Instant;
 
 use ort::session::Session;
@@ -163,30 +164,6 @@ pub struct FrameAnalysis {
     pub dark: bool,
     /// Blurred.
     pub blurred: bool,
-}
-
-/// Why an identity capture cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptureProblem {
-    /// Not a JPEG or PNG picture.
-    Unreadable,
-    /// No face found.
-    NoFace,
-    /// More than one face in a selfie.
-    SeveralFaces,
-    /// Too dark to see the face.
-    TooDark,
-    /// The face is too small in the picture.
-    FaceTooSmall,
-}
-
-/// Which identity capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capture {
-    /// The selfie: exactly one face, large enough.
-    Selfie,
-    /// The ID document: at least one face (its photo).
-    Document,
 }
 
 /// Detector and embedder together: one per worker thread.

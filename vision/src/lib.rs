@@ -11,7 +11,7 @@
 //!   peak confidence and thumbnails' frames; a session's review priority.
 //! - [`pipeline`]: the worker pool behind a bounded queue — when vision falls behind,
 //!   frames are dropped and counted, never queued without limit.
-//! - [`bench`]: `langcert bench vision`.
+//! - [`mod@bench`]: `langcert bench vision`.
 //!
 //! Flags are evidence for a human reviewer, never a verdict; nothing here infers
 //! emotion or stress.

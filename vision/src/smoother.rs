@@ -15,61 +15,7 @@ use std::collections::VecDeque;
 
 use crate::yunet::iou;
 
-/// What an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// Nobody in front of the camera.
-    FaceAbsent,
-    /// A second face in view.
-    MultipleFaces,
-    /// The head turned away from the screen.
-    LookingAway,
-    /// The face no longer matches the identity step's selfie.
-    IdentityChanged,
-    /// No picture from the camera (technical).
-    CameraLost,
-    /// Too dark or blurred to see (technical).
-    LowQuality,
-}
-
-impl Kind {
-    /// The event code stored and shown to reviewers.
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::FaceAbsent => "FACE_ABSENT",
-            Kind::MultipleFaces => "MULTIPLE_FACES",
-            Kind::LookingAway => "LOOKING_AWAY",
-            Kind::IdentityChanged => "IDENTITY_CHANGED",
-            Kind::CameraLost => "CAMERA_LOST",
-            Kind::LowQuality => "LOW_QUALITY",
-        }
-    }
-}
-
-/// How much an event should weigh in the review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Technical: never suspicious.
-    Info,
-    /// Worth a look.
-    Low,
-    /// To be examined.
-    Medium,
-    /// To be examined first.
-    High,
-}
-
-impl Severity {
-    /// `info`, `low`, `medium` or `high`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        }
-    }
-}
+pub use exam_core::proctoring::{EventKind, Severity};
 
 /// One face in a sample, its box in fractions of the picture (x, y, w, h in 0–1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,7 +51,7 @@ pub struct Observation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// What it is about.
-    pub kind: Kind,
+    pub kind: EventKind,
     /// How much it weighs.
     pub severity: Severity,
     /// First sample of the condition.
@@ -313,7 +259,7 @@ impl Smoother {
         // A frame ends a camera loss.
         if let Some(mut run) = self.camera.take() {
             run.first_clear = Some(at);
-            out.push(self.event(Kind::CameraLost, &run));
+            out.push(self.event(EventKind::CameraLost, &run));
         }
         self.last_frame = Some((at, obs.frame));
 
@@ -343,7 +289,7 @@ impl Smoother {
             obs.frame,
             cfg.absent_ms.0,
         ) {
-            out.push(self.event(Kind::FaceAbsent, &run));
+            out.push(self.event(EventKind::FaceAbsent, &run));
         }
 
         // A second face; one that never moves for long enough is fixed.
@@ -373,7 +319,7 @@ impl Smoother {
             }
         }
         if let Some(run) = closed {
-            out.push(self.event(Kind::MultipleFaces, &run));
+            out.push(self.event(EventKind::MultipleFaces, &run));
         }
 
         // Looking away, against the baseline.
@@ -408,7 +354,7 @@ impl Smoother {
                 .away
                 .sample(&cfg, at, holds, conf, obs.frame, cfg.away_ms.0)
             {
-                out.push(self.event(Kind::LookingAway, &run));
+                out.push(self.event(EventKind::LookingAway, &run));
             }
         }
 
@@ -420,7 +366,7 @@ impl Smoother {
             obs.frame,
             cfg.quality_ms,
         ) {
-            out.push(self.event(Kind::LowQuality, &run));
+            out.push(self.event(EventKind::LowQuality, &run));
         }
 
         if let Some(sim) = obs.identity {
@@ -451,7 +397,7 @@ impl Smoother {
             .expect("two misses");
         let t = self.cfg.identity_threshold;
         Event {
-            kind: Kind::IdentityChanged,
+            kind: EventKind::IdentityChanged,
             severity: Severity::High,
             start_ms: misses[0].0,
             end_ms: end,
@@ -486,7 +432,7 @@ impl Smoother {
         let mut out = Vec::new();
         if let Some(mut run) = self.camera.take() {
             run.first_clear = Some(at_ms);
-            out.push(self.event(Kind::CameraLost, &run));
+            out.push(self.event(EventKind::CameraLost, &run));
         }
         let frame = self.last_frame.map_or(0, |(_, f)| f);
         if self.last_frame.is_none_or(|(t, _)| t < at_ms) {
@@ -505,18 +451,18 @@ impl Smoother {
         let mut out = Vec::new();
         if let Some(mut run) = self.camera.take() {
             run.first_clear = Some(now_ms);
-            out.push(self.event(Kind::CameraLost, &run));
+            out.push(self.event(EventKind::CameraLost, &run));
         }
         for kind in [
-            Kind::FaceAbsent,
-            Kind::MultipleFaces,
-            Kind::LookingAway,
-            Kind::LowQuality,
+            EventKind::FaceAbsent,
+            EventKind::MultipleFaces,
+            EventKind::LookingAway,
+            EventKind::LowQuality,
         ] {
             let track = match kind {
-                Kind::FaceAbsent => &mut self.absent,
-                Kind::MultipleFaces => &mut self.multiple,
-                Kind::LookingAway => &mut self.away,
+                EventKind::FaceAbsent => &mut self.absent,
+                EventKind::MultipleFaces => &mut self.multiple,
+                EventKind::LookingAway => &mut self.away,
                 _ => &mut self.quality,
             };
             if let Some(run) = track.finish(now_ms) {
@@ -530,19 +476,19 @@ impl Smoother {
         out
     }
 
-    fn event(&self, kind: Kind, run: &Run) -> Event {
+    fn event(&self, kind: EventKind, run: &Run) -> Event {
         let end = run.first_clear.unwrap_or(run.last_true);
         let long = end - run.start;
         let (severity, note) = match kind {
-            Kind::FaceAbsent if long >= self.cfg.absent_ms.1 => (Severity::High, None),
-            Kind::FaceAbsent => (Severity::Medium, None),
-            Kind::MultipleFaces if run.fixed => (Severity::Low, Some("fixed_face")),
-            Kind::MultipleFaces if long >= self.cfg.multiple_ms.1 => (Severity::High, None),
-            Kind::MultipleFaces => (Severity::Medium, None),
-            Kind::LookingAway if long >= self.cfg.away_ms.1 => (Severity::Medium, None),
-            Kind::LookingAway => (Severity::Low, None),
-            Kind::IdentityChanged => (Severity::High, None),
-            Kind::CameraLost | Kind::LowQuality => (Severity::Info, None),
+            EventKind::FaceAbsent if long >= self.cfg.absent_ms.1 => (Severity::High, None),
+            EventKind::FaceAbsent => (Severity::Medium, None),
+            EventKind::MultipleFaces if run.fixed => (Severity::Low, Some("fixed_face")),
+            EventKind::MultipleFaces if long >= self.cfg.multiple_ms.1 => (Severity::High, None),
+            EventKind::MultipleFaces => (Severity::Medium, None),
+            EventKind::LookingAway if long >= self.cfg.away_ms.1 => (Severity::Medium, None),
+            EventKind::LookingAway => (Severity::Low, None),
+            EventKind::IdentityChanged => (Severity::High, None),
+            EventKind::CameraLost | EventKind::LowQuality => (Severity::Info, None),
         };
         let mut frames = run.frames.to_vec();
         frames.dedup();

@@ -1,5 +1,5 @@
 //! YuNet (2023mar) face detection: pre-processing, decoding of its anchor-free outputs,
-//! non-maximum suppression. Plain functions; [`crate::Detector`] runs the model between
+//! non-maximum suppression. Plain functions; [`crate::analyzer::Detector`] runs the model between
 //! them.
 //!
 //! The model takes a BGR picture as floats 0–255, `1×3×H×W` with H and W multiples of 32
@@ -65,7 +65,7 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 /// returns the scale applied, to map detections back.
 pub fn preprocess(img: &Rgb, width: u32, height: u32) -> (Vec<f32>, f32) {
     assert!(
-        width % 32 == 0 && height % 32 == 0,
+        width.is_multiple_of(32) && height.is_multiple_of(32),
         "YuNet needs multiples of 32"
     );
     let scale = (width as f32 / img.width as f32).min(height as f32 / img.height as f32);

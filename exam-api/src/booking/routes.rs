@@ -16,9 +16,9 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::{is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
-use crate::interview_state::{Event, Phase};
 use crate::interviews::store;
 use crate::mail::{self, Attachment, scheduler};
+use exam_core::interview::{Event, Phase};
 
 /// Candidates book at least this long ahead.
 const MIN_NOTICE_MS: i64 = 2 * 3600 * 1000;

@@ -1,5 +1,5 @@
 //! Oral interviews as appointments: who, with whom, when, at which target level, and
-//! where each stands in its lifecycle ([`crate::interview_state`], stored by [`store`]).
+//! where each stands in its lifecycle ([`exam_core::interview`], stored by [`store`]).
 //! Centre admins may also create them directly through the API.
 //!
 //! Scope: an evaluator sees only their interviews, a candidate only theirs, a centre
@@ -16,14 +16,14 @@ use utoipa::ToSchema;
 pub mod store;
 
 use crate::accounts::new_id;
-use crate::interview_state::Event;
+use exam_core::interview::Event;
 use sqlx::AssertSqlSafe;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::cefr::Cefr;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use exam_core::cefr::Cefr;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -119,7 +119,7 @@ fn out(state: &AppState, r: Row, viewer: &AuthUser) -> Result<InterviewOut, ApiE
     let i = r.record;
     let rules = &state.config.lifecycle;
     let scoreable = i.phase().is_ok_and(|p| {
-        crate::interview_state::scoreable(p, i.closure(), rules.min_in_progress_ms).is_ok()
+        exam_core::interview::scoreable(p, i.closure(), rules.min_in_progress_ms).is_ok()
     });
     // The evaluator's reason is for the centre and the reviewer, not the candidate.
     let closure_reason = match viewer.role() {

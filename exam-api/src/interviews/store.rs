@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::interview_state::{Closure, Event, Lifecycle, Phase, Refusal, Slot, UnknownPhase};
+use exam_core::interview::{Closure, Event, Lifecycle, Phase, Refusal, Slot, UnknownPhase};
 
 /// An interview row, as the lifecycle needs it.
 #[derive(Clone, Debug, sqlx::FromRow)]

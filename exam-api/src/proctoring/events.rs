@@ -12,27 +12,13 @@ pub(crate) const MAX_THUMBNAILS: usize = 3;
 /// frames per second stay well under this).
 pub(crate) const MAX_CLIP_FRAMES: usize = 120;
 
-fn valid_kind(kind: &str) -> bool {
-    !kind.is_empty()
-        && kind.len() <= 40
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-}
-
 /// Stores an event the vision pipeline closed, with its thumbnails and clip frames, in
 /// one transaction; returns the event's id. The event starts `pending` for the reviewer.
 ///
-/// 404 if the session does not exist; 422 for a malformed event (kind not upper-case
-/// `A-Z0-9_`, end before start, confidence not a number). Thumbnails beyond 3 and clip
+/// 404 if the session does not exist; 422 for a malformed event (end before start,
+/// confidence not a number). Thumbnails beyond 3 and clip
 /// frames beyond 120 are dropped; clip frames are stored in time order.
 pub async fn record_event(db: &Db, event: &EventRecord) -> Result<String, ApiError> {
-    if !valid_kind(&event.kind) {
-        return Err(ApiError::invalid(
-            "invalid_event",
-            "kind: 1 to 40 upper-case letters, digits or _",
-        ));
-    }
     if event.end_ms < event.start_ms {
         return Err(ApiError::invalid(
             "invalid_event",
@@ -68,7 +54,7 @@ pub async fn record_event(db: &Db, event: &EventRecord) -> Result<String, ApiErr
     )
     .bind(&id)
     .bind(&event.session_id)
-    .bind(&event.kind)
+    .bind(event.kind.code())
     .bind(event.severity.as_str())
     .bind(event.start_ms)
     .bind(event.end_ms)
@@ -149,25 +135,4 @@ pub async fn identity_selfie(db: &Db, session_id: &str) -> Result<Option<Vec<u8>
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.and_then(|(s,)| s))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_kind;
-
-    #[test]
-    fn kinds_are_upper_case_words() {
-        for k in ["FACE_ABSENT", "MULTIPLE_FACES", "LOW_QUALITY", "X2"] {
-            assert!(valid_kind(k), "{k}");
-        }
-        for k in [
-            "",
-            "face_absent",
-            "FACE ABSENT",
-            "FACE-ABSENT",
-            &"A".repeat(41),
-        ] {
-            assert!(!valid_kind(k), "{k}");
-        }
-    }
 }

@@ -10,13 +10,13 @@
 //!
 //! ```no_run
 //! # async fn run(db: exam_api::db::Db) -> Result<(), exam_api::error::ApiError> {
-//! use exam_api::proctoring::{self, EventRecord, Severity};
+//! use exam_api::proctoring::{self, EventKind, EventRecord, Severity};
 //! // The monitor watches the candidate's in-progress written session…
 //! if let Some((session_id, _started_at)) = proctoring::monitored_session(&db, "candidate-id").await? {
 //!     // …stores every event it closes…
 //!     let event = EventRecord {
 //!         session_id: session_id.clone(),
-//!         kind: "FACE_ABSENT".into(),
+//!         kind: EventKind::FaceAbsent,
 //!         severity: Severity::Medium,
 //!         start_ms: 1_700_000_000_000,
 //!         end_ms: 1_700_000_004_000,
@@ -43,6 +43,8 @@ use axum::Router;
 
 use crate::app::AppState;
 
+pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity};
+
 pub use events::{identity_selfie, monitored_session, record_event, session_in_progress};
 pub use purge::purge_media;
 pub(crate) use review::open_review;
@@ -54,84 +56,6 @@ pub fn router() -> Router<AppState> {
         .merge(review::router())
         .merge(page::router())
 }
-
-/// Which capture of the identity step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Capture {
-    /// The candidate's face, taken by the webcam.
-    Selfie,
-    /// The candidate's ID document, held up to the webcam.
-    Document,
-}
-
-impl Capture {
-    /// `selfie` or `document` (URLs and codes).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Capture::Selfie => "selfie",
-            Capture::Document => "document",
-        }
-    }
-}
-
-/// Why a capture is refused (codes sent to the page: `unreadable_image`, `no_face`,
-/// `several_faces`, `too_dark`, `face_too_small`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CaptureProblem {
-    /// The bytes are not a JPEG or PNG image that can be decoded.
-    Unreadable,
-    /// No face was found.
-    NoFace,
-    /// More than one face was found (selfie).
-    SeveralFaces,
-    /// The picture is too dark to see the face well.
-    TooDark,
-    /// The face is too small (too far from the camera).
-    FaceTooSmall,
-}
-
-impl CaptureProblem {
-    /// The machine-readable code sent to the page.
-    pub fn code(self) -> &'static str {
-        match self {
-            CaptureProblem::Unreadable => "unreadable_image",
-            CaptureProblem::NoFace => "no_face",
-            CaptureProblem::SeveralFaces => "several_faces",
-            CaptureProblem::TooDark => "too_dark",
-            CaptureProblem::FaceTooSmall => "face_too_small",
-        }
-    }
-
-    /// A plain explanation of what to do.
-    pub fn message(self, capture: Capture) -> &'static str {
-        match (self, capture) {
-            (CaptureProblem::Unreadable, _) => {
-                "the image could not be read; take the picture again"
-            }
-            (CaptureProblem::NoFace, Capture::Selfie) => {
-                "no face was found; centre your face in the circle and take the picture again"
-            }
-            (CaptureProblem::NoFace, Capture::Document) => {
-                "no face was found on the document; place the page with your photo in the frame"
-            }
-            (CaptureProblem::SeveralFaces, _) => {
-                "several faces are visible; be alone in the picture"
-            }
-            (CaptureProblem::TooDark, _) => {
-                "the picture is too dark; add some light in front of you"
-            }
-            (CaptureProblem::FaceTooSmall, _) => "the face is too small; come closer to the camera",
-        }
-    }
-}
-
-impl std::fmt::Display for CaptureProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl std::error::Error for CaptureProblem {}
 
 /// The face analysis the identity step needs, implemented by the binary with the vision
 /// crate.
@@ -146,54 +70,13 @@ pub trait IdentityVision: Send + Sync + 'static {
     fn threshold(&self) -> f32;
 }
 
-/// Severity of an event. `Info` is technical (`CAMERA_LOST`, `LOW_QUALITY`), never
-/// suspicious: it neither raises a session's priority nor holds its decision back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-pub enum Severity {
-    /// Technical.
-    Info,
-    /// Worth a look.
-    Low,
-    /// Suspicious.
-    Medium,
-    /// Very suspicious.
-    High,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-    ];
-
-    /// `info`, `low`, `medium` or `high` (stored and sent).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        }
-    }
-
-    /// The severity with that name.
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
 /// A proctoring event the vision pipeline closed.
 #[derive(Clone)]
 pub struct EventRecord {
     /// The written session's id.
     pub session_id: String,
-    /// `FACE_ABSENT`, `MULTIPLE_FACES`, `LOOKING_AWAY`, `IDENTITY_CHANGED`, `CAMERA_LOST`,
-    /// `LOW_QUALITY` (upper-case letters, digits and `_`).
-    pub kind: String,
+    /// What it is about.
+    pub kind: EventKind,
     /// How suspicious it is.
     pub severity: Severity,
     /// When it started (Unix ms).

@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 use super::ResultDoc;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::certificate::merkle::{self, Hash};
-use crate::certificate::{Checkpoint, CredentialInput, CredentialSummary};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use credential::merkle::{self, Hash};
+use credential::{Checkpoint, CredentialInput, CredentialSummary};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -89,9 +89,9 @@ pub(super) async fn issue(
         levels,
         issued_at: now / 1000,
     };
-    let jwt = crate::certificate::issue(&state.issuer, &input)
+    let jwt = credential::issue(&state.issuer, &input)
         .map_err(|e| ApiError::Internal(format!("issuing: {e}")))?;
-    let leaf = crate::certificate::credential_leaf_hash(&jwt);
+    let leaf = credential::credential_leaf_hash(&jwt);
     let mut leaves = leaves(conn).await?;
     let index = leaves.len() as i64;
     sqlx::query("INSERT INTO certificates (id, candidate_id, jwt, leaf_index, leaf_hash, issued_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -185,7 +185,7 @@ async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
             .await?;
     let (jwt, index) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
     let key = state.issuer.verifying_key();
-    let payload = crate::certificate::verify_credential(&jwt, &key).ok();
+    let payload = credential::verify_credential(&jwt, &key).ok();
     let summary = payload
         .as_ref()
         .and_then(|p| CredentialSummary::from_payload(p).ok());
@@ -197,7 +197,7 @@ async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
             let tree = &leaves[..c.tree_size as usize];
             merkle::inclusion_proof(index as u64, tree).is_some_and(|proof| {
                 merkle::verify_inclusion(
-                    &crate::certificate::credential_leaf_hash(&jwt),
+                    &credential::credential_leaf_hash(&jwt),
                     index as u64,
                     c.tree_size,
                     &proof,
@@ -351,12 +351,12 @@ async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{id}/bundle", tag = "certificates", security(()), params(("id" = String, Path, description = "certificate id")),
-    responses((status = 200, description = "the credential with what verifies it offline (`langcert verify`)", body = crate::certificate::Bundle),
+    responses((status = 200, description = "the credential with what verifies it offline (`langcert verify`)", body = credential::Bundle),
         (status = 404, description = "no such certificate", body = ErrorBody)))]
 async fn bundle(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<crate::certificate::Bundle>, ApiError> {
+) -> Result<Json<credential::Bundle>, ApiError> {
     let mut conn = state.db.pool.acquire().await?;
     let row: Option<(String, i64)> =
         sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
@@ -371,13 +371,15 @@ async fn bundle(
     let tree = leaves
         .get(..cp.tree_size as usize)
         .ok_or_else(|| ApiError::Internal("log shorter than its checkpoint".to_owned()))?;
-    crate::certificate::Bundle::assemble(jwt, index as u64, tree, cp, &state.issuer.verifying_key())
+    let proof = merkle::inclusion_proof(index as u64, tree)
+        .ok_or_else(|| ApiError::Internal("the certificate is past its checkpoint".to_owned()))?;
+    credential::Bundle::assemble(jwt, index as u64, proof, cp, &state.issuer.verifying_key())
         .map(Json)
         .map_err(|e| ApiError::Internal(format!("the log does not match its checkpoint: {e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "certificates", security(()),
-    responses((status = 200, description = "the log's latest signed checkpoint", body = crate::certificate::Checkpoint),
+    responses((status = 200, description = "the log's latest signed checkpoint", body = credential::Checkpoint),
         (status = 404, description = "no certificate issued yet", body = ErrorBody)))]
 async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
     let mut conn = state.db.pool.acquire().await?;
@@ -388,8 +390,8 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, A
 }
 
 #[utoipa::path(get, path = "/api/v1/log/key", tag = "certificates", security(()),
-    responses((status = 200, description = "the issuer's public key", body = crate::certificate::Jwk)))]
-async fn key(State(state): State<AppState>) -> Result<Json<crate::certificate::Jwk>, ApiError> {
+    responses((status = 200, description = "the issuer's public key", body = credential::Jwk)))]
+async fn key(State(state): State<AppState>) -> Result<Json<credential::Jwk>, ApiError> {
     serde_json::from_value(state.issuer.public_jwk())
         .map(Json)
         .map_err(|e| ApiError::Internal(format!("issuer key: {e}")))

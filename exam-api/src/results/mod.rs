@@ -26,12 +26,12 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::bank::Domain;
-use crate::cat::DomainEstimate;
-use crate::cefr::Cefr;
 use crate::db::now_ms;
 use crate::error::{ApiError, ErrorBody};
 use crate::meta::Binary;
+use exam_core::bank::Domain;
+use exam_core::cat::DomainEstimate;
+use exam_core::cefr::Cefr;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {

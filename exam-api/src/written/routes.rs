@@ -16,16 +16,16 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::machine::{Event, Phase, Refusal, Timing, WrittenSession};
 use super::store::{self, SessionRow};
 use crate::accounts::new_id;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::bank::{Body, Domain, PublicItem, Response};
-use crate::cat::{CatConfig, DomainEstimate, ExposureCounts, Pool};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::meta::Binary;
+use exam_core::bank::{Body, Domain, PublicItem, Response};
+use exam_core::cat::{CatConfig, DomainEstimate, ExposureCounts, Pool};
+use exam_core::written::{Event, Phase, Refusal, Timing, WrittenSession};
 
 type Slot = Arc<tokio::sync::Mutex<Option<WrittenSession>>>;
 

@@ -3,11 +3,11 @@
 
 use sqlx::{Any, Transaction};
 
-use super::machine::{Event, StoredItem, Timing, WrittenSession};
-use crate::bank::Response;
-use crate::cat::{CatConfig, CatError, ExposureCounts, Pool};
 use crate::db::Db;
 use crate::error::ApiError;
+use exam_core::bank::Response;
+use exam_core::cat::{CatConfig, CatError, ExposureCounts, Pool};
+use exam_core::written::{Event, StoredItem, Timing, WrittenSession};
 
 /// A session's row.
 #[derive(Clone, Debug)]

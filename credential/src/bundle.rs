@@ -32,7 +32,8 @@ pub const REVOCATION_NOTE: &str = "not checked: revocation is only known online,
     issuer's public verification page";
 
 /// A credential with everything needed to verify it without a network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     /// The credential, a compact JWS.
@@ -40,39 +41,36 @@ pub struct Bundle {
     /// Its position in the log.
     pub leaf_index: u64,
     /// The RFC 6962 audit path from its leaf to the checkpoint's root; standard base64.
-    #[serde(with = "crate::certificate::b64::serde_std::hashes")]
-    #[schema(value_type = Vec<String>)]
+    #[serde(with = "crate::b64::serde_std::hashes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub inclusion_proof: Vec<Hash>,
     /// A signed checkpoint whose tree contains the credential.
     pub checkpoint: Checkpoint,
     /// The issuer's public key as a JWK (RFC 8037).
-    #[schema(value_type = crate::certificate::Jwk)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Jwk))]
     pub issuer_key: Value,
 }
 
 impl Bundle {
-    /// Builds the bundle of the credential at `leaf_index`, given the log's leaf hashes
-    /// as of `checkpoint` (exactly `checkpoint.tree_size` of them). Fails — so that no
-    /// broken bundle is ever handed out — if those leaves do not give the checkpoint's
-    /// root or the credential is not the leaf at `leaf_index`.
+    /// Builds the bundle of the credential at `leaf_index` with its audit path in the
+    /// tree of `checkpoint`. Fails — so that no broken bundle is ever handed out — if the
+    /// path does not lead from the credential's leaf to the checkpoint's root.
     pub fn assemble(
         credential: String,
         leaf_index: u64,
-        leaves: &[Hash],
+        inclusion_proof: Vec<Hash>,
         checkpoint: Checkpoint,
         issuer_key: &VerifyingKey,
     ) -> Result<Self, VerifyError> {
-        if u64::try_from(leaves.len()) != Ok(checkpoint.tree_size)
-            || merkle::root(leaves) != checkpoint.root_hash
-        {
+        if !merkle::verify_inclusion(
+            &credential_leaf_hash(&credential),
+            leaf_index,
+            checkpoint.tree_size,
+            &inclusion_proof,
+            &checkpoint.root_hash,
+        ) {
             return Err(VerifyError::NotIncluded);
         }
-        let leaf = usize::try_from(leaf_index).ok().and_then(|i| leaves.get(i));
-        if leaf != Some(&credential_leaf_hash(&credential)) {
-            return Err(VerifyError::NotIncluded);
-        }
-        let inclusion_proof =
-            merkle::inclusion_proof(leaf_index, leaves).ok_or(VerifyError::NotIncluded)?;
         Ok(Self {
             credential,
             leaf_index,
@@ -166,8 +164,8 @@ pub fn verify_bundle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificate::credential::tests::sample_input;
-    use crate::certificate::{IssuerKey, issue};
+    use crate::credential::tests::sample_input;
+    use crate::{IssuerKey, issue};
 
     /// A log of `n` credentials, a checkpoint over it and the bundle of the one at `index`.
     fn setup(n: usize, index: usize) -> (IssuerKey, Vec<String>, Vec<Hash>, Bundle) {
@@ -194,7 +192,7 @@ mod tests {
         let bundle = Bundle::assemble(
             credentials[index].clone(),
             index as u64,
-            &leaves,
+            merkle::inclusion_proof(index as u64, &leaves).unwrap(),
             checkpoint,
             &key.verifying_key(),
         )
@@ -331,10 +329,12 @@ mod tests {
         let vk = key.verifying_key();
         let cp = bundle.checkpoint.clone();
         let jwt = bundle.credential.clone();
-        assert!(Bundle::assemble(jwt.clone(), 1, &leaves, cp.clone(), &vk).is_err());
-        assert!(Bundle::assemble(jwt.clone(), 2, &leaves[..3], cp.clone(), &vk).is_err());
-        assert!(Bundle::assemble(jwt.clone(), 9, &leaves, cp.clone(), &vk).is_err());
-        assert!(Bundle::assemble(jwt, 2, &leaves, cp, &vk).is_ok());
+        let proof = |i: u64, tree: &[merkle::Hash]| merkle::inclusion_proof(i, tree).unwrap();
+        // Another leaf's path, a path in a smaller tree, an index past the end.
+        assert!(Bundle::assemble(jwt.clone(), 1, proof(1, &leaves), cp.clone(), &vk).is_err());
+        assert!(Bundle::assemble(jwt.clone(), 2, proof(2, &leaves[..3]), cp.clone(), &vk).is_err());
+        assert!(Bundle::assemble(jwt.clone(), 9, proof(2, &leaves), cp.clone(), &vk).is_err());
+        assert!(Bundle::assemble(jwt, 2, proof(2, &leaves), cp, &vk).is_ok());
     }
 
     #[test]

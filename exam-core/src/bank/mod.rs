@@ -3,8 +3,8 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let bank = exam_api::bank::Bank::english();           // embedded in the binary
-//! let other = exam_api::bank::Bank::load("bank/en".as_ref()).map_err(|e| format!("{} errors", e.len()))?;
+//! let bank = exam_core::bank::Bank::english();           // embedded in the binary
+//! let other = exam_core::bank::Bank::load("bank/en".as_ref()).map_err(|e| format!("{} errors", e.len()))?;
 //! assert_eq!(bank.items.len(), other.items.len());
 //! # Ok(()) }
 //! ```

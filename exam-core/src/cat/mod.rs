@@ -19,10 +19,10 @@
 //! # Drive loop
 //!
 //! ```
-//! # use exam_api::cat::{CatConfig, CatSession, ExposureCounts, sim};
+//! # use exam_core::cat::{CatConfig, CatSession, ExposureCounts, sim};
 //! # use rand::{SeedableRng, rngs::StdRng};
 //! # let pool = sim::synthetic_pool(40, &mut StdRng::seed_from_u64(1));
-//! # let mut give_to_candidate = |_: &exam_api::cat::CatItem| 1u32;
+//! # let mut give_to_candidate = |_: &exam_core::cat::CatItem| 1u32;
 //! let mut exposure = ExposureCounts::new(); // shared by every session of the pool
 //! let mut session = CatSession::new(CatConfig::default(), 42)?;
 //! while let Some(item) = session.next_item(&pool, &mut exposure) {
@@ -34,7 +34,7 @@
 //!     // domain, θ, SE, CEFR level and band, items answered
 //!     assert_eq!(estimate.answered, 10);
 //! }
-//! # Ok::<(), exam_api::cat::CatError>(())
+//! # Ok::<(), exam_core::cat::CatError>(())
 //! ```
 //!
 //! After a crash, `CatSession::replay(config, &pool, seed, &[(item_id, score), …])`

@@ -24,7 +24,8 @@ use super::merkle::{self, Hash};
 use super::{IssueError, IssuerKey, VerifyError, b64};
 
 /// A signed tree head of the certificate log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// The log's identity, a schema-less URL such as `langcert.example/log`: non-empty,
@@ -33,14 +34,14 @@ pub struct Checkpoint {
     /// The number of leaves (issued credentials) in the tree.
     pub tree_size: u64,
     /// The RFC 6962 root of those leaves; standard base64 in JSON.
-    #[serde(with = "crate::certificate::b64::serde_std::hash")]
-    #[schema(value_type = String, format = Byte)]
+    #[serde(with = "crate::b64::serde_std::hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     pub root_hash: Hash,
     /// When the checkpoint was signed, in Unix seconds.
     pub timestamp: i64,
     /// Ed25519 signature over [`Checkpoint::body`]; standard base64 in JSON.
-    #[serde(with = "crate::certificate::b64::serde_std::signature")]
-    #[schema(value_type = String, format = Byte)]
+    #[serde(with = "crate::b64::serde_std::signature")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     pub signature: [u8; 64],
 }
 

@@ -82,7 +82,8 @@ pub struct Response {
 }
 
 /// Where a domain stands, as reported to the candidate's record.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainEstimate {
     /// The domain.
     pub domain: Domain,
@@ -93,7 +94,7 @@ pub struct DomainEstimate {
     /// The level θ falls in ([`Cefr::from_theta`]).
     pub level: Cefr,
     /// The levels met by θ ± 1.96·SE ([`Cefr::band`]): lowest, highest.
-    #[schema(value_type = [Cefr], min_items = 2, max_items = 2)]
+    #[cfg_attr(feature = "openapi", schema(value_type = [Cefr], min_items = 2, max_items = 2))]
     pub band: (Cefr, Cefr),
     /// Responses recorded in the domain.
     pub answered: usize,

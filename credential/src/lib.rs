@@ -14,10 +14,11 @@
 //! that touches the file system is [`keys::load_or_create`], which keeps the issuer key
 //! in the data directory (PKCS#8 PEM, owner-only permissions).
 //!
-//! The issuing side, with the log's leaf hashes held by the caller (the database):
+//! The issuing side, with the log's leaf hashes held by the caller (the server stores
+//! the tree's perfect subtrees instead, see [`merkle::Node`]):
 //!
 //! ```
-//! use exam_api::certificate::{self, Bundle, Checkpoint, CredentialInput, IssuerKey, merkle};
+//! use credential::{Bundle, Checkpoint, CredentialInput, IssuerKey, merkle};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let key = IssuerKey::generate(); // in the server: keys::load_or_create(path)?
@@ -33,20 +34,21 @@
 //!     levels: vec![("written.reading".into(), "B2".into()), ("oral".into(), "B2".into())],
 //!     issued_at: 1_767_225_600,
 //! };
-//! let jwt = certificate::issue(&key, &input)?;
+//! let jwt = credential::issue(&key, &input)?;
 //!
 //! // Append the leaf, then sign the new tree head.
 //! let mut leaves: Vec<merkle::Hash> = Vec::new();
-//! leaves.push(certificate::credential_leaf_hash(&jwt));
+//! leaves.push(credential::credential_leaf_hash(&jwt));
 //! let checkpoint = Checkpoint::sign(
 //!     &key, "langcert.example/log", leaves.len() as u64, merkle::root(&leaves), 1_767_225_601,
 //! )?;
 //!
 //! // The downloadable bundle, and what `langcert verify` does with it.
-//! let bundle = Bundle::assemble(jwt, 0, &leaves, checkpoint, &key.verifying_key())?;
+//! let proof = merkle::inclusion_proof(0, &leaves).expect("leaf 0 is in the tree");
+//! let bundle = Bundle::assemble(jwt, 0, proof, checkpoint, &key.verifying_key())?;
 //! let file = bundle.to_json_pretty();
 //! let pinned = key.verifying_key();
-//! let report = certificate::verify_bundle(&Bundle::from_json(&file)?, Some(&pinned))?;
+//! let report = credential::verify_bundle(&Bundle::from_json(&file)?, Some(&pinned))?;
 //! assert_eq!(report.credential.overall, "B2");
 //! # Ok(()) }
 //! ```

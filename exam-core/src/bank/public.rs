@@ -9,14 +9,16 @@ use super::item::{Body, Item, ListeningResponse};
 use super::{Domain, ItemType};
 
 /// One gap of a drop-down text, without its answer.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDropdownGap {
     /// The options, in the author's order.
     pub options: Vec<String>,
 }
 
 /// One typed gap, without its accepted answers.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicTextGap {
     /// The root word to inflect, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -24,7 +26,8 @@ pub struct PublicTextGap {
 }
 
 /// How a listening item is answered, without the key.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum PublicListeningResponse {
     /// Choose one option.
@@ -42,7 +45,8 @@ pub enum PublicListeningResponse {
 }
 
 /// The type-specific part of a public item.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PublicBody {
     /// Drop-down lists in a text.
@@ -112,7 +116,8 @@ pub enum PublicBody {
 }
 
 /// An item as the candidate's page receives it.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicItem {
     /// Id.
     pub id: String,

@@ -101,13 +101,14 @@ impl fmt::Debug for IssuerKey {
 }
 
 /// The shape of [`public_jwk`]: an Ed25519 public key as a JWK (RFC 8037).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     /// Key type: `OKP`.
-    #[schema(example = "OKP")]
+    #[cfg_attr(feature = "openapi", schema(example = "OKP"))]
     pub kty: String,
     /// Curve: `Ed25519`.
-    #[schema(example = "Ed25519")]
+    #[cfg_attr(feature = "openapi", schema(example = "Ed25519"))]
     pub crv: String,
     /// The public key, base64url without padding.
     pub x: String,

@@ -6,9 +6,15 @@
 //! - an interior node is `SHA-256(0x01 ‖ left ‖ right)`;
 //! - a tree of `n > 1` leaves splits at `k`, the largest power of two smaller than `n`.
 //!
-//! Functions here take the leaf *hashes* (what the log stores), build audit paths and
-//! consistency proofs from them, and verify both with the RFC 9162 algorithms. Building a
-//! root or a proof is O(n) hashing, fine for a certificate log; verifying is O(log n).
+//! Functions here take the leaf *hashes*, build audit paths and consistency proofs from
+//! them, and verify both with the RFC 9162 algorithms; from all the leaves, building a
+//! root or a proof is O(n) hashing.
+//!
+//! A log that grows for years does not read every leaf: it stores the tree's *perfect
+//! subtrees* ([`Node`]: 2^level leaves aligned on a multiple of their size), at most
+//! about two per leaf, written as each leaf is appended ([`completed_by_append`]). Any
+//! root and any audit path is then a fold of O(log n) of them ([`cover`], [`fold`],
+//! [`inclusion_plan`]), which is what the server reads to verify a certificate.
 
 use sha2::{Digest, Sha256};
 
@@ -198,6 +204,104 @@ pub fn verify_consistency(
         s_n >>= 1;
     }
     s_n == 0 && f_r == *old_root && s_r == *new_root
+}
+
+/// A perfect subtree of the log: the `2^level` leaves from `index · 2^level` on. Level 0
+/// is a leaf hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Node {
+    /// Its height: it covers `2^level` leaves.
+    pub level: u32,
+    /// Its position among the nodes of its level.
+    pub index: u64,
+}
+
+impl Node {
+    /// The first leaf it covers.
+    pub fn start(self) -> u64 {
+        self.index << self.level
+    }
+}
+
+/// The perfect subtrees that cover the leaves `start..end`, left to right, largest
+/// first: the decomposition RFC 6962's `MTH` makes of that range when `start` is a
+/// multiple of the largest power of two below `end - start` (every range an audit path
+/// or a root needs is). Empty for an empty range.
+pub fn cover(start: u64, end: u64) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut at = start;
+    while at < end {
+        // The largest aligned power of two that fits.
+        let mut level = if at == 0 { 63 } else { at.trailing_zeros() };
+        while level > 0 && (1u64 << level) > end - at {
+            level -= 1;
+        }
+        nodes.push(Node {
+            level,
+            index: at >> level,
+        });
+        at += 1 << level;
+    }
+    nodes
+}
+
+/// The Merkle tree hash of a range from the hashes of its [`cover`], in order:
+/// `node_hash(h0, node_hash(h1, … h_last))`. The empty tree's root for no hash.
+pub fn fold(hashes: &[Hash]) -> Hash {
+    let Some((last, rest)) = hashes.split_last() else {
+        return empty_root();
+    };
+    rest.iter().rev().fold(*last, |acc, h| node_hash(h, &acc))
+}
+
+/// What the audit path of leaf `index` in the tree of `size` leaves is made of: one
+/// group of nodes per element of [`inclusion_proof`], in the same order, each element
+/// being the [`fold`] of its group's hashes. At most one group has more than one node,
+/// so the plan names O(log n) nodes. `None` if `index` is not a leaf of the tree.
+pub fn inclusion_plan(index: u64, size: u64) -> Option<Vec<Vec<Node>>> {
+    if index >= size {
+        return None;
+    }
+    let (mut start, mut end) = (0, size);
+    let mut groups = Vec::new();
+    while end - start > 1 {
+        let k = 1u64 << (63 - (end - start - 1).leading_zeros());
+        if index < start + k {
+            groups.push(cover(start + k, end));
+            end = start + k;
+        } else {
+            groups.push(cover(start, start + k));
+            start += k;
+        }
+    }
+    groups.reverse();
+    Some(groups)
+}
+
+/// The nodes that appending leaf number `size` (0-based: the log had `size` leaves)
+/// completes, lowest first, each with its left and right children: the new leaf's
+/// level-0 node is the right child of the first.
+pub fn completed_by_append(size: u64) -> Vec<(Node, Node, Node)> {
+    let mut out = Vec::new();
+    let mut level = 0;
+    let mut index = size;
+    while index & 1 == 1 {
+        let parent = Node {
+            level: level + 1,
+            index: index >> 1,
+        };
+        out.push((
+            parent,
+            Node {
+                level,
+                index: index - 1,
+            },
+            Node { level, index },
+        ));
+        level += 1;
+        index >>= 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -510,5 +614,70 @@ mod tests {
         assert!(!verify_consistency(5, 3, &roots[5], &roots[3], &[]));
         assert!(!verify_consistency(4, 4, &roots[4], &roots[4], &[[0; 32]]));
         assert!(!verify_consistency(0, 8, &roots[1], &roots[8], &[]));
+    }
+
+    /// Every perfect subtree of a tree of `leaves`, as a store keeps them.
+    fn perfect_nodes(leaves: &[Hash]) -> std::collections::HashMap<Node, Hash> {
+        let mut nodes = std::collections::HashMap::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            nodes.insert(
+                Node {
+                    level: 0,
+                    index: i as u64,
+                },
+                *leaf,
+            );
+            for (parent, left, right) in completed_by_append(i as u64) {
+                let h = node_hash(&nodes[&left], &nodes[&right]);
+                nodes.insert(parent, h);
+            }
+        }
+        nodes
+    }
+
+    #[test]
+    fn stored_subtrees_give_every_root_and_audit_path() {
+        let leaves = sample_leaves(70);
+        let nodes = perfect_nodes(&leaves);
+        // About one stored interior node per leaf.
+        assert_eq!(nodes.len(), 70 + 70 - 70u64.count_ones() as usize);
+        for size in 0..=70u64 {
+            let tree = &leaves[..size as usize];
+            let hashes: Vec<Hash> = cover(0, size).iter().map(|n| nodes[n]).collect();
+            assert_eq!(fold(&hashes), root(tree), "root of {size}");
+            assert!(cover(0, size).len() <= 7);
+            for index in 0..size {
+                let plan = inclusion_plan(index, size).unwrap();
+                let proof: Vec<Hash> = plan
+                    .iter()
+                    .map(|group| fold(&group.iter().map(|n| nodes[n]).collect::<Vec<_>>()))
+                    .collect();
+                assert_eq!(
+                    Some(proof),
+                    inclusion_proof(index, tree),
+                    "{index} of {size}"
+                );
+                let named: usize = plan.iter().map(Vec::len).sum();
+                assert!(named <= 2 * 7, "{index} of {size}: {named} nodes");
+            }
+            assert_eq!(inclusion_plan(size, size), None);
+        }
+    }
+
+    #[test]
+    fn a_large_log_names_few_nodes() {
+        let size = 1_000_003;
+        let plan = inclusion_plan(12_345, size).unwrap();
+        assert_eq!(plan.len(), inclusion_proof_len(12_345, size));
+        assert!(plan.iter().map(Vec::len).sum::<usize>() <= 40);
+        assert!(cover(0, size).len() <= 20);
+        // An append completes as many nodes as the trailing one bits of the old size.
+        assert_eq!(completed_by_append(0b1011).len(), 2);
+        assert_eq!(completed_by_append(0b1000).len(), 0);
+    }
+
+    /// The length of an RFC 6962 audit path, from its shape alone.
+    fn inclusion_proof_len(index: u64, size: u64) -> usize {
+        path_shape(index as usize, size as usize).len()
     }
 }

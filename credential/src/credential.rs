@@ -277,8 +277,8 @@ fn text(field: &'static str, value: &str, max_chars: usize) -> Result<(), IssueE
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::certificate::b64;
-    use crate::certificate::summary::PartLevel;
+    use crate::b64;
+    use crate::summary::PartLevel;
 
     /// A credential input with two parts.
     pub(crate) fn sample_input() -> CredentialInput {

@@ -44,7 +44,8 @@ impl Grid {
 }
 
 /// A normal distribution N(`mean`, `sd`²), used as a prior for θ.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Normal {
     /// The mean.
     pub mean: f64,

@@ -7,7 +7,8 @@ use super::public::shuffle;
 
 /// A response as the page sends it; its shape follows the item type
 /// (see `docs/written-test.md`). Unanswered parts are `null` or empty.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged, deny_unknown_fields)]
 pub enum Response {
     /// `dropdown_gaps`: the option index chosen in each gap.

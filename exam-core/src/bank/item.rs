@@ -6,7 +6,8 @@ use super::{Domain, ItemType};
 use crate::cefr::Cefr;
 
 /// One question of the bank.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Item {
     /// Unique id in the bank (`en-voc-001`).
     pub id: String,
@@ -28,7 +29,8 @@ pub struct Item {
 }
 
 /// IRT parameters of an item.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Irt {
     /// The model and its parameters.
     pub model: IrtModel,
@@ -37,7 +39,8 @@ pub struct Irt {
 }
 
 /// An IRT model with its parameters (D = 1.7 throughout).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "model", rename_all = "lowercase")]
 pub enum IrtModel {
     /// Two-parameter logistic (one-point items).
@@ -107,7 +110,8 @@ impl IrtModel {
 }
 
 /// One drop-down list in a `dropdown_gaps` text.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DropdownGap {
     /// The options of the list.
     pub options: Vec<String>,
@@ -116,7 +120,8 @@ pub struct DropdownGap {
 }
 
 /// One typed gap in a `text_gaps` text.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TextGap {
     /// Every accepted answer.
     pub accept: Vec<String>,
@@ -125,7 +130,8 @@ pub struct TextGap {
 }
 
 /// How a listening item is answered after the clip.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum ListeningResponse {
     /// One right answer among options.
@@ -145,7 +151,8 @@ pub enum ListeningResponse {
 }
 
 /// What the candidate sees and the key, for each of the seven types.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Body {
     /// A text with one drop-down list per gap.

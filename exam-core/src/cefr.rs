@@ -9,19 +9,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A level of the Common European Framework of Reference for Languages.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Cefr {
     /// Breakthrough.
     A1,

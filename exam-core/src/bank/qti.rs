@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use exam_api::bank::{Bank, qti};
+//! use exam_core::bank::{Bank, qti};
 //! let bank = Bank::english();
 //! qti::export(&bank, "out/qti".as_ref())?;        // imsmanifest.xml, items/*.xml, clips/*.ogg
 //! let back = qti::import("out/qti".as_ref())?;    // validated like Bank::load

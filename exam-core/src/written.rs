@@ -116,7 +116,6 @@ pub enum Event {
 
 /// Why an answer or a play was refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Refusal {
     /// The deadline had passed: the item is recorded as a timeout.
     #[error("the time for this question is over; it is recorded as unanswered")]
