@@ -221,6 +221,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::monitor::IdentityChecks::new(&models).context("loading the face models")?,
     );
     let db = Db::connect(&url).await.context("opening the database")?;
+    match exam_api::results::log::catch_up(&db)
+        .await
+        .context("indexing the certificate log")?
+    {
+        0 => {}
+        n => tracing::info!(certificates = n, "certificate log indexed"),
+    }
     let monitor = crate::monitor::Monitor::start(
         &models,
         crate::monitor::MonitorConfig {

@@ -168,6 +168,22 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// A store error no handler mapped to a specific answer: a conflict for a broken
+/// constraint, a 500 otherwise (the details go to the log, not to the client).
+impl From<crate::db::StoreError> for ApiError {
+    fn from(e: crate::db::StoreError) -> Self {
+        match e {
+            crate::db::StoreError::Db(e) => e.into(),
+            crate::db::StoreError::Constraint { .. } => {
+                ApiError::Conflict("this already exists".to_owned())
+            }
+            crate::db::StoreError::Corrupt(what) => {
+                ApiError::Internal(format!("a stored row is corrupt: {what}"))
+            }
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {

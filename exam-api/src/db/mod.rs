@@ -117,6 +117,45 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// What a store function can fail with. It keeps the database's error as its source,
+/// names the constraint a write broke (so that a handler answers `slot_taken` or
+/// `already_revoked` from the constraint, not from "some unique violation"), and tells a
+/// row that does not decode from a failed query.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The query failed (connection, syntax, a constraint not named by the caller).
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A write broke the named constraint.
+    #[error("constraint {constraint} refused the write")]
+    Constraint {
+        /// The constraint's name (an index, an exclusion constraint, a trigger's message).
+        constraint: &'static str,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored value does not decode (a hash that is not hex, an unknown state).
+    #[error("a stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Maps a write's error to [`StoreError::Constraint`] when it broke `constraint`
+    /// (see [`violates`]), to [`StoreError::Db`] otherwise — realworld's `on_constraint`.
+    pub fn on_constraint(e: sqlx::Error, constraint: &'static str, sqlite_columns: &str) -> Self {
+        if violates(&e, constraint, sqlite_columns) {
+            StoreError::Constraint {
+                constraint,
+                source: e,
+            }
+        } else {
+            StoreError::Db(e)
+        }
+    }
+}
+
 /// True when the error is a unique-key violation (mapped to 409 by the API).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

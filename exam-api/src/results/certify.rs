@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ResultDoc;
+use super::log;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use credential::merkle::{self, Hash};
+use credential::merkle;
 use credential::{Checkpoint, CredentialInput, CredentialSummary};
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,22 +33,6 @@ pub(super) fn router() -> Router<AppState> {
 fn origin(state: &AppState) -> String {
     let url = state.config.public_url.trim_end_matches('/');
     format!("{}/log", url.split("://").nth(1).unwrap_or(url))
-}
-
-fn hex(h: &Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Result<Hash, ApiError> {
-    let bad = || ApiError::Internal("a stored leaf hash is not 32 bytes of hex".to_owned());
-    if s.len() != 64 {
-        return Err(bad());
-    }
-    let mut h = [0u8; 32];
-    for (i, b) in h.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
-    Ok(h)
 }
 
 const PARTS: [&str; 5] = [
@@ -92,30 +77,22 @@ pub(super) async fn issue(
     let jwt = credential::issue(&state.issuer, &input)
         .map_err(|e| ApiError::Internal(format!("issuing: {e}")))?;
     let leaf = credential::credential_leaf_hash(&jwt);
-    let mut leaves = leaves(conn).await?;
-    let index = leaves.len() as i64;
+    let (index, root) = log::append(conn, leaf).await?;
     sqlx::query("INSERT INTO certificates (id, candidate_id, jwt, leaf_index, leaf_hash, issued_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(candidate)
         .bind(&jwt)
-        .bind(index)
-        .bind(hex(&leaf))
+        .bind(index as i64)
+        .bind(merkle_hex(&leaf))
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    leaves.push(leaf);
-    let cp = Checkpoint::sign(
-        &state.issuer,
-        &origin(state),
-        leaves.len() as u64,
-        merkle::root(&leaves),
-        now / 1000,
-    )
-    .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))?;
+    let cp = Checkpoint::sign(&state.issuer, &origin(state), index + 1, root, now / 1000)
+        .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))?;
     sqlx::query(
         "INSERT INTO log_checkpoints (tree_size, body_json, created_at) VALUES ($1, $2, $3)",
     )
-    .bind(leaves.len() as i64)
+    .bind(index as i64 + 1)
     .bind(serde_json::to_string(&cp).map_err(|e| ApiError::Internal(e.to_string()))?)
     .bind(now)
     .execute(&mut *conn)
@@ -123,13 +100,8 @@ pub(super) async fn issue(
     Ok(id)
 }
 
-/// Every leaf hash of the log, in order.
-async fn leaves(conn: &mut sqlx::AnyConnection) -> Result<Vec<Hash>, ApiError> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT leaf_hash FROM certificates ORDER BY leaf_index")
-            .fetch_all(&mut *conn)
-            .await?;
-    rows.iter().map(|(h,)| unhex(h)).collect()
+fn merkle_hex(h: &merkle::Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The latest published checkpoint.
@@ -146,38 +118,49 @@ pub(super) async fn latest_checkpoint(
 
 /// The checks of a certificate, as the public page and JSON show them.
 #[derive(Serialize, Debug, ToSchema)]
-pub(super) struct Report {
+pub struct Report {
     /// The certificate id.
-    id: String,
+    pub id: String,
     /// The holder's name (when the signature checks).
-    holder: Option<String>,
+    pub holder: Option<String>,
     /// The overall CEFR level.
-    overall: Option<String>,
+    pub overall: Option<String>,
     /// `[part, level]` pairs (`written.vocabulary`, …, `oral`).
     #[schema(value_type = Vec<Vec<String>>)]
-    levels: Vec<(String, String)>,
+    pub levels: Vec<(String, String)>,
     /// When it was issued.
-    issued_at: Option<String>,
+    pub issued_at: Option<String>,
     /// The issuer's signature checks.
-    signature_valid: bool,
+    pub signature_valid: bool,
     /// The credential is in the public log.
-    included_in_log: bool,
+    pub included_in_log: bool,
     /// The log's latest checkpoint is signed by the issuer.
-    checkpoint_valid: bool,
+    pub checkpoint_valid: bool,
     /// Certificates in the log.
-    tree_size: u64,
+    pub tree_size: u64,
     /// It was revoked.
-    revoked: bool,
+    pub revoked: bool,
     /// Why, if it was.
-    revocation_reason: Option<String>,
+    pub revocation_reason: Option<String>,
     /// Every check passed and it is not revoked.
-    valid: bool,
+    pub valid: bool,
     /// The public verification page.
-    url: String,
+    pub url: String,
 }
 
 async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
     let mut conn = state.db.pool.acquire().await?;
+    check_on(state, &mut conn, id).await
+}
+
+/// The checks of certificate `id` read on `conn`: its signature, its inclusion in the
+/// log under the latest checkpoint (O(log n) rows of the log), the checkpoint's
+/// signature, its revocation.
+pub async fn check_on(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Report, ApiError> {
     let row: Option<(String, i64)> =
         sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
             .bind(id)
@@ -189,21 +172,21 @@ async fn check(state: &AppState, id: &str) -> Result<Report, ApiError> {
     let summary = payload
         .as_ref()
         .and_then(|p| CredentialSummary::from_payload(p).ok());
-    let cp = latest_checkpoint(&mut conn).await?;
+    let cp = latest_checkpoint(conn).await?;
     let checkpoint_valid = cp.as_ref().is_some_and(|c| c.verify(&key).is_ok());
-    let leaves = leaves(&mut conn).await?;
     let included = match &cp {
-        Some(c) if (index as u64) < c.tree_size && c.tree_size as usize <= leaves.len() => {
-            let tree = &leaves[..c.tree_size as usize];
-            merkle::inclusion_proof(index as u64, tree).is_some_and(|proof| {
-                merkle::verify_inclusion(
-                    &credential::credential_leaf_hash(&jwt),
-                    index as u64,
-                    c.tree_size,
-                    &proof,
-                    &c.root_hash,
-                )
-            })
+        Some(c) if (index as u64) < c.tree_size => {
+            log::inclusion_proof(conn, index as u64, c.tree_size)
+                .await?
+                .is_some_and(|proof| {
+                    merkle::verify_inclusion(
+                        &credential::credential_leaf_hash(&jwt),
+                        index as u64,
+                        c.tree_size,
+                        &proof,
+                        &c.root_hash,
+                    )
+                })
         }
         _ => false,
     };
@@ -367,11 +350,8 @@ async fn bundle(
     let cp = latest_checkpoint(&mut conn)
         .await?
         .ok_or_else(|| ApiError::Internal("no checkpoint".to_owned()))?;
-    let leaves = leaves(&mut conn).await?;
-    let tree = leaves
-        .get(..cp.tree_size as usize)
-        .ok_or_else(|| ApiError::Internal("log shorter than its checkpoint".to_owned()))?;
-    let proof = merkle::inclusion_proof(index as u64, tree)
+    let proof = log::inclusion_proof(&mut conn, index as u64, cp.tree_size)
+        .await?
         .ok_or_else(|| ApiError::Internal("the certificate is past its checkpoint".to_owned()))?;
     credential::Bundle::assemble(jwt, index as u64, proof, cp, &state.issuer.verifying_key())
         .map(Json)

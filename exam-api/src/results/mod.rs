@@ -10,8 +10,9 @@
 //! - an invalidated proctoring review gives a result with status `invalidated`, no level
 //!   reached and no certificate.
 
-pub(crate) mod certify;
+pub mod certify;
 pub mod cpf;
+pub mod log;
 pub mod pdf;
 
 use axum::extract::State;
