@@ -256,7 +256,7 @@ both!(each_reminder_is_sent_once, |app: TestApp| async move {
     let mut starts = Vec::new();
     for (k, c) in candidates.iter().enumerate() {
         let slot = app.slots(c).await[k * 3].clone();
-        let r = app.book(&slot, &c).await;
+        let r = app.book(&slot, c).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         starts.push(
             chrono::DateTime::parse_from_rfc3339(slot["start"].as_str().unwrap())
@@ -560,7 +560,7 @@ both!(
             .unwrap();
             let session = app.finish_written(c).await;
             let slot = app.slots(c).await[k].clone();
-            let b = app.book(&slot, &c).await;
+            let b = app.book(&slot, c).await;
             app.held(b.json["id"].as_str().unwrap()).await;
             let level = if k == 0 { "C1" } else { "A1" };
             app.score(&b.id(), levels(level)).await;
