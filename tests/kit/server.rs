@@ -57,10 +57,11 @@ impl Server {
                     .to_owned();
             } else if line.starts_with("Demo centre") {
                 created = line.starts_with("Demo centre created");
-            } else if let Some((role, url)) = line.trim().split_once(char::is_whitespace) {
-                if url.trim().starts_with("http") && line.starts_with("  ") {
-                    links.push((role.to_owned(), url.trim().to_owned()));
-                }
+            } else if let Some((role, url)) = line.trim().split_once(char::is_whitespace)
+                && url.trim().starts_with("http")
+                && line.starts_with("  ")
+            {
+                links.push((role.to_owned(), url.trim().to_owned()));
             }
             if line.starts_with("API description") {
                 break;
