@@ -2,6 +2,7 @@
 //! user runs them, against real SQLite and PostgreSQL databases.
 
 mod items_cli;
+mod kit;
 mod proctoring;
 mod resume;
 mod serve;

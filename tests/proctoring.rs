@@ -5,52 +5,18 @@
 //! session's timeline gets exactly `FACE_ABSENT` and `MULTIPLE_FACES`, starting within
 //! a second of when they did, and nothing else of medium or high severity.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
 use openh264::encoder::Encoder;
 use openh264::formats::{RgbSliceU8, YUVBuffer};
-use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RtpCodecKind,
-};
-use serde_json::{Value, json};
-use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 use vision::image::Rgb;
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCIceGatheringState, RTCSessionDescription, Registry, register_default_interceptors,
-};
 
-use crate::serve::{Server, session_from_link};
+use crate::kit::peer::h264;
+use crate::kit::ws::{self, expect_no_error as expect, send};
+use crate::kit::{Peer, Server};
 
-const WAIT: Duration = Duration::from_secs(20);
 const SSRC: u32 = 0x5eed_0001;
-
-fn h264() -> RTCRtpCodecParameters {
-    RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec {
-            mime_type: MIME_TYPE_H264.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-                .to_owned(),
-            rtcp_feedback: vec![RTCPFeedback {
-                typ: "nack".to_owned(),
-                parameter: "pli".to_owned(),
-            }],
-        },
-        payload_type: 125,
-    }
-}
 
 fn unix_ms() -> i64 {
     SystemTime::now()
@@ -142,172 +108,27 @@ fn packetize(au: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-struct Handler {
-    gathering: watch::Sender<RTCIceGatheringState>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.gathering.send_replace(state);
-    }
-}
-
-async fn camera_peer() -> (
-    Arc<dyn PeerConnection>,
-    Arc<TrackLocalStaticRTP>,
-    watch::Receiver<RTCIceGatheringState>,
-) {
-    let mut engine = MediaEngine::default();
-    engine.register_codec(h264(), RtpCodecKind::Video).unwrap();
-    let registry = register_default_interceptors(Registry::new(), &mut engine).unwrap();
-    let (tx, gathering) = watch::channel(RTCIceGatheringState::New);
-    let pc: Arc<dyn PeerConnection> = Arc::new(
-        PeerConnectionBuilder::new()
-            .with_media_engine(engine)
-            .with_interceptor_registry(registry)
-            .with_handler(Arc::new(Handler { gathering: tx }))
-            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-            .build()
-            .await
-            .unwrap(),
-    );
-    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-        "camera".to_owned(),
-        "v".to_owned(),
-        "v".to_owned(),
-        RtpCodecKind::Video,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(SSRC),
-                ..Default::default()
-            },
-            active: true,
-            codec: h264().rtp_codec,
-            ..Default::default()
-        }],
-    )));
-    pc.add_track(track.clone() as Arc<dyn TrackLocal>)
-        .await
-        .unwrap();
-    (pc, track, gathering)
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn expect(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {kind}"))
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            assert_ne!(v["type"], "error", "{v}");
-            if v["type"] == kind {
-                return v;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_published_camera_becomes_a_timeline_of_events() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), None, &["--monitor-fps", "2"]);
-    let http = reqwest::Client::new();
-    let link = server
-        .links
-        .iter()
-        .find(|(r, _)| r == "candidate")
-        .unwrap()
-        .1
-        .clone();
-    let token = session_from_link(&server.base, &link).await;
-    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut req = http
-            .request(method, format!("{}{path}", server.base))
-            .bearer_auth(&token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send()
-    };
-    let profile = json!({ "birth_name": "MARTIN", "first_names": "Camille", "birth_date": "1994-05-17", "sex": "F",
-                          "birth_commune": "Lyon", "birth_country": "France" });
-    assert_eq!(
-        call(reqwest::Method::PUT, "/api/v1/me/profile", Some(profile))
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    crate::serve::identity(&http, &server.base, &token).await;
-    let res = call(reqwest::Method::POST, "/api/v1/written", None)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let session = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let candidate = server.api("candidate").await;
+    let view = candidate.start_written().await;
+    let session = view["id"].as_str().unwrap().to_owned();
 
     // Someone else's session id is refused.
-    let mut req = format!("{}/ws/monitor", server.base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(Message::Text(
-        json!({ "type": "monitor", "session": "not-mine" })
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    let refused = tokio::time::timeout(WAIT, ws.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(
-        refused.to_text().unwrap().contains("forbidden"),
-        "{refused:?}"
-    );
+    let mut ws = ws::connect_bearer(&server.base, "/ws/monitor", &candidate.token).await;
+    send(&mut ws, json!({ "type": "monitor", "session": "not-mine" })).await;
+    let refused = ws::next(&mut ws, "a refusal").await;
+    assert!(refused.to_string().contains("forbidden"), "{refused:?}");
 
-    ws.send(Message::Text(
-        json!({ "type": "monitor", "session": session })
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
+    send(&mut ws, json!({ "type": "monitor", "session": session })).await;
     expect(&mut ws, "monitoring").await;
-    let (pc, track, mut gathering) = camera_peer().await;
-    let offer = pc.create_offer(None).await.unwrap();
-    pc.set_local_description(offer).await.unwrap();
-    tokio::time::timeout(
-        WAIT,
-        gathering.wait_for(|s| *s == RTCIceGatheringState::Complete),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let sdp = pc.local_description().await.unwrap().sdp;
-    ws.send(Message::Text(
-        json!({ "type": "offer", "sdp": sdp }).to_string().into(),
-    ))
-    .await
-    .unwrap();
+    let mut camera = Peer::new(h264(), SSRC).await;
+    let sdp = camera.offer().await;
+    send(&mut ws, json!({ "type": "offer", "sdp": sdp })).await;
     let answer = expect(&mut ws, "answer").await;
-    pc.set_remote_description(
-        RTCSessionDescription::answer(answer["sdp"].as_str().unwrap().to_owned()).unwrap(),
-    )
-    .await
-    .unwrap();
+    camera.accept(answer["sdp"].as_str().unwrap()).await;
 
     // The script: scene, seconds. 10 frames a second.
     let units = encode(&scenes());
@@ -323,20 +144,8 @@ async fn a_published_camera_becomes_a_timeline_of_events() {
             let payloads = packetize(&units[scene]);
             let last = payloads.len() - 1;
             for (i, payload) in payloads.into_iter().enumerate() {
-                let packet = rtp::Packet {
-                    header: rtp::header::Header {
-                        version: 2,
-                        marker: i == last,
-                        payload_type: 125,
-                        sequence_number: seq,
-                        timestamp: ts,
-                        ssrc: SSRC,
-                        ..Default::default()
-                    },
-                    payload: payload.into(),
-                };
+                assert!(camera.write(payload, seq, ts, i == last).await);
                 seq = seq.wrapping_add(1);
-                track.write_rtp(packet).await.unwrap();
             }
             ts = ts.wrapping_add(9_000);
         }
@@ -382,7 +191,7 @@ async fn a_published_camera_becomes_a_timeline_of_events() {
     }
     let (absent, two) = (serious[0], serious[1]);
     assert!(
-        (absent.3 - starts[2] - 0).abs() <= 1_000,
+        (absent.3 - starts[2]).abs() <= 1_000,
         "FACE_ABSENT ends when the faces come back: {events:?}"
     );
     assert!(
@@ -398,6 +207,6 @@ async fn a_published_camera_becomes_a_timeline_of_events() {
     .await
     .unwrap();
     assert!(media >= 4, "{media} images");
-    let _ = pc.close().await;
+    let _ = camera.pc.close().await;
     server.stop();
 }

@@ -7,39 +7,18 @@ use std::time::Duration;
 use exam_api::testing::{Backend, TestDb};
 use serde_json::{Value, json};
 
-use crate::serve::{Server, session_from_link};
+use crate::kit::{Api, Server};
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
+/// The view once an item is on screen (waiting out the pause, 10 s at most).
+async fn item_view(c: &Api, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = c.get(&format!("/api/v1/written/{id}")).await;
+        if v["status"] != "pause" {
+            return v;
         }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    /// The view once an item is on screen (waiting out the pause).
-    async fn item_view(&self, id: &str) -> Value {
-        loop {
-            let (_, v) = self
-                .call(reqwest::Method::GET, &format!("/api/v1/written/{id}"), None)
-                .await;
-            if v["status"] != "pause" {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        assert!(tokio::time::Instant::now() < deadline, "still paused: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -77,33 +56,12 @@ async fn crash_mid_test(backend: Backend) {
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let link = server
-        .links
-        .iter()
-        .find(|(r, _)| r == "candidate")
-        .unwrap()
-        .1
-        .clone();
-    let mut c = Client {
-        token: session_from_link(&server.base, &link).await,
-        http,
-        base: server.base.clone(),
-    };
-    let profile = json!({ "birth_name": "MARTIN", "first_names": "Camille", "birth_date": "1994-05-17", "sex": "F",
-                          "birth_commune": "Lyon", "birth_country": "France" });
-    assert_eq!(
-        c.call(reqwest::Method::PUT, "/api/v1/me/profile", Some(profile))
-            .await
-            .0,
-        204
-    );
-    crate::serve::identity(&c.http, &c.base, &c.token).await;
-    let (status, view) = c.call(reqwest::Method::POST, "/api/v1/written", None).await;
-    assert_eq!(status, 201, "{view}");
+    let mut c = Api::with_client(http, &server.base, &server.session("candidate").await);
+    let view = c.start_written().await;
     let id = view["id"].as_str().unwrap().to_owned();
     let mut answered = Vec::new();
     for _ in 0..5 {
-        let v = c.item_view(&id).await;
+        let v = item_view(&c, &id).await;
         let item = &v["item"];
         let response = crate::written_response(item);
         let (status, body) = c
@@ -116,12 +74,10 @@ async fn crash_mid_test(backend: Backend) {
         assert_eq!(status, 200, "{body}");
         answered.push((item["id"].as_str().unwrap().to_owned(), response));
     }
-    let before = c.item_view(&id).await;
+    let before = item_view(&c, &id).await;
     assert_eq!(before["position"], 6);
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let (_, at_kill) = c
-        .call(reqwest::Method::GET, &format!("/api/v1/written/{id}"), None)
-        .await;
+    let at_kill = c.get(&format!("/api/v1/written/{id}")).await;
     let left_at_kill = at_kill["remaining_ms"].as_i64().unwrap();
     server.kill9();
     // The server stays down for 4 s: that time must not be taken from the candidate.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::serve::Server;
+use crate::kit::Server;
 
 #[tokio::test]
 async fn the_outbox_is_delivered_by_smtp() {
@@ -65,16 +65,11 @@ async fn the_outbox_is_delivered_by_smtp() {
             "Certifications <certif@langcert.invalid>",
         ],
     );
-    let http = reqwest::Client::new();
-    let admin = server.session("centre_admin").await;
-    let r = http
-        .post(format!("{}/api/v1/candidates", server.base))
-        .bearer_auth(&admin)
-        .json(&json!({ "email": "smtp.test@example.org", "first_names": "Inès", "last_name": "Smtp", "cefr_target": "B1" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let admin = server.api("centre_admin").await;
+    let (status, _) = admin
+        .post("/api/v1/candidates", json!({ "email": "smtp.test@example.org", "first_names": "Inès", "last_name": "Smtp", "cefr_target": "B1" }))
+        .await;
+    assert_eq!(status, 201);
     // The delivery loop runs every 2 s: wait for the whole message, 20 s at most.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut out = String::new();

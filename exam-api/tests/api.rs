@@ -10,6 +10,11 @@ use serde_json::json;
 use crate::both;
 use crate::common::{Backend, Res, SECRET, TestApp};
 
+/// A password change (`/api/v1/me/password`) of a session.
+async fn set_password(app: &TestApp, token: &str, body: serde_json::Value) -> Res {
+    app.post("/api/v1/me/password", token, body).await
+}
+
 fn assert_error(r: &Res, status: StatusCode, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.code(), code, "{}", r.text);
@@ -57,7 +62,7 @@ both!(link_sign_in_is_single_use, |app: TestApp| async move {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("id=\"continue\""));
     let session = app.sign_in_url(&url).await;
-    let me = app.call("GET", "/api/v1/me", Some(&session), None).await;
+    let me = app.get("/api/v1/me", &session).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json["role"], "candidate");
     // Reused: a clear error and a clear page.
@@ -98,14 +103,7 @@ both!(link_sign_in_is_single_use, |app: TestApp| async move {
 });
 
 both!(an_expired_link_is_refused, |app: TestApp| async move {
-    let me = app
-        .call(
-            "GET",
-            "/api/v1/me",
-            Some(&app.sign_in("candidate").await),
-            None,
-        )
-        .await;
+    let me = app.get("/api/v1/me", &app.sign_in("candidate").await).await;
     let id = me.json["id"].as_str().unwrap();
     let token = create_link(&app.state.db, id, now_ms() - 10_000, 5_000)
         .await
@@ -130,7 +128,7 @@ both!(
     forged_expired_and_missing_tokens_are_refused,
     |app: TestApp| async move {
         let session = app.sign_in("evaluator").await;
-        let ok = app.call("GET", "/api/v1/me", Some(&session), None).await;
+        let ok = app.get("/api/v1/me", &session).await;
         assert_eq!(ok.status, StatusCode::OK);
         let id = ok.json["id"].as_str().unwrap().to_owned();
         let now = now_ms() / 1000;
@@ -148,7 +146,7 @@ both!(
             .sign(&claims(Role::PlatformAdmin, now + 600))
             .unwrap();
         assert_error(
-            &app.call("GET", "/api/v1/items", Some(&forged), None).await,
+            &app.get("/api/v1/items", &forged).await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
@@ -156,7 +154,7 @@ both!(
         let expired = JwtKeys::from_secret(SECRET)
             .sign(&claims(Role::Evaluator, now - 1))
             .unwrap();
-        let r = app.call("GET", "/api/v1/me", Some(&expired), None).await;
+        let r = app.get("/api/v1/me", &expired).await;
         assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
         assert!(r.text.contains("expired"));
         // A media grant (room-scoped) is not a session.
@@ -168,7 +166,7 @@ both!(
         };
         let grant = JwtKeys::from_secret(SECRET).sign(&grant).unwrap();
         assert_error(
-            &app.call("GET", "/api/v1/me", Some(&grant), None).await,
+            &app.get("/api/v1/me", &grant).await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
@@ -180,13 +178,12 @@ both!(
         payload["role"] = json!("platform_admin");
         parts[1] = b64.encode(payload.to_string());
         assert_error(
-            &app.call("GET", "/api/v1/items", Some(&parts.join(".")), None)
-                .await,
+            &app.get("/api/v1/items", &parts.join(".")).await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
         assert_error(
-            &app.call("GET", "/api/v1/me", Some("garbage"), None).await,
+            &app.get("/api/v1/me", "garbage").await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
@@ -200,7 +197,7 @@ both!(
 
 both!(tokens_carry_no_personal_data, |app: TestApp| async move {
     let session = app.sign_in("candidate").await;
-    let me = app.call("GET", "/api/v1/me", Some(&session), None).await;
+    let me = app.get("/api/v1/me", &session).await;
     let payload = session.split('.').nth(1).unwrap();
     let decoded = String::from_utf8(
         base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -226,59 +223,40 @@ both!(roles_are_enforced, |app: TestApp| async move {
     let platform = app.sign_in("platform_admin").await;
     let new = json!({ "email": "new@example.org", "first_names": "Ana", "last_name": "Lopes", "cefr_target": "B1" });
     assert_error(
-        &app.call(
-            "POST",
-            "/api/v1/candidates",
-            Some(&candidate),
-            Some(new.clone()),
-        )
-        .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
-    assert_error(
-        &app.call(
-            "POST",
-            "/api/v1/candidates",
-            Some(&evaluator),
-            Some(new.clone()),
-        )
-        .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
-    assert_error(
-        &app.call("GET", "/api/v1/items", Some(&admin), None).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
-    assert_error(
-        &app.call("GET", "/api/v1/items/en-voc-001", Some(&candidate), None)
+        &app.post("/api/v1/candidates", &candidate, new.clone())
             .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     assert_error(
-        &app.call("GET", "/api/v1/interviews", Some(&reviewer), None)
+        &app.post("/api/v1/candidates", &evaluator, new.clone())
             .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     assert_error(
-        &app.call(
-            "POST",
-            "/api/v1/centres",
-            Some(&admin),
-            Some(json!({ "name": "X" })),
-        )
-        .await,
+        &app.get("/api/v1/items", &admin).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.get("/api/v1/items/en-voc-001", &candidate).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.get("/api/v1/interviews", &reviewer).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.post("/api/v1/centres", &admin, json!({ "name": "X" }))
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     // The right roles get through.
-    let created = app
-        .call("POST", "/api/v1/candidates", Some(&admin), Some(new))
-        .await;
+    let created = app.post("/api/v1/candidates", &admin, new).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert!(
         created.json["sign_in_url"]
@@ -286,14 +264,7 @@ both!(roles_are_enforced, |app: TestApp| async move {
             .unwrap()
             .contains("/signin/")
     );
-    let items = app
-        .call(
-            "GET",
-            "/api/v1/items?domain=listening",
-            Some(&platform),
-            None,
-        )
-        .await;
+    let items = app.get("/api/v1/items?domain=listening", &platform).await;
     assert_eq!(items.status, StatusCode::OK);
     assert!(
         items
@@ -303,13 +274,10 @@ both!(roles_are_enforced, |app: TestApp| async move {
             .iter()
             .all(|i| i["type"] == "listening")
     );
-    let item = app
-        .call("GET", "/api/v1/items/en-voc-001", Some(&platform), None)
-        .await;
+    let item = app.get("/api/v1/items/en-voc-001", &platform).await;
     assert_eq!(item.json["body"]["type"], "choice");
     assert_error(
-        &app.call("GET", "/api/v1/items/en-nope-999", Some(&platform), None)
-            .await,
+        &app.get("/api/v1/items/en-nope-999", &platform).await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
@@ -321,17 +289,10 @@ both!(
         let admin = app.sign_in("centre_admin").await;
         let platform = app.sign_in("platform_admin").await;
         let demo_candidate = app.sign_in("candidate").await;
-        let demo_id = app
-            .call("GET", "/api/v1/me", Some(&demo_candidate), None)
-            .await
-            .json["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let demo_id = app.user_id(&demo_candidate).await;
         // A second candidate of the same centre.
         let other = app
-        .call("POST", "/api/v1/candidates", Some(&admin),
-            Some(json!({ "email": "other@example.org", "first_names": "Léa", "last_name": "Petit", "cefr_target": "C1", "time_multiplier": 1.33 })))
+        .post("/api/v1/candidates", &admin, json!({ "email": "other@example.org", "first_names": "Léa", "last_name": "Petit", "cefr_target": "C1", "time_multiplier": 1.33 }))
         .await;
         let other_id = other.json["id"].as_str().unwrap().to_owned();
         let other_session = app
@@ -339,77 +300,45 @@ both!(
             .await;
         // Each candidate reads themself, not the other.
         assert_eq!(
-            app.call(
-                "GET",
-                &format!("/api/v1/candidates/{other_id}"),
-                Some(&other_session),
-                None
-            )
-            .await
-            .status,
+            app.get(&format!("/api/v1/candidates/{other_id}"), &other_session)
+                .await
+                .status,
             StatusCode::OK
         );
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/candidates/{demo_id}"),
-                Some(&other_session),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/candidates/{demo_id}"), &other_session)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/candidates/{other_id}"),
-                Some(&demo_candidate),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/candidates/{other_id}"), &demo_candidate)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         // An interview of the demo candidate and evaluator belongs to them only.
         let evaluator = app.sign_in("evaluator").await;
-        let evaluator_id = app
-            .call("GET", "/api/v1/me", Some(&evaluator), None)
-            .await
-            .json["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let evaluator_id = app.user_id(&evaluator).await;
         let created = app
-            .call("POST", "/api/v1/interviews", Some(&admin),
-                Some(json!({ "candidate_id": demo_id, "evaluator_id": evaluator_id, "scheduled_at": "2030-01-07T08:00:00Z" })))
+            .post("/api/v1/interviews", &admin, json!({ "candidate_id": demo_id, "evaluator_id": evaluator_id, "scheduled_at": "2030-01-07T08:00:00Z" }))
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         let interview = created.json["id"].as_str().unwrap().to_owned();
         assert_eq!(
-            app.call(
-                "GET",
-                &format!("/api/v1/interviews/{interview}"),
-                Some(&demo_candidate),
-                None
-            )
-            .await
-            .status,
+            app.get(&format!("/api/v1/interviews/{interview}"), &demo_candidate)
+                .await
+                .status,
             StatusCode::OK
         );
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/interviews/{interview}"),
-                Some(&other_session),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/interviews/{interview}"), &other_session)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         assert_eq!(
-            app.call("GET", "/api/v1/interviews", Some(&other_session), None)
+            app.get("/api/v1/interviews", &other_session)
                 .await
                 .json
                 .as_array()
@@ -418,20 +347,19 @@ both!(
             0
         );
         // A second evaluator sees none of the first one's interviews.
-        let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"]
+        let centre = app.me(&admin).await["centre_id"]
             .as_str()
             .unwrap()
             .to_owned();
         let ev2 = app
-        .call("POST", &format!("/api/v1/centres/{centre}/staff"), Some(&admin),
-            Some(json!({ "role": "evaluator", "email": "ev2@example.org", "first_names": "Jo", "last_name": "Roux" })))
+        .post(&format!("/api/v1/centres/{centre}/staff"), &admin, json!({ "role": "evaluator", "email": "ev2@example.org", "first_names": "Jo", "last_name": "Roux" }))
         .await;
         assert_eq!(ev2.status, StatusCode::CREATED, "{}", ev2.text);
         let ev2_session = app
             .sign_in_url(ev2.json["sign_in_url"].as_str().unwrap())
             .await;
         assert_eq!(
-            app.call("GET", "/api/v1/interviews", Some(&ev2_session), None)
+            app.get("/api/v1/interviews", &ev2_session)
                 .await
                 .json
                 .as_array()
@@ -440,25 +368,19 @@ both!(
             0
         );
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/interviews/{interview}"),
-                Some(&ev2_session),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/interviews/{interview}"), &ev2_session)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         // The centre admin schedules one for ev2 and the other candidate; only they see it.
         let created = app
-        .call("POST", "/api/v1/interviews", Some(&admin),
-            Some(json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T09:00:00Z" })))
+        .post("/api/v1/interviews", &admin, json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T09:00:00Z" }))
         .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         assert_eq!(created.json["target_cefr"], "C1");
         assert_eq!(
-            app.call("GET", "/api/v1/interviews", Some(&ev2_session), None)
+            app.get("/api/v1/interviews", &ev2_session)
                 .await
                 .json
                 .as_array()
@@ -467,7 +389,7 @@ both!(
             1
         );
         assert_eq!(
-            app.call("GET", "/api/v1/interviews", Some(&evaluator), None)
+            app.get("/api/v1/interviews", &evaluator)
                 .await
                 .json
                 .as_array()
@@ -477,45 +399,33 @@ both!(
         );
         // An admin of another centre sees nothing of this one.
         let c2 = app
-            .call(
-                "POST",
+            .post(
                 "/api/v1/centres",
-                Some(&platform),
-                Some(json!({ "name": "Autre centre" })),
+                &platform,
+                json!({ "name": "Autre centre" }),
             )
             .await;
         let c2_id = c2.json["id"].as_str().unwrap();
         let admin2 = app
-        .call("POST", &format!("/api/v1/centres/{c2_id}/staff"), Some(&platform),
-            Some(json!({ "role": "centre_admin", "email": "admin2@example.org", "first_names": "Sam", "last_name": "Blanc" })))
+        .post(&format!("/api/v1/centres/{c2_id}/staff"), &platform, json!({ "role": "centre_admin", "email": "admin2@example.org", "first_names": "Sam", "last_name": "Blanc" }))
         .await;
         let admin2_session = app
             .sign_in_url(admin2.json["sign_in_url"].as_str().unwrap())
             .await;
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/candidates/{other_id}"),
-                Some(&admin2_session),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/candidates/{other_id}"), &admin2_session)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         assert_error(
-            &app.call(
-                "GET",
-                &format!("/api/v1/centres/{centre}"),
-                Some(&admin2_session),
-                None,
-            )
-            .await,
+            &app.get(&format!("/api/v1/centres/{centre}"), &admin2_session)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         assert_eq!(
-            app.call("GET", "/api/v1/candidates", Some(&admin2_session), None)
+            app.get("/api/v1/candidates", &admin2_session)
                 .await
                 .json
                 .as_array()
@@ -524,19 +434,16 @@ both!(
             0
         );
         assert_error(
-            &app.call(
-                "POST",
+            &app.post_empty(
                 &format!("/api/v1/candidates/{other_id}/links"),
-                Some(&admin2_session),
-                None,
+                &admin2_session,
             )
             .await,
             StatusCode::NOT_FOUND,
             "not_found",
         );
         let r = app
-        .call("POST", "/api/v1/interviews", Some(&admin2_session),
-            Some(json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T10:00:00Z" })))
+        .post("/api/v1/interviews", &admin2_session, json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T10:00:00Z" }))
         .await;
         assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     }
@@ -656,25 +563,16 @@ both!(
 
 both!(passwords_and_rate_limits, |app: TestApp| async move {
     let session = app.sign_in("evaluator").await;
-    let me = app.call("GET", "/api/v1/me", Some(&session), None).await;
+    let me = app.get("/api/v1/me", &session).await;
     let email = me.json["email"].as_str().unwrap().to_owned();
-    let short = app
-        .call(
-            "POST",
-            "/api/v1/me/password",
-            Some(&session),
-            Some(json!({ "password": "short" })),
-        )
-        .await;
+    let short = set_password(&app, &session, json!({ "password": "short" })).await;
     assert_error(&short, StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
-    let set = app
-        .call(
-            "POST",
-            "/api/v1/me/password",
-            Some(&session),
-            Some(json!({ "password": "a long passphrase 42" })),
-        )
-        .await;
+    let set = set_password(
+        &app,
+        &session,
+        json!({ "password": "a long passphrase 42" }),
+    )
+    .await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
     let ok = app
         .call(
@@ -704,33 +602,31 @@ both!(passwords_and_rate_limits, |app: TestApp| async move {
     assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
     // Candidates have no password sign-in.
     let candidate = app.sign_in("candidate").await;
-    let r = app
-        .call(
-            "POST",
-            "/api/v1/me/password",
-            Some(&candidate),
-            Some(json!({ "password": "a long passphrase 42" })),
-        )
-        .await;
+    let r = set_password(
+        &app,
+        &candidate,
+        json!({ "password": "a long passphrase 42" }),
+    )
+    .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // A second change needs the current password.
-    let r = app
-        .call(
-            "POST",
-            "/api/v1/me/password",
-            Some(&session),
-            Some(json!({ "password": "another passphrase 43" })),
-        )
-        .await;
+    let r = set_password(
+        &app,
+        &session,
+        json!({ "password": "another passphrase 43" }),
+    )
+    .await;
     assert_error(
         &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         "current_password_required",
     );
-    let r = app
-        .call("POST", "/api/v1/me/password", Some(&session),
-            Some(json!({ "password": "another passphrase 43", "current_password": "wrong wrong wrong" })))
-        .await;
+    let r = set_password(
+        &app,
+        &session,
+        json!({ "password": "another passphrase 43", "current_password": "wrong wrong wrong" }),
+    )
+    .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // Keep trying: the limit (10 a minute per account, whatever the address) answers 429.
     let mut limited = None;
@@ -765,14 +661,12 @@ both!(passwords_and_rate_limits, |app: TestApp| async move {
 
 both!(refresh_extends_a_valid_session, |app: TestApp| async move {
     let session = app.sign_in("reviewer").await;
-    let r = app
-        .call("POST", "/api/v1/auth/refresh", Some(&session), None)
-        .await;
+    let r = app.post_empty("/api/v1/auth/refresh", &session).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["role"], "reviewer");
     // The new token works on its own and lasts at least as long as the old one.
     let fresh = r.json["token"].as_str().unwrap();
-    let me = app.call("GET", "/api/v1/me", Some(fresh), None).await;
+    let me = app.get("/api/v1/me", fresh).await;
     assert_eq!(me.json["role"], "reviewer");
     let old_exp = exam_api::auth::JwtKeys::from_secret(SECRET)
         .verify(&session)
@@ -816,20 +710,13 @@ both!(
     sign_out_revokes_the_session_and_its_refreshes,
     |app: TestApp| async move {
         let token = app.sign_in("evaluator").await;
-        let refreshed = app
-            .call("POST", "/api/v1/auth/refresh", Some(&token), None)
-            .await;
+        let refreshed = app.post_empty("/api/v1/auth/refresh", &token).await;
         assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
         let refreshed = refreshed.json["token"].as_str().unwrap().to_owned();
         for t in [&token, &refreshed] {
-            assert_eq!(
-                app.call("GET", "/api/v1/me", Some(t), None).await.status,
-                StatusCode::OK
-            );
+            assert_eq!(app.get("/api/v1/me", t).await.status, StatusCode::OK);
         }
-        let out = app
-            .call("POST", "/api/v1/auth/logout", Some(&token), None)
-            .await;
+        let out = app.post_empty("/api/v1/auth/logout", &token).await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
         assert!(
             out.headers["set-cookie"]
@@ -840,12 +727,10 @@ both!(
         );
         // The Bearer token and the one refreshed from it no longer work.
         for t in [&token, &refreshed] {
-            let r = app.call("GET", "/api/v1/me", Some(t), None).await;
+            let r = app.get("/api/v1/me", t).await;
             assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
             assert!(r.text.contains("signed out"), "{}", r.text);
-            let again = app
-                .call("POST", "/api/v1/auth/refresh", Some(t), None)
-                .await;
+            let again = app.post_empty("/api/v1/auth/refresh", t).await;
             assert_error(&again, StatusCode::UNAUTHORIZED, "unauthorized");
         }
         // As after a restart: the revocation is stored, and loaded by new keys.
@@ -855,12 +740,7 @@ both!(
         assert!(keys.verify(&token).is_err(), "the stored revocation holds");
         // Another sign-in of the same account is not affected.
         let me = app
-            .call(
-                "GET",
-                "/api/v1/me",
-                Some(&app.sign_in("centre_admin").await),
-                None,
-            )
+            .get("/api/v1/me", &app.sign_in("centre_admin").await)
             .await;
         assert_eq!(me.status, StatusCode::OK);
         // A session token without a sign-in id (as minted before revocation existed) is refused.
@@ -877,7 +757,7 @@ both!(
             })
             .unwrap();
         assert_error(
-            &app.call("GET", "/api/v1/me", Some(&legacy), None).await,
+            &app.get("/api/v1/me", &legacy).await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
@@ -890,19 +770,13 @@ both!(
         let admin = app.sign_in("centre_admin").await;
         let email = format!("r{}@example.org", uuid::Uuid::new_v4().simple());
         let c = app
-        .call("POST", "/api/v1/candidates", Some(&admin),
-            Some(json!({ "email": email, "first_names": "Rémi", "last_name": "Test", "cefr_target": "B1" })))
+        .post("/api/v1/candidates", &admin, json!({ "email": email, "first_names": "Rémi", "last_name": "Test", "cefr_target": "B1" }))
         .await;
         assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
         let first = c.json["sign_in_url"].as_str().unwrap().to_owned();
         let id = c.json["id"].as_str().unwrap();
         let second = app
-            .call(
-                "POST",
-                &format!("/api/v1/candidates/{id}/links"),
-                Some(&admin),
-                None,
-            )
+            .post_empty(&format!("/api/v1/candidates/{id}/links"), &admin)
             .await;
         assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
         let second = second.json["sign_in_url"].as_str().unwrap().to_owned();

@@ -2,127 +2,13 @@
 //! centre imports — on SQLite and on PostgreSQL.
 
 use axum::http::StatusCode;
-use exam_api::db::{Db, now_ms};
+use exam_api::db::Db;
 use exam_api::mail::scheduler::{self, Context};
-use exam_core::cat::{CatConfig, CatSession, ExposureCounts};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::common::TestApp;
-
-/// Registers candidates by CSV; returns their ids (in file order).
-pub(crate) async fn import(app: &TestApp, n: usize) -> Vec<String> {
-    let admin = app.sign_in("centre_admin").await;
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let mut csv = String::from("email,first_names,last_name,cefr_target\n");
-    for i in 0..n {
-        csv.push_str(&format!("c{i}-{tag}@example.org,Cand {i},Test,B1\n"));
-    }
-    let r = app
-        .raw(
-            "POST",
-            "/api/v1/candidates/import",
-            Some(&admin),
-            Some(&csv),
-            Some("text/csv"),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.json["imported"], n);
-    let list = app
-        .call("GET", "/api/v1/candidates", Some(&admin), None)
-        .await;
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let email = format!("c{i}-{tag}@example.org");
-        ids.push(
-            list.json
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["email"] == email.as_str())
-                .unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    ids
-}
-
-/// Marks a candidate's written test finished, with real engine estimates.
-pub(crate) async fn finish_written(app: &TestApp, candidate: &str) -> String {
-    let pool = app.state.bank.cat_pool().unwrap();
-    let mut s = CatSession::new(CatConfig::default(), 3).unwrap();
-    let mut exposure = ExposureCounts::new();
-    while let Some(item) = s.next_item(&pool, &mut exposure) {
-        let id = item.id.clone();
-        let max = item.model.max_score();
-        s.record(&id, max).unwrap();
-    }
-    let json = serde_json::to_string(&s.estimates()).unwrap();
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO written_sessions (id, candidate_id, seed, time_multiplier, status, created_at, finished_at, result_json) VALUES ($1, $2, 3, 1.0, 'finished', $3, $3, $4)")
-        .bind(&id)
-        .bind(candidate)
-        .bind(now_ms())
-        .bind(json)
-        .execute(&app.state.db.pool)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO reviews (session_id, status) VALUES ($1, 'pending')")
-        .bind(&id)
-        .execute(&app.state.db.pool)
-        .await
-        .unwrap();
-    id
-}
-
-/// Takes an interview through the lifecycle as the room does — the candidate arrives,
-/// the evaluator checks the ID, starts, and ends 14 minutes later — so that it may be
-/// scored.
-pub(crate) async fn held(app: &TestApp, interview: &str) {
-    use exam_core::interview::Event;
-    let r = exam_api::interviews::store::get(&app.state.db, interview)
-        .await
-        .unwrap()
-        .expect("the interview");
-    let t = r.scheduled_at;
-    for (event, at) in [
-        (Event::Arrive, t - 120_000),
-        (Event::IdChecked, t),
-        (Event::Start, t + 60_000),
-        (Event::End, t + 15 * 60_000),
-    ] {
-        exam_api::interviews::store::advance_now(
-            &app.state.db,
-            interview,
-            event,
-            Some(&r.evaluator_id),
-            None,
-            &app.state.config.lifecycle,
-            at,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{event:?}: {e}"));
-    }
-}
-
-/// Next week's free slots for the demo candidate's centre (as the centre admin sees them).
-pub(crate) async fn slots(app: &TestApp, candidate: &str) -> Vec<Value> {
-    let admin = app.sign_in("centre_admin").await;
-    let from = (chrono::Utc::now() + chrono::Duration::days(7)).format("%Y-%m-%d");
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/slots?from={from}&days=7&tz=Europe/Paris&candidate_id={candidate}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.json["slots"].as_array().unwrap().clone()
-}
+use crate::common::{Res, TestApp};
+use crate::flows::{levels, next_week};
 
 /// Sends booking requests (as the centre admin) all at once; their answers, in order.
 async fn bookings_at_once(app: &TestApp, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
@@ -161,8 +47,8 @@ async fn bookings_at_once(app: &TestApp, bodies: Vec<Value>) -> Vec<(StatusCode,
 both!(
     fifty_requests_for_one_slot_make_one_booking,
     |app: TestApp| async move {
-        let candidates = import(&app, 50).await;
-        let slot = slots(&app, &candidates[0]).await[0]["id"]
+        let candidates = app.import(50).await;
+        let slot = app.slots(&candidates[0]).await[0]["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -197,7 +83,7 @@ both!(
         .unwrap();
         assert_eq!(n, 1, "one interview in the slot");
         assert!(
-            !slots(&app, &candidates[1])
+            !app.slots(&candidates[1])
                 .await
                 .iter()
                 .any(|s| s["id"] == slot.as_str()),
@@ -208,7 +94,7 @@ both!(
 
 /// The `.ics` text of the newest mail of a kind in a user's mailbox.
 async fn ics_of(app: &TestApp, token: &str, kind: &str) -> String {
-    let mails = app.call("GET", "/api/v1/mailbox", Some(token), None).await;
+    let mails = app.get("/api/v1/mailbox", token).await;
     let mail = mails
         .json
         .as_array()
@@ -258,74 +144,46 @@ fn event_props(ics: &str) -> (String, String, String, String, String) {
     )
 }
 
-both!(booking_changes_and_invitations, |app: TestApp| async move {
-    let token = app.sign_in("candidate").await;
-    let me = app.call("GET", "/api/v1/me", Some(&token), None).await.json;
-    let candidate = me["id"].as_str().unwrap().to_owned();
-    // Before the written test is finished: no slot.
-    let from = (chrono::Utc::now() + chrono::Duration::days(7))
-        .format("%Y-%m-%d")
-        .to_string();
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/slots?from={from}&days=7&tz=Europe/Paris"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "written_not_finished")
-    );
-    finish_written(&app, &candidate).await;
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/slots?from={from}&days=7&tz=Europe/Paris"),
-            Some(&token),
-            None,
-        )
-        .await;
-    let free: Vec<String> = r.json["slots"]
-        .as_array()
-        .unwrap()
+/// Next week's slots as a candidate asks for them.
+async fn own_slots(app: &TestApp, token: &str) -> Res {
+    let path = format!("/api/v1/slots?from={}&days=7&tz=Europe/Paris", next_week());
+    app.get(&path, token).await
+}
+
+/// The ids of the slots of a slot search.
+fn slot_ids(r: &Res) -> Vec<String> {
+    let slots = r.json["slots"].as_array().expect("slots");
+    slots
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect();
+        .collect()
+}
+
+both!(booking_changes_and_invitations, |app: TestApp| async move {
+    let token = app.sign_in("candidate").await;
+    let me = app.get("/api/v1/me", &token).await.json;
+    let candidate = me["id"].as_str().unwrap().to_owned();
+    // Before the written test is finished: no slot.
+    let r = own_slots(&app, &token).await;
+    r.expect_error(StatusCode::CONFLICT, "written_not_finished");
+    app.finish_written(&candidate).await;
+    let r = own_slots(&app, &token).await;
+    let free = slot_ids(&r);
     assert!(free.len() > 10, "{}", r.text);
     let (a, b) = (free[0].clone(), free[1].clone());
     let booked = app
-        .call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&token),
-            Some(json!({ "slot_id": a })),
-        )
+        .post("/api/v1/bookings", &token, json!({ "slot_id": a }))
         .await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text);
     assert_eq!(booked.json["status"], "held");
     let id = booked.json["id"].as_str().unwrap().to_owned();
     let again = app
-        .call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&token),
-            Some(json!({ "slot_id": b })),
-        )
+        .post("/api/v1/bookings", &token, json!({ "slot_id": b }))
         .await;
-    assert_eq!(
-        (again.status, again.code()),
-        (StatusCode::CONFLICT, "already_booked")
-    );
+    again.expect_error(StatusCode::CONFLICT, "already_booked");
     // Confirm: the mail with a REQUEST .ics.
     let c = app
-        .call(
-            "POST",
-            &format!("/api/v1/bookings/{id}/confirm"),
-            Some(&token),
-            None,
-        )
+        .post_empty(&format!("/api/v1/bookings/{id}/confirm"), &token)
         .await;
     assert_eq!(c.json["status"], "confirmed");
     let (method, uid, seq, organizer, attendee) =
@@ -341,29 +199,15 @@ both!(booking_changes_and_invitations, |app: TestApp| async move {
     event_props(&ics_of(&app, &ev, "booking_confirmed").await);
     // Reschedule: the old slot is free again, same UID, SEQUENCE 1.
     let moved = app
-        .call(
-            "PUT",
+        .put(
             &format!("/api/v1/bookings/{id}"),
-            Some(&token),
-            Some(json!({ "slot_id": b })),
+            &token,
+            json!({ "slot_id": b }),
         )
         .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/slots?from={from}&days=7&tz=Europe/Paris"),
-            Some(&token),
-            None,
-        )
-        .await;
-    let now_free: Vec<&str> = r.json["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert!(now_free.contains(&a.as_str()) && !now_free.contains(&b.as_str()));
+    let now_free = slot_ids(&own_slots(&app, &token).await);
+    assert!(now_free.contains(&a) && !now_free.contains(&b));
     let (method, uid2, seq, ..) = event_props(&ics_of(&app, &token, "booking_updated").await);
     assert_eq!(
         (method.as_str(), seq.as_str(), uid2.as_str()),
@@ -371,14 +215,9 @@ both!(booking_changes_and_invitations, |app: TestApp| async move {
     );
     // Cancel: CANCEL, SEQUENCE 2, the slot free.
     assert_eq!(
-        app.call(
-            "DELETE",
-            &format!("/api/v1/bookings/{id}"),
-            Some(&token),
-            None
-        )
-        .await
-        .status,
+        app.delete(&format!("/api/v1/bookings/{id}"), &token)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     let (method, uid3, seq, ..) = event_props(&ics_of(&app, &token, "booking_cancelled").await);
@@ -386,51 +225,22 @@ both!(booking_changes_and_invitations, |app: TestApp| async move {
         (method.as_str(), seq.as_str(), uid3.as_str()),
         ("CANCEL", "2", uid.as_str())
     );
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/slots?from={from}&days=7&tz=Europe/Paris"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert!(
-        r.json["slots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["id"] == b.as_str())
-    );
+    assert!(slot_ids(&own_slots(&app, &token).await).contains(&b));
     assert_eq!(
-        app.call("GET", "/api/v1/bookings/mine", Some(&token), None)
-            .await
-            .json,
+        app.get("/api/v1/bookings/mine", &token).await.json,
         Value::Null
     );
     // Others: an evaluator cannot book; another candidate cannot touch this booking.
     assert_eq!(
-        app.call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&ev),
-            Some(json!({ "slot_id": a }))
-        )
-        .await
-        .status,
+        app.post("/api/v1/bookings", &ev, json!({ "slot_id": a }))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     let bad = app
-        .call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&token),
-            Some(json!({ "slot_id": "nope" })),
-        )
+        .post("/api/v1/bookings", &token, json!({ "slot_id": "nope" }))
         .await;
-    assert_eq!(
-        (bad.status, bad.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_slot")
-    );
+    bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_slot");
 });
 
 async fn reminders(db: &Db) -> i64 {
@@ -442,19 +252,11 @@ async fn reminders(db: &Db) -> i64 {
 }
 
 both!(each_reminder_is_sent_once, |app: TestApp| async move {
-    let candidates = import(&app, 2).await;
-    let admin = app.sign_in("centre_admin").await;
+    let candidates = app.import(2).await;
     let mut starts = Vec::new();
     for (k, c) in candidates.iter().enumerate() {
-        let slot = slots(&app, c).await[k * 3].clone();
-        let r = app
-            .call(
-                "POST",
-                "/api/v1/bookings",
-                Some(&admin),
-                Some(json!({ "slot_id": slot["id"], "candidate_id": c })),
-            )
-            .await;
+        let slot = app.slots(c).await[k * 3].clone();
+        let r = app.book(&slot, c).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         starts.push(
             chrono::DateTime::parse_from_rfc3339(slot["start"].as_str().unwrap())
@@ -507,57 +309,35 @@ both!(each_reminder_is_sent_once, |app: TestApp| async move {
 
 both!(a_result_waits_for_every_part, |app: TestApp| async move {
     let token = app.sign_in("candidate").await;
-    let candidate = app.call("GET", "/api/v1/me", Some(&token), None).await.json["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let candidate = app.user_id(&token).await;
     let pending =
         |r: &crate::common::Res| r.status == StatusCode::NOT_FOUND && r.code() == "no_result";
-    assert!(pending(
-        &app.call("GET", "/api/v1/results/mine", Some(&token), None)
-            .await
-    ));
+    assert!(pending(&app.get("/api/v1/results/mine", &token).await));
     assert_eq!(
         exam_api::results::missing_parts(&app.state, &candidate)
             .await
             .unwrap(),
         ["written", "proctoring_review", "oral"]
     );
-    let session = finish_written(&app, &candidate).await;
-    assert!(pending(
-        &app.call("GET", "/api/v1/results/mine", Some(&token), None)
-            .await
-    ));
+    let session = app.finish_written(&candidate).await;
+    assert!(pending(&app.get("/api/v1/results/mine", &token).await));
     // The oral, booked by the centre and scored by the evaluator.
     let admin = app.sign_in("centre_admin").await;
-    let slot = slots(&app, &candidate).await[0].clone();
-    let b = app
-        .call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&admin),
-            Some(json!({ "slot_id": slot["id"], "candidate_id": candidate })),
-        )
-        .await;
-    let interview = b.json["id"].as_str().unwrap().to_owned();
-    held(&app, &interview).await;
+    let interview = app.book_nth(&candidate, 0).await;
+    app.held(&interview).await;
     let ev = app.sign_in("evaluator").await;
     let levels = json!({ "vocabulary_range": "C1", "grammar": "B2", "fluency": "C1", "pronunciation": "B2", "interaction": "C1" });
     let s = app
-        .call(
-            "PUT",
+        .put(
             &format!("/api/v1/interviews/{interview}/score"),
-            Some(&ev),
-            Some(json!({ "levels": levels, "comment": "Clear and fluent." })),
+            &ev,
+            json!({ "levels": levels, "comment": "Clear and fluent." }),
         )
         .await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.text);
     assert_eq!(s.json["oral_level"], "C1");
     assert!(
-        pending(
-            &app.call("GET", "/api/v1/results/mine", Some(&token), None)
-                .await
-        ),
+        pending(&app.get("/api/v1/results/mine", &token).await),
         "no result without the review"
     );
     assert_eq!(
@@ -573,41 +353,26 @@ both!(a_result_waits_for_every_part, |app: TestApp| async move {
     assert_eq!(n, 0);
     // Bad scores are refused.
     let bad = app
-        .call(
-            "PUT",
+        .put(
             &format!("/api/v1/interviews/{interview}/score"),
-            Some(&ev),
-            Some(json!({ "levels": { "grammar": "B2" } })),
+            &ev,
+            json!({ "levels": { "grammar": "B2" } }),
         )
         .await;
-    assert_eq!(
-        (bad.status, bad.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_score")
-    );
+    bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_score");
     // The review completes the result.
     let reviewer = app.sign_in("reviewer").await;
-    let q = app
-        .call("GET", "/api/v1/reviews", Some(&reviewer), None)
-        .await;
-    assert!(
-        q.json
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["session_id"] == session.as_str())
-    );
+    let q = app.get("/api/v1/reviews", &reviewer).await;
+    assert!(q.list().iter().any(|r| r["session_id"] == session.as_str()));
     let d = app
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/reviews/{session}/decision"),
-            Some(&reviewer),
-            Some(json!({ "decision": "validated", "comment": "" })),
+            &reviewer,
+            json!({ "decision": "validated", "comment": "" }),
         )
         .await;
     assert_eq!(d.status, StatusCode::NO_CONTENT, "{}", d.text);
-    let r = app
-        .call("GET", "/api/v1/results/mine", Some(&token), None)
-        .await;
+    let r = app.get("/api/v1/results/mine", &token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["written"].as_array().unwrap().len(), 5);
     assert_eq!(r.json["oral"]["level"], "C1");
@@ -628,7 +393,7 @@ both!(a_result_waits_for_every_part, |app: TestApp| async move {
         .await;
     assert_eq!(pdf.headers["content-type"], "application/pdf");
     assert!(pdf.text.starts_with("%PDF-1.4"));
-    let mails = app.call("GET", "/api/v1/mailbox", Some(&token), None).await;
+    let mails = app.get("/api/v1/mailbox", &token).await;
     assert!(
         mails
             .json
@@ -638,17 +403,8 @@ both!(a_result_waits_for_every_part, |app: TestApp| async move {
             .any(|m| m["kind"] == "results_available")
     );
     // The centre sees it.
-    let list = app
-        .call("GET", "/api/v1/centre/candidates", Some(&admin), None)
-        .await;
-    let mine = list
-        .json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == candidate.as_str())
-        .unwrap()
-        .clone();
+    let list = app.get("/api/v1/centre/candidates", &admin).await;
+    let mine = list.find("id", &candidate);
     assert_eq!(mine["result"]["overall"], r.json["overall"]);
 });
 
@@ -685,9 +441,7 @@ both!(
         for e in r.json["errors"].as_array().unwrap() {
             assert!(!e["reason"].as_str().unwrap().is_empty());
         }
-        let list = app
-            .call("GET", "/api/v1/candidates", Some(&admin), None)
-            .await;
+        let list = app.get("/api/v1/candidates", &admin).await;
         let chloe = list
             .json
             .as_array()
@@ -713,10 +467,7 @@ both!(
                 Some("text/csv"),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_header")
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_header");
         let r = app
             .raw(
                 "POST",
@@ -732,49 +483,30 @@ both!(
 
 both!(the_written_window_and_its_mail, |app: TestApp| async move {
     let token = app.sign_in("candidate").await;
-    let me = app.call("GET", "/api/v1/me", Some(&token), None).await.json;
+    let me = app.get("/api/v1/me", &token).await.json;
     let id = me["id"].as_str().unwrap().to_owned();
     let admin = app.sign_in("centre_admin").await;
     let now = chrono::Utc::now();
     let opens = now + chrono::Duration::days(2);
     let w = json!({ "opens_at": opens.to_rfc3339(), "closes_at": (opens + chrono::Duration::days(7)).to_rfc3339() });
     assert_eq!(
-        app.call(
-            "PUT",
-            &format!("/api/v1/candidates/{id}/window"),
-            Some(&admin),
-            Some(w)
-        )
-        .await
-        .status,
+        app.put(&format!("/api/v1/candidates/{id}/window"), &admin, w)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     let bad = json!({ "opens_at": now.to_rfc3339(), "closes_at": (now - chrono::Duration::days(1)).to_rfc3339() });
     let r = app
-        .call(
-            "PUT",
-            &format!("/api/v1/candidates/{id}/window"),
-            Some(&admin),
-            Some(bad),
-        )
+        .put(&format!("/api/v1/candidates/{id}/window"), &admin, bad)
         .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_window")
-    );
+    r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_window");
     let profile = json!({ "birth_name": "MARTIN", "first_names": "Camille", "birth_date": "1994-05-17", "sex": "F", "birth_commune": "Lyon", "birth_country": "France" });
-    app.call("PUT", "/api/v1/me/profile", Some(&token), Some(profile))
-        .await;
+    app.put("/api/v1/me/profile", &token, profile).await;
     exam_api::testing::mark_identity_done(&app.state.db, &id)
         .await
         .unwrap();
-    let r = app
-        .call("POST", "/api/v1/written", Some(&token), None)
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::CONFLICT, "window_not_open")
-    );
+    let r = app.post_empty("/api/v1/written", &token).await;
+    r.expect_error(StatusCode::CONFLICT, "window_not_open");
     // The "written test available" mail goes out when the window opens, once.
     let ctx = Context {
         public_url: "http://test".into(),
@@ -797,7 +529,7 @@ both!(the_written_window_and_its_mail, |app: TestApp| async move {
             .unwrap(),
         0
     );
-    let mails = app.call("GET", "/api/v1/mailbox", Some(&token), None).await;
+    let mails = app.get("/api/v1/mailbox", &token).await;
     let mail = mails
         .json
         .as_array()
@@ -818,10 +550,7 @@ both!(the_written_window_and_its_mail, |app: TestApp| async move {
 both!(
     cpf_export_lists_levels_or_insuffisant,
     |app: TestApp| async move {
-        let ids = import(&app, 2).await;
-        let admin = app.sign_in("centre_admin").await;
-        let reviewer = app.sign_in("reviewer").await;
-        let ev = app.sign_in("evaluator").await;
+        let ids = app.import(2).await;
         for (k, c) in ids.iter().enumerate() {
             sqlx::query("INSERT INTO candidate_profiles (user_id, birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country, updated_at) VALUES ($1, $2, NULL, 'Test', '1990-01-01', 'M', 'Nantes', 'France', 0)")
             .bind(c)
@@ -829,36 +558,13 @@ both!(
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-            let session = finish_written(&app, c).await;
-            let slot = slots(&app, c).await[k].clone();
-            let b = app
-                .call(
-                    "POST",
-                    "/api/v1/bookings",
-                    Some(&admin),
-                    Some(json!({ "slot_id": slot["id"], "candidate_id": c })),
-                )
-                .await;
-            held(&app, b.json["id"].as_str().unwrap()).await;
+            let session = app.finish_written(c).await;
+            let slot = app.slots(c).await[k].clone();
+            let b = app.book(&slot, c).await;
+            app.held(b.json["id"].as_str().unwrap()).await;
             let level = if k == 0 { "C1" } else { "A1" };
-            let levels = json!({ "vocabulary_range": level, "grammar": level, "fluency": level, "pronunciation": level, "interaction": level });
-            app.call(
-                "PUT",
-                &format!(
-                    "/api/v1/interviews/{}/score",
-                    b.json["id"].as_str().unwrap()
-                ),
-                Some(&ev),
-                Some(json!({ "levels": levels })),
-            )
-            .await;
-            app.call(
-                "POST",
-                &format!("/api/v1/reviews/{session}/decision"),
-                Some(&reviewer),
-                Some(json!({ "decision": "validated" })),
-            )
-            .await;
+            app.score(&b.id(), levels(level)).await;
+            app.decide(&session, "validated").await;
         }
         let rows = exam_api::results::cpf::rows(&app.state.db, "http://test")
             .await
@@ -881,33 +587,14 @@ both!(
 both!(
     only_the_right_people_change_bookings_scores_and_reviews,
     |app: TestApp| async move {
-        let ids = import(&app, 2).await;
+        let ids = app.import(2).await;
         let (mine, other) = (&ids[0], &ids[1]);
-        let session = finish_written(&app, mine).await;
+        let session = app.finish_written(mine).await;
         let admin = app.sign_in("centre_admin").await;
-        let slot = slots(&app, mine).await[0].clone();
-        let b = app
-            .call(
-                "POST",
-                "/api/v1/bookings",
-                Some(&admin),
-                Some(json!({ "slot_id": slot["id"], "candidate_id": mine })),
-            )
-            .await;
-        let interview = b.json["id"].as_str().unwrap().to_owned();
+        let interview = app.book_nth(mine, 0).await;
         // Another candidate (signed in with their own link) cannot see or change it.
-        let other_link = app
-            .call(
-                "POST",
-                &format!("/api/v1/candidates/{other}/links"),
-                Some(&admin),
-                None,
-            )
-            .await;
-        let other_token = app
-            .sign_in_url(other_link.json["sign_in_url"].as_str().unwrap())
-            .await;
-        let another = slots(&app, mine).await[3].clone();
+        let other_token = app.sign_in_candidate(other).await;
+        let another = app.slots(mine).await[3].clone();
         for (method, path, body) in [
             (
                 "PUT",
@@ -930,164 +617,69 @@ both!(
             );
         }
         // An admin of another centre neither.
-        let platform = app.sign_in("platform_admin").await;
-        let c2 = app
-            .call(
-                "POST",
-                "/api/v1/centres",
-                Some(&platform),
-                Some(json!({ "name": "Autre" })),
-            )
-            .await;
-        let staff = |role: &str, email: &str| json!({ "role": role, "email": email, "first_names": "X", "last_name": "Y" });
-        let a2 = app
-            .call(
-                "POST",
-                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
-                Some(&platform),
-                Some(staff("centre_admin", "a2@example.org")),
-            )
-            .await;
-        let a2 = app
-            .sign_in_url(a2.json["sign_in_url"].as_str().unwrap())
-            .await;
+        let c2 = app.centre("Autre").await;
+        let a2 = app.staff(&c2, "centre_admin", "a2@example.org").await;
         assert_eq!(
-            app.call(
-                "DELETE",
-                &format!("/api/v1/bookings/{interview}"),
-                Some(&a2),
-                None
-            )
-            .await
-            .status,
+            app.delete(&format!("/api/v1/bookings/{interview}"), &a2)
+                .await
+                .status,
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            app.call(
-                "PUT",
+            app.put(
                 &format!("/api/v1/candidates/{mine}/target"),
-                Some(&a2),
-                Some(json!({ "cefr_target": "A1" }))
+                &a2,
+                json!({ "cefr_target": "A1" })
             )
             .await
             .status,
             StatusCode::NOT_FOUND
         );
         // Another evaluator cannot score it; another centre's reviewer cannot decide its review.
-        let ev2 = app
-            .call(
-                "POST",
-                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
-                Some(&platform),
-                Some(staff("evaluator", "ev2@example.org")),
-            )
-            .await;
-        let ev2 = app
-            .sign_in_url(ev2.json["sign_in_url"].as_str().unwrap())
-            .await;
-        let levels = json!({ "vocabulary_range": "B1", "grammar": "B1", "fluency": "B1", "pronunciation": "B1", "interaction": "B1" });
+        let ev2 = app.staff(&c2, "evaluator", "ev2@example.org").await;
+        let levels = levels("B1");
         let r = app
-            .call(
-                "PUT",
+            .put(
                 &format!("/api/v1/interviews/{interview}/score"),
-                Some(&ev2),
-                Some(json!({ "levels": levels })),
+                &ev2,
+                json!({ "levels": levels }),
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-        let rv2 = app
-            .call(
-                "POST",
-                &format!("/api/v1/centres/{}/staff", c2.json["id"].as_str().unwrap()),
-                Some(&platform),
-                Some(staff("reviewer", "rv2@example.org")),
-            )
-            .await;
-        let rv2 = app
-            .sign_in_url(rv2.json["sign_in_url"].as_str().unwrap())
-            .await;
+        let rv2 = app.staff(&c2, "reviewer", "rv2@example.org").await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/reviews/{session}/decision"),
-                Some(&rv2),
-                Some(json!({ "decision": "invalidated" })),
+                &rv2,
+                json!({ "decision": "invalidated" }),
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
         // Once held and scored, the interview is part of the record: it cannot be cancelled.
-        held(&app, &interview).await;
-        let ev = app.sign_in("evaluator").await;
+        app.held(&interview).await;
         assert_eq!(
-            app.call(
-                "PUT",
-                &format!("/api/v1/interviews/{interview}/score"),
-                Some(&ev),
-                Some(json!({ "levels": levels }))
-            )
-            .await
-            .status,
+            app.score(&interview, levels.clone()).await.status,
             StatusCode::OK
         );
         let r = app
-            .call(
-                "DELETE",
-                &format!("/api/v1/bookings/{interview}"),
-                Some(&admin),
-                None,
-            )
+            .delete(&format!("/api/v1/bookings/{interview}"), &admin)
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "not_changeable")
-        );
+        r.expect_error(StatusCode::CONFLICT, "not_changeable");
         // And once the result is released, the score is final.
-        let reviewer = app.sign_in("reviewer").await;
-        app.call(
-            "POST",
-            &format!("/api/v1/reviews/{session}/decision"),
-            Some(&reviewer),
-            Some(json!({ "decision": "validated" })),
-        )
-        .await;
-        let r = app
-            .call(
-                "PUT",
-                &format!("/api/v1/interviews/{interview}/score"),
-                Some(&ev),
-                Some(json!({ "levels": levels })),
-            )
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "result_released")
-        );
+        app.decide(&session, "validated").await;
+        let r = app.score(&interview, levels.clone()).await;
+        r.expect_error(StatusCode::CONFLICT, "result_released");
     }
 );
 
 both!(
     the_evaluator_gets_prompts_for_the_target_level,
     |app: TestApp| async move {
-        let ids = import(&app, 1).await;
-        let admin = app.sign_in("centre_admin").await;
-        let slot = slots(&app, &ids[0]).await[0].clone();
-        let b = app
-            .call(
-                "POST",
-                "/api/v1/bookings",
-                Some(&admin),
-                Some(json!({ "slot_id": slot["id"], "candidate_id": ids[0] })),
-            )
-            .await;
-        let id = b.json["id"].as_str().unwrap().to_owned();
+        let ids = app.import(1).await;
+        let id = app.book_nth(&ids[0], 0).await;
         let ev = app.sign_in("evaluator").await;
         let p = app
-            .call(
-                "GET",
-                &format!("/api/v1/interviews/{id}/prompts"),
-                Some(&ev),
-                None,
-            )
+            .get(&format!("/api/v1/interviews/{id}/prompts"), &ev)
             .await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.text);
         assert_eq!(p.json["level"], "B1");
@@ -1103,12 +695,7 @@ both!(
             p.json["parts"][1]["situation"].is_string() && p.json["parts"][2]["topic"].is_string()
         );
         let other = app
-            .call(
-                "GET",
-                &format!("/api/v1/interviews/{id}/prompts?seed=1"),
-                Some(&ev),
-                None,
-            )
+            .get(&format!("/api/v1/interviews/{id}/prompts?seed=1"), &ev)
             .await;
         assert_ne!(
             other.json["parts"][0], p.json["parts"][0],
@@ -1116,14 +703,9 @@ both!(
         );
         let cand = app.sign_in("candidate").await;
         assert_eq!(
-            app.call(
-                "GET",
-                &format!("/api/v1/interviews/{id}/prompts"),
-                Some(&cand),
-                None
-            )
-            .await
-            .status,
+            app.get(&format!("/api/v1/interviews/{id}/prompts"), &cand)
+                .await
+                .status,
             StatusCode::FORBIDDEN
         );
     }
@@ -1132,48 +714,34 @@ both!(
 both!(
     no_evaluator_is_double_booked_by_the_centre,
     |app: TestApp| async move {
-        let candidates = import(&app, 3).await;
+        let candidates = app.import(3).await;
         let admin = app.sign_in("centre_admin").await;
         let evaluator = app.sign_in("evaluator").await;
-        let ev = app
-            .call("GET", "/api/v1/me", Some(&evaluator), None)
-            .await
-            .json["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let ev = app.user_id(&evaluator).await;
         let schedule = |candidate: &str, at: &str| json!({ "candidate_id": candidate, "evaluator_id": ev, "scheduled_at": at, "duration_min": 30 });
         let first = app
-            .call(
-                "POST",
+            .post(
                 "/api/v1/interviews",
-                Some(&admin),
-                Some(schedule(&candidates[0], "2030-01-07T08:00:00Z")),
+                &admin,
+                schedule(&candidates[0], "2030-01-07T08:00:00Z"),
             )
             .await;
         assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
         // 08:15–08:45 overlaps 08:00–08:30.
         let overlapping = app
-            .call(
-                "POST",
+            .post(
                 "/api/v1/interviews",
-                Some(&admin),
-                Some(schedule(&candidates[1], "2030-01-07T08:15:00Z")),
+                &admin,
+                schedule(&candidates[1], "2030-01-07T08:15:00Z"),
             )
             .await;
-        assert_eq!(
-            (overlapping.status, overlapping.code()),
-            (StatusCode::CONFLICT, "slot_taken"),
-            "{}",
-            overlapping.text
-        );
+        overlapping.expect_error(StatusCode::CONFLICT, "slot_taken");
         // Back to back is fine.
         let next = app
-            .call(
-                "POST",
+            .post(
                 "/api/v1/interviews",
-                Some(&admin),
-                Some(schedule(&candidates[1], "2030-01-07T08:30:00Z")),
+                &admin,
+                schedule(&candidates[1], "2030-01-07T08:30:00Z"),
             )
             .await;
         assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
@@ -1242,8 +810,8 @@ both!(
 both!(
     a_candidate_booking_two_slots_at_once_is_told_already_booked,
     |app: TestApp| async move {
-        let candidate = import(&app, 1).await.remove(0);
-        let all = slots(&app, &candidate).await;
+        let candidate = app.import(1).await.remove(0);
+        let all = app.slots(&candidate).await;
         // Ten different slots for the same candidate, at the same time.
         let bodies = all
             .iter()

@@ -5,50 +5,25 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::booking::{finish_written, held, import, slots};
 use crate::both;
 use crate::common::TestApp;
 
 /// Takes a new candidate through written (injected), oral and review; returns the
 /// certificate id.
 async fn certified(app: &TestApp) -> String {
-    let candidate = import(app, 1).await.remove(0);
-    let session = finish_written(app, &candidate).await;
-    let admin = app.sign_in("centre_admin").await;
-    let slot = slots(app, &candidate).await.last().unwrap().clone();
-    let b = app
-        .call(
-            "POST",
-            "/api/v1/bookings",
-            Some(&admin),
-            Some(json!({ "slot_id": slot["id"], "candidate_id": candidate })),
-        )
-        .await;
-    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
-    held(app, b.json["id"].as_str().unwrap()).await;
-    let ev = app.sign_in("evaluator").await;
-    let levels = json!({ "vocabulary_range": "C1", "grammar": "C1", "fluency": "C1", "pronunciation": "B2", "interaction": "C1" });
-    let s = app
-        .call(
-            "PUT",
-            &format!(
-                "/api/v1/interviews/{}/score",
-                b.json["id"].as_str().unwrap()
-            ),
-            Some(&ev),
-            Some(json!({ "levels": levels })),
-        )
-        .await;
-    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
-    let reviewer = app.sign_in("reviewer").await;
-    let d = app
-        .call(
-            "POST",
-            &format!("/api/v1/reviews/{session}/decision"),
-            Some(&reviewer),
-            Some(json!({ "decision": "validated" })),
-        )
-        .await;
+    let candidate = app.import(1).await.remove(0);
+    let session = app.finish_written(&candidate).await;
+    let slot = app.slots(&candidate).await.last().unwrap().clone();
+    let interview = app
+        .book(&slot, &candidate)
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    app.held(&interview).await;
+    let mut levels = crate::flows::levels("C1");
+    levels["pronunciation"] = json!("B2");
+    app.score(&interview, levels).await.expect(StatusCode::OK);
+    let d = app.decide(&session, "validated").await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     let (id,): (String,) = sqlx::query_as("SELECT id FROM certificates WHERE candidate_id = $1")
         .bind(&candidate)
@@ -58,14 +33,18 @@ async fn certified(app: &TestApp) -> String {
     id
 }
 
+/// The public verification report of a certificate.
+async fn verification(app: &TestApp, id: &str) -> crate::common::Res {
+    let path = format!("/api/v1/certificates/{id}");
+    app.call("GET", &path, None, None).await
+}
+
 both!(
     a_certificate_verifies_and_any_change_breaks_it,
     |app: TestApp| async move {
         let first = certified(&app).await;
         let second = certified(&app).await;
-        let report = app
-            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
-            .await;
+        let report = verification(&app, &first).await;
         assert_eq!(report.status, StatusCode::OK, "{}", report.text);
         for check in [
             "signature_valid",
@@ -112,9 +91,7 @@ both!(
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-        let r = app
-            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
-            .await;
+        let r = verification(&app, &first).await;
         assert_eq!(
             (r.json["signature_valid"].clone(), r.json["valid"].clone()),
             (json!(false), json!(false)),
@@ -131,12 +108,7 @@ both!(
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-        assert_eq!(
-            app.call("GET", &format!("/api/v1/certificates/{first}"), None, None)
-                .await
-                .json["valid"],
-            true
-        );
+        assert_eq!(verification(&app, &first).await.json["valid"], true);
         // Change one byte of the log (the other certificate's leaf): inclusion fails.
         let (leaf,): (String,) = sqlx::query_as("SELECT leaf_hash FROM certificates WHERE id = $1")
             .bind(&second)
@@ -154,9 +126,7 @@ both!(
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-        let r = app
-            .call("GET", &format!("/api/v1/certificates/{first}"), None, None)
-            .await;
+        let r = verification(&app, &first).await;
         assert_eq!(
             (r.json["included_in_log"].clone(), r.json["valid"].clone()),
             (json!(false), json!(false)),
@@ -182,39 +152,31 @@ both!(
         let id = certified(&app).await;
         let candidate = app.sign_in("candidate").await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/certificates/{id}/revoke"),
-                Some(&candidate),
-                Some(json!({ "reason": "x" })),
+                &candidate,
+                json!({ "reason": "x" }),
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let admin = app.sign_in("centre_admin").await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/certificates/{id}/revoke"),
-                Some(&admin),
-                Some(json!({ "reason": "Identity fraud established" })),
+                &admin,
+                json!({ "reason": "Identity fraud established" }),
             )
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
         let again = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/certificates/{id}/revoke"),
-                Some(&admin),
-                Some(json!({ "reason": "again" })),
+                &admin,
+                json!({ "reason": "again" }),
             )
             .await;
-        assert_eq!(
-            (again.status, again.code()),
-            (StatusCode::CONFLICT, "already_revoked")
-        );
-        let report = app
-            .call("GET", &format!("/api/v1/certificates/{id}"), None, None)
-            .await;
+        again.expect_error(StatusCode::CONFLICT, "already_revoked");
+        let report = verification(&app, &id).await;
         assert_eq!(report.json["revoked"], true);
         assert_eq!(report.json["valid"], false);
         assert_eq!(

@@ -38,6 +38,39 @@ impl Res {
     pub(crate) fn code(&self) -> &str {
         self.json["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// Asserts the status (showing the body otherwise); the response, for more checks.
+    #[track_caller]
+    pub(crate) fn expect(self, status: StatusCode) -> Res {
+        assert_eq!(self.status, status, "{}", self.text);
+        self
+    }
+
+    /// Asserts an error answer: its status and `error.code`.
+    #[track_caller]
+    pub(crate) fn expect_error(&self, status: StatusCode, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.text);
+    }
+
+    /// The `id` of the body.
+    pub(crate) fn id(&self) -> String {
+        self.json["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// The body as a list.
+    pub(crate) fn list(&self) -> &Vec<Value> {
+        self.json.as_array().expect("a list")
+    }
+
+    /// The element of a list body whose `key` is `value`.
+    #[track_caller]
+    pub(crate) fn find(&self, key: &str, value: &str) -> Value {
+        self.list()
+            .iter()
+            .find(|v| v[key] == value)
+            .unwrap_or_else(|| panic!("no {key} = {value} in {}", self.text))
+            .clone()
+    }
 }
 
 impl TestApp {
@@ -127,6 +160,31 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         self.sign_in_url(r.json["sign_in_url"].as_str().unwrap())
             .await
+    }
+
+    /// A GET with a session token.
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Res {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    /// A DELETE with a session token.
+    pub(crate) async fn delete(&self, path: &str, token: &str) -> Res {
+        self.call("DELETE", path, Some(token), None).await
+    }
+
+    /// A POST of a JSON body with a session token.
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Res {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    /// A POST without a body, with a session token.
+    pub(crate) async fn post_empty(&self, path: &str, token: &str) -> Res {
+        self.call("POST", path, Some(token), None).await
+    }
+
+    /// A PUT of a JSON body with a session token.
+    pub(crate) async fn put(&self, path: &str, token: &str, body: Value) -> Res {
+        self.call("PUT", path, Some(token), Some(body)).await
     }
 
     /// Sends a JSON request.

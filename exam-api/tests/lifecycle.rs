@@ -7,61 +7,35 @@
 use axum::http::StatusCode;
 use exam_api::interviews::store;
 use exam_core::interview::Event;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::booking::{finish_written, import, slots};
 use crate::both;
 use crate::common::TestApp;
+use crate::flows::levels;
 
 const MIN: i64 = 60_000;
-
-fn levels() -> Value {
-    json!({ "vocabulary_range": "B2", "grammar": "B2", "fluency": "B2", "pronunciation": "B2", "interaction": "B2" })
-}
 
 /// An interview of a new candidate with the demo evaluator, starting `in_min` minutes
 /// from now (negative: in the past); (interview, candidate).
 async fn interview_in(app: &TestApp, in_min: i64) -> (String, String) {
-    let candidate = import(app, 1).await.remove(0);
+    let candidate = app.import(1).await.remove(0);
     let admin = app.sign_in("centre_admin").await;
     let ev = app.sign_in("evaluator").await;
-    let ev_id = app.call("GET", "/api/v1/me", Some(&ev), None).await.json["id"].clone();
+    let ev_id = app.me(&ev).await["id"].clone();
     let at = chrono::Utc::now() + chrono::Duration::minutes(in_min);
     let r = app
-        .call(
-            "POST",
-            "/api/v1/interviews",
-            Some(&admin),
-            Some(json!({ "candidate_id": candidate, "evaluator_id": ev_id, "scheduled_at": at.to_rfc3339() })),
-        )
+        .post("/api/v1/interviews", &admin, json!({ "candidate_id": candidate, "evaluator_id": ev_id, "scheduled_at": at.to_rfc3339() }))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     (r.json["id"].as_str().unwrap().to_owned(), candidate)
 }
 
 async fn step(app: &TestApp, id: &str, event: Event, at: i64) {
-    store::advance_now(
-        &app.state.db,
-        id,
-        event,
-        None,
-        None,
-        &app.state.config.lifecycle,
-        at,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{event:?}: {e}"));
+    app.advance(id, event, None, at).await;
 }
 
 async fn score(app: &TestApp, id: &str) -> crate::common::Res {
-    let ev = app.sign_in("evaluator").await;
-    app.call(
-        "PUT",
-        &format!("/api/v1/interviews/{id}/score"),
-        Some(&ev),
-        Some(json!({ "levels": levels() })),
-    )
-    .await
+    app.score(id, levels("B2")).await
 }
 
 async fn status_and_scores(app: &TestApp, id: &str) -> (String, i64) {
@@ -127,9 +101,7 @@ both!(
         }
         // The evaluator's page of that interview says it ended, with its times.
         let ev = app.sign_in("evaluator").await;
-        let i = app
-            .call("GET", &format!("/api/v1/interviews/{id}"), Some(&ev), None)
-            .await;
+        let i = app.get(&format!("/api/v1/interviews/{id}"), &ev).await;
         assert_eq!(i.json["status"], "ended");
         assert_eq!(
             (i.json["scored"].as_bool(), i.json["scoreable"].as_bool()),
@@ -140,12 +112,7 @@ both!(
         // without recording, with a reason; the room's times stay; then it is scored.
         let ended_at = i.json["ended_at"].clone();
         let r = app
-            .call(
-                "POST",
-                &format!("/api/v1/interviews/{id}/close"),
-                Some(&ev),
-                Some(json!({ "kind": "held_without_recording", "reason": "The connection failed; finished by phone" })),
-            )
+            .post(&format!("/api/v1/interviews/{id}/close"), &ev, json!({ "kind": "held_without_recording", "reason": "The connection failed; finished by phone" }))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.json["closure"], "held_without_recording");
@@ -174,12 +141,7 @@ both!(
         // The steps are in the audit log, in order.
         let admin = app.sign_in("centre_admin").await;
         let audit = app
-            .call(
-                "GET",
-                &format!("/api/v1/interviews/{id}/audit"),
-                Some(&admin),
-                None,
-            )
+            .get(&format!("/api/v1/interviews/{id}/audit"), &admin)
             .await;
         let actions: Vec<&str> = audit
             .json
@@ -190,18 +152,8 @@ both!(
             .collect();
         assert_eq!(actions, ["arrive", "id_checked", "start", "end"]);
         // Over, it cannot be cancelled or moved.
-        let r = app
-            .call(
-                "DELETE",
-                &format!("/api/v1/bookings/{id}"),
-                Some(&admin),
-                None,
-            )
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "not_changeable")
-        );
+        let r = app.delete(&format!("/api/v1/bookings/{id}"), &admin).await;
+        r.expect_error(StatusCode::CONFLICT, "not_changeable");
     }
 );
 
@@ -214,29 +166,16 @@ both!(
             let app = &app;
             let ev = ev.clone();
             async move {
-                app.call(
-                    "POST",
-                    &format!("/api/v1/interviews/{id}/close"),
-                    Some(&ev),
-                    Some(body),
-                )
-                .await
+                app.post(&format!("/api/v1/interviews/{id}/close"), &ev, body)
+                    .await
             }
         };
         // Five minutes after the start: still within the 10-minute grace period.
         let (id, candidate) = interview_in(&app, -5).await;
         let r = close(&id, "no_show", "Nobody came").await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "too_early_for_no_show"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "too_early_for_no_show");
         let r = close(&id, "no_show", "  ").await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason")
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason");
         // Fifteen minutes after: recorded, with the reason, by the evaluator.
         sqlx::query("UPDATE interviews SET scheduled_at = scheduled_at - $1 WHERE id = $2")
             .bind(10 * MIN)
@@ -253,66 +192,37 @@ both!(
         );
         // The candidate sees the phase, not the evaluator's words.
         let cand = app.sign_in_candidate(&candidate).await;
-        let mine = app
-            .call(
-                "GET",
-                &format!("/api/v1/interviews/{id}"),
-                Some(&cand),
-                None,
-            )
-            .await;
+        let mine = app.get(&format!("/api/v1/interviews/{id}"), &cand).await;
         assert_eq!(mine.json["status"], "no_show");
         assert!(mine.json["closure_reason"].is_null(), "{}", mine.text);
         // Not twice, not scored.
         let again = close(&id, "held_without_recording", "After all").await;
-        assert_eq!(
-            (again.status, again.code()),
-            (StatusCode::CONFLICT, "no_show")
-        );
+        again.expect_error(StatusCode::CONFLICT, "no_show");
         let s = score(&app, &id).await;
-        assert_eq!((s.status, s.code()), (StatusCode::CONFLICT, "no_show"));
+        s.expect_error(StatusCode::CONFLICT, "no_show");
         let admin = app.sign_in("centre_admin").await;
         let audit = app
-            .call(
-                "GET",
-                &format!("/api/v1/interviews/{id}/audit"),
-                Some(&admin),
-                None,
-            )
+            .get(&format!("/api/v1/interviews/{id}/audit"), &admin)
             .await;
         let entry = &audit.json[0];
         assert_eq!(entry["action"], "no_show");
         assert_eq!(entry["from_status"], "scheduled");
         assert_eq!(entry["reason"], "Nobody came; two calls unanswered");
-        let ev_id = app.call("GET", "/api/v1/me", Some(&ev), None).await.json["id"].clone();
+        let ev_id = app.me(&ev).await["id"].clone();
         assert_eq!(entry["actor_id"], ev_id);
         // The centre sees it, with the reason.
-        let list = app
-            .call("GET", "/api/v1/centre/candidates", Some(&admin), None)
-            .await;
-        let row = list
-            .json
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == candidate.as_str())
-            .unwrap()
-            .clone();
+        let list = app.get("/api/v1/centre/candidates", &admin).await;
+        let row = list.find("id", &candidate);
         assert_eq!(row["interview_status"], "no_show");
         assert_eq!(
             row["interview_closure_reason"],
             "Nobody came; two calls unanswered"
         );
         // So does the reviewer of the candidate's written test.
-        let session = finish_written(&app, &candidate).await;
+        let session = app.finish_written(&candidate).await;
         let reviewer = app.sign_in("reviewer").await;
         let page = app
-            .call(
-                "GET",
-                &format!("/api/v1/reviews/{session}"),
-                Some(&reviewer),
-                None,
-            )
+            .get(&format!("/api/v1/reviews/{session}"), &reviewer)
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         assert_eq!(page.json["oral_closure"]["kind"], "no_show");
@@ -323,49 +233,34 @@ both!(
 
         // The candidate may book again (the centre allows it by default)…
         let token = app.sign_in_candidate(&candidate).await;
-        let free = slots(&app, &candidate).await;
-        let centre = app.call("GET", "/api/v1/me", Some(&admin), None).await.json["centre_id"]
+        let free = app.slots(&candidate).await;
+        let centre = app.me(&admin).await["centre_id"]
             .as_str()
             .unwrap()
             .to_owned();
         let settings = |allowed: bool| {
             let (app, admin, centre) = (&app, admin.clone(), centre.clone());
             async move {
-                app.call(
-                    "PUT",
+                app.put(
                     &format!("/api/v1/centres/{centre}/settings"),
-                    Some(&admin),
-                    Some(json!({ "rebook_after_no_show": allowed })),
+                    &admin,
+                    json!({ "rebook_after_no_show": allowed }),
                 )
                 .await
             }
         };
+        let rebooking = json!({ "slot_id": free[0]["id"] });
         // …unless the centre says otherwise.
         let s = settings(false).await;
         assert_eq!(s.status, StatusCode::OK, "{}", s.text);
         assert_eq!(s.json["rebook_after_no_show"], false);
         let r = app
-            .call(
-                "POST",
-                "/api/v1/bookings",
-                Some(&token),
-                Some(json!({ "slot_id": free[0]["id"] })),
-            )
+            .post("/api/v1/bookings", &token, rebooking.clone())
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "rebooking_closed"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "rebooking_closed");
         settings(true).await;
         let r = app
-            .call(
-                "POST",
-                "/api/v1/bookings",
-                Some(&token),
-                Some(json!({ "slot_id": free[0]["id"] })),
-            )
+            .post("/api/v1/bookings", &token, rebooking.clone())
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         assert_eq!(r.json["status"], "held");
@@ -381,19 +276,9 @@ both!(
         let admin = app.sign_in("centre_admin").await;
         let cand = app.sign_in_candidate(&candidate).await;
         let r = app
-            .call(
-                "DELETE",
-                &format!("/api/v1/bookings/{started}"),
-                Some(&cand),
-                None,
-            )
+            .delete(&format!("/api/v1/bookings/{started}"), &cand)
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "not_changeable"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "not_changeable");
         assert_eq!(
             store::get(&app.state.db, &started)
                 .await
@@ -404,12 +289,7 @@ both!(
         );
         // The centre still may (it is then no no-show).
         let r = app
-            .call(
-                "DELETE",
-                &format!("/api/v1/bookings/{started}"),
-                Some(&admin),
-                None,
-            )
+            .delete(&format!("/api/v1/bookings/{started}"), &admin)
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
         // Not before the slot's time…
@@ -417,28 +297,17 @@ both!(
         let body =
             json!({ "kind": "held_without_recording", "reason": "The room failed; held by phone" });
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/interviews/{future}/close"),
-                Some(&ev),
-                Some(body.clone()),
+                &ev,
+                body.clone(),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "not_started_yet"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "not_started_yet");
         // …but once it has begun: closed, audited, and then scored.
         let (id, _) = interview_in(&app, -1).await;
         let r = app
-            .call(
-                "POST",
-                &format!("/api/v1/interviews/{id}/close"),
-                Some(&ev),
-                Some(body),
-            )
+            .post(&format!("/api/v1/interviews/{id}/close"), &ev, body)
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(

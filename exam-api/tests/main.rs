@@ -6,6 +6,7 @@ mod bank;
 mod booking;
 mod certificates;
 mod common;
+mod flows;
 mod lifecycle;
 mod openapi;
 mod proctoring;

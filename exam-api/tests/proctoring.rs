@@ -32,8 +32,7 @@ async fn candidate(app: &TestApp, centre: Option<&str>) -> (String, String) {
     };
     let email = format!("c{}@example.org", uuid::Uuid::new_v4().simple());
     let c = app
-        .call("POST", "/api/v1/candidates", Some(&by),
-            Some(json!({ "email": email, "first_names": "Ada", "last_name": "Lovelace", "cefr_target": "B1", "centre_id": centre })))
+        .post("/api/v1/candidates", &by, json!({ "email": email, "first_names": "Ada", "last_name": "Lovelace", "cefr_target": "B1", "centre_id": centre }))
         .await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
     let id = c.json["id"].as_str().unwrap().to_owned();
@@ -42,9 +41,7 @@ async fn candidate(app: &TestApp, centre: Option<&str>) -> (String, String) {
         .await;
     let profile = json!({ "birth_name": "LOVELACE", "first_names": "Ada", "birth_date": "1990-12-10",
                           "sex": "F", "birth_commune": "Londres", "birth_country": "Royaume-Uni" });
-    let r = app
-        .call("PUT", "/api/v1/me/profile", Some(&token), Some(profile))
-        .await;
+    let r = app.put("/api/v1/me/profile", &token, profile).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     exam_api::testing::mark_identity_done(&app.state.db, &id)
         .await
@@ -102,12 +99,7 @@ async fn reviewer(app: &TestApp, centre: &str) -> (String, String) {
     let platform = app.sign_in("platform_admin").await;
     let email = format!("r{}@example.org", uuid::Uuid::new_v4().simple());
     let r = app
-        .call(
-            "POST",
-            &format!("/api/v1/centres/{centre}/staff"),
-            Some(&platform),
-            Some(json!({ "role": "reviewer", "email": email, "first_names": "Rae", "last_name": "View" })),
-        )
+        .post(&format!("/api/v1/centres/{centre}/staff"), &platform, json!({ "role": "reviewer", "email": email, "first_names": "Rae", "last_name": "View" }))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let token = app
@@ -117,31 +109,29 @@ async fn reviewer(app: &TestApp, centre: &str) -> (String, String) {
 }
 
 async fn me(app: &TestApp, token: &str) -> Value {
-    app.call("GET", "/api/v1/me", Some(token), None).await.json
+    app.get("/api/v1/me", token).await.json
 }
 
 async fn queue(app: &TestApp, token: &str) -> Vec<Value> {
-    let q = app.call("GET", "/api/v1/reviews", Some(token), None).await;
+    let q = app.get("/api/v1/reviews", token).await;
     assert_eq!(q.status, StatusCode::OK, "{}", q.text);
     q.json.as_array().unwrap().clone()
 }
 
 async fn decide_event(app: &TestApp, token: &str, session: &str, event: &str, body: Value) -> Res {
-    app.call(
-        "POST",
+    app.post(
         &format!("/api/v1/reviews/{session}/events/{event}"),
-        Some(token),
-        Some(body),
+        token,
+        body,
     )
     .await
 }
 
 async fn decide(app: &TestApp, token: &str, session: &str, decision: &str) -> Res {
-    app.call(
-        "POST",
+    app.post(
         &format!("/api/v1/reviews/{session}/decision"),
-        Some(token),
-        Some(json!({ "decision": decision, "comment": "vu" })),
+        token,
+        json!({ "decision": decision, "comment": "vu" }),
     )
     .await
 }
@@ -191,20 +181,15 @@ async fn captures(app: &TestApp, candidate: &str, selfie: &[u8], document: Optio
 both!(events_build_the_session_page, |app: TestApp| async move {
     let (cand, token) = candidate(&app, None).await;
     // A real session: started and one item answered over HTTP.
-    let view = app
-        .call("POST", "/api/v1/written", Some(&token), None)
-        .await;
+    let view = app.post_empty("/api/v1/written", &token).await;
     assert_eq!(view.status, StatusCode::CREATED, "{}", view.text);
     let session = view.json["id"].as_str().unwrap().to_owned();
     let item = view.json["item"].clone();
     let r = app
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/written/{session}/answers"),
-            Some(&token),
-            Some(
-                json!({ "item_id": item["id"], "response": crate::written::blank_response(&item) }),
-            ),
+            &token,
+            json!({ "item_id": item["id"], "response": crate::written::blank_response(&item) }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -286,14 +271,7 @@ both!(events_build_the_session_page, |app: TestApp| async move {
     assert_eq!(mine["candidate_id"], cand.as_str());
     assert_eq!(mine["status"], "pending");
 
-    let p = app
-        .call(
-            "GET",
-            &format!("/api/v1/reviews/{session}"),
-            Some(&rv),
-            None,
-        )
-        .await;
+    let p = app.get(&format!("/api/v1/reviews/{session}"), &rv).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     let p = p.json;
     assert_eq!(p["candidate_name"], "Ada Lovelace");
@@ -392,14 +370,7 @@ both!(events_build_the_session_page, |app: TestApp| async move {
     assert_eq!(audit[0]["action"], "opened");
     assert_eq!(audit[0]["reviewer_id"], me(&app, &rv).await["id"]);
     // Candidates have no access to reviews.
-    let r = app
-        .call(
-            "GET",
-            &format!("/api/v1/reviews/{session}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let r = app.get(&format!("/api/v1/reviews/{session}"), &token).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 });
 
@@ -519,14 +490,7 @@ both!(
             },
         )
         .await;
-        let page = app
-            .call(
-                "GET",
-                &format!("/api/v1/reviews/{theirs}"),
-                Some(first),
-                None,
-            )
-            .await;
+        let page = app.get(&format!("/api/v1/reviews/{theirs}"), first).await;
         let thumb = page.json["events"][0]["thumbnails"][0]
             .as_str()
             .unwrap()
@@ -577,12 +541,7 @@ both!(
         // reviewer when they list the queue.
         let platform = app.sign_in("platform_admin").await;
         let c2 = app
-            .call(
-                "POST",
-                "/api/v1/centres",
-                Some(&platform),
-                Some(json!({ "name": "Lyon" })),
-            )
+            .post("/api/v1/centres", &platform, json!({ "name": "Lyon" }))
             .await;
         let c2 = c2.json["id"].as_str().unwrap().to_owned();
         let (cand, _) = candidate(&app, Some(&c2)).await;
@@ -594,9 +553,7 @@ both!(
         assert_eq!(assignee(s.clone()).await, Some(rv2_id));
         // Reviewers of the demo centre never see it.
         assert!(!ids(queue(&app, first).await).contains(&s));
-        let r = app
-            .call("GET", &format!("/api/v1/reviews/{s}"), Some(first), None)
-            .await;
+        let r = app.get(&format!("/api/v1/reviews/{s}"), first).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
 );
@@ -627,12 +584,7 @@ both!(
         let rv_id = me(&app, &rv).await["id"].as_str().unwrap().to_owned();
         // Not while flags are pending.
         let r = decide(&app, &rv, &s, "validated").await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "events_pending"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "events_pending");
         // A confirmed flag needs a comment; a dismissed one does not.
         let r = decide_event(
             &app,
@@ -642,10 +594,7 @@ both!(
             json!({ "decision": "confirmed", "comment": "  " }),
         )
         .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "comment_required")
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "comment_required");
         let r = decide_event(
             &app,
             &rv,
@@ -718,20 +667,11 @@ both!(
         );
         // After the decision: neither events nor the session change.
         let r = decide_event(&app, &rv, &s, &medium, json!({ "decision": "dismissed" })).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "already_decided")
-        );
+        r.expect_error(StatusCode::CONFLICT, "already_decided");
         let r = decide(&app, &rv, &s, "validated").await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "already_decided")
-        );
+        r.expect_error(StatusCode::CONFLICT, "already_decided");
         // The page shows the outcome and the audit log, in order.
-        let p = app
-            .call("GET", &format!("/api/v1/reviews/{s}"), Some(&rv), None)
-            .await
-            .json;
+        let p = app.get(&format!("/api/v1/reviews/{s}"), &rv).await.json;
         assert_eq!(p["status"], "invalidated");
         assert_eq!(p["decision"]["comment"], "vu");
         assert_eq!(p["events"][1]["status"], "confirmed");
@@ -838,12 +778,7 @@ both!(
         assert_eq!(events, 3);
         let rv = app.sign_in("reviewer").await;
         let p = app
-            .call(
-                "GET",
-                &format!("/api/v1/reviews/{}", made[0]),
-                Some(&rv),
-                None,
-            )
+            .get(&format!("/api/v1/reviews/{}", made[0]), &rv)
             .await
             .json;
         assert_eq!(p["media_purged"], true);
@@ -852,12 +787,7 @@ both!(
         assert_eq!(p["identity"]["selfie_url"], Value::Null);
         assert!((p["identity"]["similarity"].as_f64().unwrap() - 0.71).abs() < 1e-6);
         let p = app
-            .call(
-                "GET",
-                &format!("/api/v1/reviews/{}", made[1]),
-                Some(&rv),
-                None,
-            )
+            .get(&format!("/api/v1/reviews/{}", made[1]), &rv)
             .await
             .json;
         assert_eq!(p["media_purged"], false);
@@ -901,84 +831,47 @@ both!(
             let r = app
                 .raw("POST", path, Some(&rv), Some("{}"), Some("text/plain"))
                 .await;
-            assert_eq!(
-                (r.status, r.code()),
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            );
+            r.expect_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
             let r = app
-                .call(
-                    "POST",
+                .post(
                     path,
-                    Some(&rv),
-                    Some(json!({ "decision": "validated", "comment": "", "score": 3 })),
+                    &rv,
+                    json!({ "decision": "validated", "comment": "", "score": 3 }),
                 )
                 .await;
-            assert_eq!(
-                (r.status, r.code()),
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-                "{}",
-                r.text
-            );
+            r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
             assert!(r.text.contains("score"), "{}", r.text);
-            let r = app
-                .call(
-                    "POST",
-                    path,
-                    Some(&rv),
-                    Some(json!({ "decision": "maybe" })),
-                )
-                .await;
-            assert_eq!(
-                (r.status, r.code()),
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision")
-            );
-            let r = app
-                .call("POST", path, Some(&rv), Some(json!({ "comment": "x" })))
-                .await;
-            assert_eq!(
-                (r.status, r.code()),
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
-            );
+            let r = app.post(path, &rv, json!({ "decision": "maybe" })).await;
+            r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision");
+            let r = app.post(path, &rv, json!({ "comment": "x" })).await;
+            r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
         }
         let long = "x".repeat(2001);
         let r = app
-            .call(
-                "POST",
+            .post(
                 &on_event,
-                Some(&rv),
-                Some(json!({ "decision": "confirmed", "comment": long })),
+                &rv,
+                json!({ "decision": "confirmed", "comment": long }),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment")
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment");
         let r = app
-            .call(
-                "POST",
+            .post(
                 &decision,
-                Some(&rv),
-                Some(json!({ "decision": "validated", "comment": long })),
+                &rv,
+                json!({ "decision": "validated", "comment": long }),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment")
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment");
         // Nothing was decided by any of these.
-        let p = app
-            .call("GET", &format!("/api/v1/reviews/{s}"), Some(&rv), None)
-            .await
-            .json;
+        let p = app.get(&format!("/api/v1/reviews/{s}"), &rv).await.json;
         assert_eq!(p["status"], "pending");
         assert_eq!(p["events"][0]["status"], "pending");
         assert_eq!(p["audit"].as_array().unwrap().len(), 1);
 
         // The identity step: clear refusals before any face analysis.
         let (_, fresh) = candidate(&app, None).await;
-        let r = app
-            .call("GET", "/api/v1/me/identity", Some(&fresh), None)
-            .await;
+        let r = app.get("/api/v1/me/identity", &fresh).await;
         assert_eq!(
             r.json,
             json!({ "selfie": false, "document": false, "done": true }),

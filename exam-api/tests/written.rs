@@ -38,14 +38,13 @@ async fn ready_candidate(app: &TestApp, multiplier: f64) -> String {
     let admin = app.sign_in("centre_admin").await;
     let email = format!("c{}@example.org", uuid::Uuid::new_v4().simple());
     let c = app
-        .call("POST", "/api/v1/candidates", Some(&admin),
-            Some(json!({ "email": email, "first_names": "Test", "last_name": "Candidate", "cefr_target": "B1", "time_multiplier": multiplier })))
+        .post("/api/v1/candidates", &admin, json!({ "email": email, "first_names": "Test", "last_name": "Candidate", "cefr_target": "B1", "time_multiplier": multiplier }))
         .await;
     let token = app
         .sign_in_url(c.json["sign_in_url"].as_str().unwrap())
         .await;
     assert_eq!(
-        app.call("PUT", "/api/v1/me/profile", Some(&token), Some(profile()))
+        app.put("/api/v1/me/profile", &token, profile())
             .await
             .status,
         StatusCode::NO_CONTENT
@@ -57,7 +56,7 @@ async fn ready_candidate(app: &TestApp, multiplier: f64) -> String {
 }
 
 async fn start(app: &TestApp, token: &str) -> Value {
-    let r = app.call("POST", "/api/v1/written", Some(token), None).await;
+    let r = app.post_empty("/api/v1/written", token).await;
     assert!(
         r.status == StatusCode::CREATED || r.status == StatusCode::OK,
         "{}",
@@ -84,10 +83,7 @@ both!(
         assert_eq!(j.json["profile_complete"], false);
         assert_eq!(j.json["written"], Value::Null);
         let r = app.call("POST", "/api/v1/written", t, None).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "profile_incomplete")
-        );
+        r.expect_error(StatusCode::CONFLICT, "profile_incomplete");
         // The form checks each field.
         for (field, value) in [
             ("birth_date", json!("17/05/1994")),
@@ -117,10 +113,7 @@ both!(
             profile()
         );
         let r = app.call("POST", "/api/v1/written", t, None).await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "identity_required")
-        );
+        r.expect_error(StatusCode::CONFLICT, "identity_required");
         let check = json!({ "audio_ok": true, "microphone_ok": true, "camera_ok": true, "bandwidth_kbps": 5000 });
         assert_eq!(
             app.call("POST", "/api/v1/me/system-check", t, Some(check))
@@ -141,9 +134,7 @@ both!(
         // Staff have no written test.
         let ev = app.sign_in("evaluator").await;
         assert_eq!(
-            app.call("POST", "/api/v1/written", Some(&ev), None)
-                .await
-                .status,
+            app.post_empty("/api/v1/written", &ev).await.status,
             StatusCode::FORBIDDEN
         );
     }
@@ -173,47 +164,29 @@ both!(
             assert!(!text.contains(key), "{key} leaked: {text}");
         }
         // Reading the view again gives the same item, not another.
-        let again = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await;
+        let again = app.get(&format!("/api/v1/written/{id}"), &token).await;
         assert_eq!(again.json["item"]["id"], item["id"]);
         assert!(
             again.json["remaining_ms"].as_i64().unwrap() <= view["remaining_ms"].as_i64().unwrap()
         );
         // An answer to another item is refused; a response of the wrong shape too.
         let r = app
-            .call(
-                "POST",
-                &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": if item_id == "en-voc-042" { "en-voc-041" } else { "en-voc-042" }, "response": { "choice": 0 } })),
-            )
+            .post(&format!("/api/v1/written/{id}/answers"), &token, json!({ "item_id": if item_id == "en-voc-042" { "en-voc-041" } else { "en-voc-042" }, "response": { "choice": 0 } }))
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "not_current_item"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "not_current_item");
         let wrong = if item["type"] == "choice" {
             json!({ "typed": [] })
         } else {
             json!({ "choice": 0 })
         };
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": item_id, "response": wrong })),
+                &token,
+                json!({ "item_id": item_id, "response": wrong }),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_response"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_response");
         let r = app
             .raw(
                 "POST",
@@ -223,17 +196,13 @@ both!(
                 Some("application/json"),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::BAD_REQUEST, "malformed_json")
-        );
+        r.expect_error(StatusCode::BAD_REQUEST, "malformed_json");
         // The right shape is recorded, stored before the acknowledgement, then a pause with no item.
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": item_id, "response": blank_response(&item) })),
+                &token,
+                json!({ "item_id": item_id, "response": blank_response(&item) }),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -246,9 +215,7 @@ both!(
         .await
         .unwrap();
         assert_eq!(outcome.as_deref(), Some("answered"));
-        let paused = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await;
+        let paused = app.get(&format!("/api/v1/written/{id}"), &token).await;
         assert_eq!(paused.json["status"], "pause");
         assert_eq!(
             paused.json["item"],
@@ -257,11 +224,10 @@ both!(
         );
         assert!(paused.json["pause_until_ms"].as_i64().unwrap() > now_ms());
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": item_id, "response": blank_response(&item) })),
+                &token,
+                json!({ "item_id": item_id, "response": blank_response(&item) }),
             )
             .await;
         assert_eq!(
@@ -271,40 +237,27 @@ both!(
         );
         // Another candidate cannot see this session; staff cannot drive it.
         let other = ready_candidate(&app, 1.0).await;
+        let r = app.get(&format!("/api/v1/written/{id}"), &other).await;
+        r.expect_error(StatusCode::NOT_FOUND, "not_found");
         let r = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&other), None)
-            .await;
-        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
-        let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&other),
-                Some(json!({ "item_id": item_id, "response": { "choice": 0 } })),
+                &other,
+                json!({ "item_id": item_id, "response": { "choice": 0 } }),
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         // The candidate cannot read items or results.
         assert_eq!(
-            app.call(
-                "GET",
-                &format!("/api/v1/items/{item_id}"),
-                Some(&token),
-                None
-            )
-            .await
-            .status,
+            app.get(&format!("/api/v1/items/{item_id}"), &token)
+                .await
+                .status,
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            app.call(
-                "GET",
-                &format!("/api/v1/written/{id}/result"),
-                Some(&token),
-                None
-            )
-            .await
-            .status,
+            app.get(&format!("/api/v1/written/{id}/result"), &token)
+                .await
+                .status,
             StatusCode::FORBIDDEN
         );
     }
@@ -333,19 +286,13 @@ both!(
         let item = view["item"].clone();
         expire_current(&app, &id).await;
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+                &token,
+                json!({ "item_id": item["id"], "response": blank_response(&item) }),
             )
             .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::CONFLICT, "too_late"),
-            "{}",
-            r.text
-        );
+        r.expect_error(StatusCode::CONFLICT, "too_late");
         let rows: Vec<(i64, Option<String>, Option<i64>)> =
         sqlx::query_as("SELECT position, outcome, score FROM written_items WHERE session_id = $1 ORDER BY position")
             .bind(&id)
@@ -354,14 +301,10 @@ both!(
             .unwrap();
         assert_eq!(rows[0], (1, Some("timeout".to_owned()), Some(0)));
         // Without an answer at all, reading the view records the timeout and moves on.
-        let v2 = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await;
+        let v2 = app.get(&format!("/api/v1/written/{id}"), &token).await;
         assert_eq!(v2.json["position"], 2);
         expire_current(&app, &id).await;
-        let v3 = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await;
+        let v3 = app.get(&format!("/api/v1/written/{id}"), &token).await;
         assert_eq!(v3.json["position"], 3);
         let (timeouts,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM written_items WHERE session_id = $1 AND outcome = 'timeout'",
@@ -409,31 +352,20 @@ both!(
                     assert_eq!(r.headers["content-type"], "audio/ogg");
                 }
                 let r = app.raw("POST", &url, Some(&token), None, None).await;
-                assert_eq!(
-                    (r.status, r.code()),
-                    (StatusCode::CONFLICT, "play_limit_reached"),
-                    "{}",
-                    r.text
-                );
-                let v = app
-                    .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-                    .await;
+                r.expect_error(StatusCode::CONFLICT, "play_limit_reached");
+                let v = app.get(&format!("/api/v1/written/{id}"), &token).await;
                 assert_eq!(v.json["item"]["plays_used"], 2);
                 plays_checked = true;
             }
             let r = app
-                .call(
-                    "POST",
+                .post(
                     &format!("/api/v1/written/{id}/answers"),
-                    Some(&token),
-                    Some(json!({ "item_id": item["id"], "response": blank_response(&item) })),
+                    &token,
+                    json!({ "item_id": item["id"], "response": blank_response(&item) }),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-            view = app
-                .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-                .await
-                .json;
+            view = app.get(&format!("/api/v1/written/{id}"), &token).await.json;
         }
         assert!(plays_checked);
         assert_eq!(view["status"], "finished");
@@ -450,12 +382,7 @@ both!(
         // Staff of the centre read the result: a level per domain; the candidate does not.
         let admin = app.sign_in("centre_admin").await;
         let result = app
-            .call(
-                "GET",
-                &format!("/api/v1/written/{id}/result"),
-                Some(&admin),
-                None,
-            )
+            .get(&format!("/api/v1/written/{id}/result"), &admin)
             .await;
         assert_eq!(result.status, StatusCode::OK, "{}", result.text);
         let domains = result.json["domains"].as_array().unwrap();
@@ -476,14 +403,13 @@ both!(
         .unwrap();
         assert_eq!(n, 50, "every answer stored");
         let r = app
-            .call(
-                "POST",
+            .post(
                 &format!("/api/v1/written/{id}/answers"),
-                Some(&token),
-                Some(json!({ "item_id": "en-voc-001", "response": { "choice": 0 } })),
+                &token,
+                json!({ "item_id": "en-voc-001", "response": { "choice": 0 } }),
             )
             .await;
-        assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "finished"));
+        r.expect_error(StatusCode::CONFLICT, "finished");
     }
 );
 
@@ -496,9 +422,7 @@ both!(
         let id = view["id"].as_str().unwrap().to_owned();
         // As after a restart: nothing cached, everything from storage.
         app.state.written.evict(&id);
-        let resumed = app
-            .call("GET", &format!("/api/v1/written/{id}"), Some(&token), None)
-            .await;
+        let resumed = app.get(&format!("/api/v1/written/{id}"), &token).await;
         assert_eq!(resumed.json["item"], view["item"]);
         assert_eq!(resumed.json["deadline_ms"], view["deadline_ms"]);
     }
@@ -521,25 +445,20 @@ both!(demo_and_practice, pause(3000), |app: TestApp| async move {
         .await;
     assert_eq!(clip.status, StatusCode::OK);
     let token = app.sign_in("candidate").await;
-    let practice = app
-        .call("GET", "/api/v1/practice/grammar", Some(&token), None)
-        .await;
+    let practice = app.get("/api/v1/practice/grammar", &token).await;
     let item = practice.json["items"][0].clone();
     let r = app
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/practice/{}/check", item["id"].as_str().unwrap()),
-            Some(&token),
-            Some(json!({ "response": blank_response(&item) })),
+            &token,
+            json!({ "response": blank_response(&item) }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.json["tip"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(!r.json["expected"].as_array().unwrap().is_empty());
     assert_eq!(
-        app.call("GET", "/api/v1/practice/history", Some(&token), None)
-            .await
-            .status,
+        app.get("/api/v1/practice/history", &token).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(

@@ -34,15 +34,11 @@
 //! ```
 
 use crate::sfu::lock;
-use crate::{Sfu, SfuConfig, SfuError, SfuEvent};
+use crate::{Sfu, SfuConfig, SfuError, SfuEvent, loopback};
 use bytes::Bytes;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
@@ -58,9 +54,8 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    register_default_interceptors,
+    MediaEngine, PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState,
+    RTCPeerConnectionState, RTCSessionDescription,
 };
 
 /// Video: 30 frames per second of 5 or 6 packets (5.2 on average) of 1200 bytes: 156
@@ -521,7 +516,6 @@ impl Peer {
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             engine.register_codec(codec(kind), kind)?;
         }
-        let registry = register_default_interceptors(Registry::new(), &mut engine)?;
         let (gathering, mut gathering_rx) = watch::channel(RTCIceGatheringState::New);
         let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
         let handler = Arc::new(PeerHandler {
@@ -529,32 +523,15 @@ impl Peer {
             state,
             probe: Arc::clone(&probe),
         });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_media_engine(engine)
-                .with_interceptor_registry(registry)
-                .with_handler(handler)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await?,
-        );
+        let pc = loopback::peer_connection(engine, |r| r, handler).await?;
         let track = |kind: RtpCodecKind, stream: usize| {
-            let name = format!("s{stream}");
-            Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                format!("bench-{first_stream}"),
-                name.clone(),
-                name,
+            loopback::rtp_track(
+                &format!("bench-{first_stream}"),
+                &format!("s{stream}"),
                 kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(0x4000_0000 + stream as u32),
-                        ..Default::default()
-                    },
-                    active: true,
-                    codec: codec(kind).rtp_codec,
-                    ..Default::default()
-                }],
-            )))
+                0x4000_0000 + stream as u32,
+                codec(kind).rtp_codec,
+            )
         };
         let (video_stream, audio_stream) = (first_stream, first_stream + 1);
         let video = track(RtpCodecKind::Video, video_stream);
@@ -566,18 +543,9 @@ impl Peer {
 
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer).await?;
-        tokio::time::timeout(
-            STEP_TIMEOUT,
-            gathering_rx.wait_for(|s| *s == RTCIceGatheringState::Complete),
-        )
-        .await
-        .map_err(|_| BenchError::Setup("client gathering timed out".to_owned()))?
-        .map_err(|_| BenchError::Setup("client gathering: connection gone".to_owned()))?;
-        let offer = pc
-            .local_description()
+        let offer = loopback::gathered_sdp(&*pc, &mut gathering_rx, STEP_TIMEOUT)
             .await
-            .ok_or_else(|| BenchError::Setup("client has no offer".to_owned()))?
-            .sdp;
+            .ok_or_else(|| BenchError::Setup("client gathering timed out".to_owned()))?;
         Ok(Peer {
             pc,
             video,

@@ -34,6 +34,15 @@ pub(crate) fn media_engine(h264_only: bool) -> Result<MediaEngine, webrtc::error
     Ok(engine)
 }
 
+/// The parameters the SFU negotiates a codec with, by payload type (111 Opus, 96 VP8,
+/// 102 and 125 H264): what a peer of the SFU — the benchmark's, a test's — registers to
+/// have its track forwarded as is.
+pub fn codec(payload_type: u8) -> Option<(RTCRtpCodecParameters, RtpCodecKind)> {
+    codecs()
+        .into_iter()
+        .find(|(c, _)| c.payload_type == payload_type)
+}
+
 fn codecs() -> Vec<(RTCRtpCodecParameters, RtpCodecKind)> {
     let video_feedback = vec![
         RTCPFeedback {

@@ -61,6 +61,7 @@ mod config;
 mod error;
 mod forward;
 mod keyframe;
+pub mod loopback;
 mod negotiation;
 mod peer;
 mod ports;
@@ -71,6 +72,7 @@ mod sfu;
 mod tap;
 pub mod webm;
 
+pub use codecs::codec;
 pub use config::SfuConfig;
 pub use error::SfuError;
 pub use keyframe::KEYFRAME_INTERVAL;

@@ -5,17 +5,13 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
-use media_server::{Sfu, SfuEvent, with_keyframe_request_tap};
-use rtc::media_stream::MediaStreamTrack;
+use media_server::{Sfu, SfuEvent, loopback, with_keyframe_request_tap};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,9 +22,8 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    register_default_interceptors,
+    MediaEngine, PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState,
+    RTCPeerConnectionState, RTCSessionDescription,
 };
 
 /// Packets a subscriber must see, counted from the first one it receives.
@@ -154,8 +149,6 @@ impl Client {
         for codec in [Codec::Opus, Codec::Vp8, Codec::H264] {
             engine.register_codec(codec.parameters(), codec.kind())?;
         }
-        let registry = register_default_interceptors(Registry::new(), &mut engine)?;
-        let registry = with_keyframe_request_tap(registry);
 
         let (gathering, mut gathering_rx) = watch::channel(RTCIceGatheringState::New);
         let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
@@ -167,36 +160,20 @@ impl Client {
             received,
             remote_tracks: Arc::clone(&remote_tracks),
         });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_media_engine(engine)
-                .with_interceptor_registry(registry)
-                .with_handler(handler)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await?,
-        );
+        let pc = loopback::peer_connection(engine, with_keyframe_request_tap, handler).await?;
 
         let plis = Arc::new(AtomicU64::new(0));
         let mut outgoing = vec![];
         for (i, &(codec, tag)) in publish.iter().enumerate() {
             let kind = codec.kind();
             let ssrc = 0x1000_0000 + u32::from(tag) * 16 + i as u32;
-            let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                format!("{name}-stream"),
-                format!("{name}-{tag}"),
-                format!("{name}-{tag}"),
+            let track = loopback::rtp_track(
+                &format!("{name}-stream"),
+                &format!("{name}-{tag}"),
                 kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(ssrc),
-                        ..Default::default()
-                    },
-                    active: true,
-                    codec: codec.parameters().rtp_codec,
-                    ..Default::default()
-                }],
-            )));
+                ssrc,
+                codec.parameters().rtp_codec,
+            );
             pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
                 .await?;
             if kind == RtpCodecKind::Video {
@@ -223,13 +200,9 @@ impl Client {
 
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer).await?;
-        timeout(
-            WAIT,
-            gathering_rx.wait_for(|s| *s == RTCIceGatheringState::Complete),
-        )
-        .await
-        .context("client gathering")??;
-        let offer = pc.local_description().await.context("offer")?.sdp;
+        let offer = loopback::gathered_sdp(&*pc, &mut gathering_rx, WAIT)
+            .await
+            .context("client gathering")?;
         Ok(Client {
             name,
             pc,
