@@ -3,6 +3,9 @@
 //! and revoked without deletion — on SQLite and on PostgreSQL.
 
 use axum::http::StatusCode;
+use credential::merkle;
+use exam_api::db::Backend;
+use exam_api::results::{certify, log};
 use serde_json::json;
 
 use crate::both;
@@ -110,22 +113,29 @@ both!(
             .unwrap();
         assert_eq!(verification(&app, &first).await.json["valid"], true);
         // Change one byte of the log (the other certificate's leaf): inclusion fails.
-        let (leaf,): (String,) = sqlx::query_as("SELECT leaf_hash FROM certificates WHERE id = $1")
+        let (index,): (i64,) = sqlx::query_as("SELECT leaf_index FROM certificates WHERE id = $1")
             .bind(&second)
             .fetch_one(&app.state.db.pool)
             .await
             .unwrap();
+        let (leaf,): (String,) =
+            sqlx::query_as("SELECT hash FROM log_nodes WHERE level = 0 AND idx = $1")
+                .bind(index)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
         let flipped = format!(
             "{}{}",
             if leaf.starts_with('0') { "1" } else { "0" },
             &leaf[1..]
         );
-        sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2")
-            .bind(&flipped)
-            .bind(&second)
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
+        let set_leaf = |hash: String| {
+            sqlx::query("UPDATE log_nodes SET hash = $1 WHERE level = 0 AND idx = $2")
+                .bind(hash)
+                .bind(index)
+                .execute(&app.state.db.pool)
+        };
+        set_leaf(flipped).await.unwrap();
         let r = verification(&app, &first).await;
         assert_eq!(
             (r.json["included_in_log"].clone(), r.json["valid"].clone()),
@@ -133,12 +143,24 @@ both!(
             "{}",
             r.text
         );
-        sqlx::query("UPDATE certificates SET leaf_hash = $1 WHERE id = $2")
-            .bind(&leaf)
-            .bind(&second)
-            .execute(&app.state.db.pool)
-            .await
-            .unwrap();
+        // No bundle is handed out from a broken log.
+        let bundle = app
+            .raw(
+                "GET",
+                &format!("/api/v1/certificates/{first}/bundle"),
+                None,
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            bundle.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            bundle.text
+        );
+        set_leaf(leaf).await.unwrap();
+        assert_eq!(verification(&app, &first).await.json["valid"], true);
         // The checkpoint is published and signed.
         let cp = app.call("GET", "/api/v1/log/checkpoint", None, None).await;
         let cp: credential::Checkpoint = serde_json::from_value(cp.json).unwrap();
@@ -199,5 +221,105 @@ both!(
                 .status,
             StatusCode::NOT_FOUND
         );
+    }
+);
+
+/// Rows the current PostgreSQL transaction has read so far, as the server counts them
+/// (sequential and index scans of every table).
+async fn rows_read(tx: &mut sqlx::AnyConnection) -> i64 {
+    let (rows,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(seq_tup_read + COALESCE(idx_tup_fetch, 0)), 0) AS BIGINT) \
+         FROM pg_stat_xact_user_tables",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    rows
+}
+
+both!(
+    a_certificate_among_10_000_verifies_reading_log_n_rows,
+    |app: TestApp| async move {
+        // 9 999 earlier leaves, appended as issuance appends its own.
+        let mut leaves: Vec<merkle::Hash> = (0..9_999u32)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        for (i, leaf) in leaves.iter().enumerate() {
+            let (index, root) = log::append(&mut tx, *leaf).await.unwrap();
+            assert_eq!(index, i as u64);
+            if i % 1_000 == 999 {
+                assert_eq!(root, merkle::root(&leaves[..=i]), "root of {}", i + 1);
+            }
+        }
+        tx.commit().await.unwrap();
+        // The 10 000th is a real certificate.
+        let id = certified(&app).await;
+        let report = verification(&app, &id).await;
+        assert_eq!(report.json["valid"], true, "{}", report.text);
+        assert_eq!(report.json["tree_size"], 10_000);
+        let (jwt,): (String,) = sqlx::query_as("SELECT jwt FROM certificates WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        leaves.push(credential::credential_leaf_hash(&jwt));
+        let bundle = app
+            .raw(
+                "GET",
+                &format!("/api/v1/certificates/{id}/bundle"),
+                None,
+                None,
+                None,
+            )
+            .await;
+        let b = credential::Bundle::from_json(&bundle.text).unwrap();
+        assert_eq!(b.checkpoint.root_hash, merkle::root(&leaves));
+        assert_eq!(
+            Some(b.inclusion_proof.clone()),
+            merkle::inclusion_proof(9_999, &leaves)
+        );
+        credential::verify_bundle(&b, Some(&app.state.issuer.verifying_key())).unwrap();
+        let page = app
+            .raw("GET", &format!("/verify/{id}"), None, None, None)
+            .await;
+        assert!(page.text.contains("data-valid=\"true\""), "{}", page.text);
+        // An earlier leaf's audit path, from the stored subtrees.
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        for leaf in [0, 4_095, 4_096, 8_191, 9_998] {
+            let proof = log::inclusion_proof(&mut conn, leaf, 10_000).await.unwrap();
+            assert_eq!(proof, merkle::inclusion_proof(leaf, &leaves), "leaf {leaf}");
+        }
+        assert_eq!(
+            log::inclusion_proof(&mut conn, 10_000, 10_000)
+                .await
+                .unwrap(),
+            None
+        );
+        drop(conn);
+        if app.state.db.backend == Backend::Postgres {
+            // log2(10 000) ≈ 13.3: an audit path of 14 hashes folded from at most 28
+            // stored nodes, plus the certificate, the checkpoint and the revocation
+            // lookups. Reading every leaf would be 10 000 rows or more.
+            let mut tx = app.state.db.pool.begin().await.unwrap();
+            let before = rows_read(&mut tx).await;
+            let report = certify::check_on(&app.state, &mut tx, &id).await.unwrap();
+            assert!(report.valid && report.included_in_log);
+            let read = rows_read(&mut tx).await - before;
+            eprintln!("verifying leaf 9 999 of 10 000 read {read} rows");
+            assert!(read > 0 && read <= 40, "verification read {read} rows");
+            // Appending the next leaf reads as few.
+            let before = rows_read(&mut tx).await;
+            let (index, root) = log::append(&mut tx, merkle::leaf_hash(b"next"))
+                .await
+                .unwrap();
+            let read = rows_read(&mut tx).await - before;
+            assert_eq!(index, 10_000);
+            leaves.push(merkle::leaf_hash(b"next"));
+            assert_eq!(root, merkle::root(&leaves));
+            eprintln!("appending leaf 10 000 read {read} rows");
+            assert!(read > 0 && read <= 40, "an append read {read} rows");
+            tx.rollback().await.unwrap();
+        }
     }
 );
