@@ -1,6 +1,6 @@
 //! The interview's signaling wired into the server: `/ws` (WebSocket, authenticated by the
-//! session JWT), the [`signaling::hub::Directory`] over the database, and media grants as
-//! short-lived JWTs whose grants name the room.
+//! session JWT), the [`signaling::hub::Directory`] over the database, and media grants
+//! from [`exam_api::auth`] (short-lived JWTs whose grants name the room).
 
 use std::sync::Arc;
 
@@ -9,17 +9,16 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use exam_api::auth::{Claims, Grants, JwtKeys, SESSION_COOKIE};
+use exam_api::auth::{JwtKeys, Role, SESSION_COOKIE};
 use exam_api::db::Db;
 use exam_api::error::ApiError;
 use exam_api::interviews::store;
 use exam_core::interview::{Event, Lifecycle, Phase};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use signaling::hub::{Closed, Directory, Hub, Interview, Media, Step, StepRefused, User};
-
-/// How long a media grant lasts: longer than any interview (renegotiations need it).
-const MEDIA_TOKEN_TTL_S: i64 = 3 * 3600;
+use signaling::hub::{
+    Closed, Directory, GrantError, Hub, Interview, Media, Seat, Step, StepRefused, User,
+};
 
 /// Who is who, from the database; media grants signed with the session keys; the
 /// interview's steps stored through exam-api's lifecycle.
@@ -101,47 +100,35 @@ impl Directory for DbDirectory {
         }
     }
 
-    fn media_token(&self, user: &str, room: &str) -> String {
-        let iat = exam_api::db::now_ms() / 1000;
-        let claims = Claims {
-            sub: user.to_owned(),
-            role: exam_api::auth::Role::Candidate,
-            centre: None,
-            grants: Grants {
-                room: Some(room.to_owned()),
-                can_publish: true,
-                can_subscribe: true,
-            },
-            sid: String::new(),
-            iat,
-            exp: iat + MEDIA_TOKEN_TTL_S,
+    fn media_token(
+        &self,
+        user: &str,
+        seat: Seat,
+        room: &str,
+        now_ms: i64,
+    ) -> Result<String, GrantError> {
+        let role = match seat {
+            Seat::Evaluator => Role::Evaluator,
+            Seat::Candidate => Role::Candidate,
         };
-        self.keys.sign(&claims).unwrap_or_default()
+        self.keys
+            .media_grant(user, role, room, now_ms)
+            .map_err(|e| {
+                tracing::error!(interview = %room, error = %e, "no media grant");
+                GrantError(e.to_string())
+            })
     }
 
     fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool {
-        self.keys.verify(token).is_ok_and(|c| {
-            c.sub == user
-                && c.grants.room.as_deref() == Some(room)
-                && c.grants.can_publish
-                && c.grants.can_subscribe
-        })
+        self.keys.check_media_grant(token, user, room)
     }
 }
 
 /// The state of `/ws`.
-pub(crate) struct WsState<M> {
-    pub(crate) hub: Arc<Hub<DbDirectory, M>>,
+#[derive(Clone)]
+pub(crate) struct WsState {
+    pub(crate) hub: Hub,
     pub(crate) keys: JwtKeys,
-}
-
-impl<M> Clone for WsState<M> {
-    fn clone(&self) -> Self {
-        WsState {
-            hub: self.hub.clone(),
-            keys: self.keys.clone(),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -150,14 +137,12 @@ struct WsQuery {
 }
 
 /// `/ws`: the signaling WebSocket.
-pub(crate) fn router<M: Media>(state: WsState<M>) -> Router {
-    Router::new()
-        .route("/ws", get(upgrade::<M>))
-        .with_state(state)
+pub(crate) fn router(state: WsState) -> Router {
+    Router::new().route("/ws", get(upgrade)).with_state(state)
 }
 
-async fn upgrade<M: Media>(
-    State(state): State<WsState<M>>,
+async fn upgrade(
+    State(state): State<WsState>,
     Query(q): Query<WsQuery>,
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
@@ -186,7 +171,7 @@ async fn upgrade<M: Media>(
         .on_upgrade(move |socket| serve_socket(state.hub, user, socket))
 }
 
-async fn serve_socket<M: Media>(hub: Arc<Hub<DbDirectory, M>>, user: User, socket: WebSocket) {
+async fn serve_socket(hub: Hub, user: User, socket: WebSocket) {
     let (sink, stream) = socket.split();
     let incoming = stream
         .take_while(|m| {
@@ -236,19 +221,20 @@ impl Media for SfuMedia {
     }
 }
 
-/// Starts the signaling hub over the SFU: offers the SFU makes go to their participant,
-/// and the waiting room's timers run every second.
+/// Starts the signaling hub over the SFU, on the system clock: offers the SFU makes go to
+/// their participant; the waiting room's timers run in the hub's own task.
 pub(crate) fn start_hub(
     db: Db,
     keys: JwtKeys,
     rules: Lifecycle,
     sfu: Arc<media_server::Sfu>,
-) -> Arc<Hub<DbDirectory, SfuMedia>> {
-    let hub = Arc::new(Hub::new(
+) -> Hub {
+    let hub = Hub::spawn(
         DbDirectory { db, keys, rules },
         SfuMedia(sfu.clone()),
         signaling::waiting_room::Timing::default(),
-    ));
+        exam_api::db::now_ms,
+    );
     if let Some(mut events) = sfu.take_events() {
         let hub = hub.clone();
         tokio::spawn(async move {
@@ -259,22 +245,10 @@ pub(crate) fn start_hub(
                     sdp,
                 } = e
                 {
-                    hub.deliver(
-                        &room,
-                        &participant,
-                        signaling::messages::ServerMsg::Offer { sdp },
-                    );
+                    hub.media_offer(&room, &participant, sdp);
                 }
             }
         });
     }
-    let ticking = hub.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            ticking.tick(exam_api::db::now_ms()).await;
-        }
-    });
     hub
 }

@@ -35,6 +35,10 @@ const RING_MS: i64 = 40_000;
 const CLIP_MARGIN_MS: i64 = 3_000;
 /// At most this many frames in a clip.
 const CLIP_FRAMES: usize = 14;
+/// While a session's camera is lost, how often the database is asked whether it is over.
+const ENDED_CHECK_MS: i64 = 5_000;
+/// How often, at most, a warning says that vision drops frames.
+const DROPPED_WARNING_MS: i64 = 60_000;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -101,6 +105,31 @@ struct Watch {
     /// What the candidate's page was last told, and where to tell it.
     told: Option<bool>,
     notify: Option<mpsc::UnboundedSender<String>>,
+    /// While the camera is lost: when to ask whether the session is over.
+    ended_check_at: Option<i64>,
+}
+
+impl Watch {
+    /// Tells the candidate's page whether its camera is received, when that changed.
+    fn tell_camera(&mut self) {
+        let receiving = self.smoother.receiving();
+        if self.told != Some(receiving)
+            && let Some(n) = &self.notify
+        {
+            let msg = json!({ "type": "camera", "receiving": receiving }).to_string();
+            if n.send(msg).is_ok() {
+                self.told = Some(receiving);
+            }
+        }
+    }
+
+    /// When the monitor's loop must next look at this watch.
+    fn deadline(&self) -> Option<i64> {
+        [self.smoother.poll_timeout(), self.ended_check_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
 /// Settings of the monitor.
@@ -122,12 +151,15 @@ pub(crate) struct Monitor {
     identity: Arc<IdentityChecks>,
     db: Db,
     stored: mpsc::UnboundedSender<EventRecord>,
+    /// Wakes the monitor's loop: a watch with an earlier deadline began.
+    wake: Arc<tokio::sync::Notify>,
     /// Events stored.
     pub(crate) events: AtomicU64,
 }
 
 impl Monitor {
-    /// Starts the workers, the analysis consumer, the store and the clock.
+    /// Starts the workers, the analysis consumer, the store and the loop that sleeps until
+    /// the sessions' next deadline (see [`Monitor::run_deadlines`]).
     pub(crate) fn start(
         paths: &ModelPaths,
         config: MonitorConfig,
@@ -150,6 +182,7 @@ impl Monitor {
             identity,
             db: db.clone(),
             stored,
+            wake: Arc::new(tokio::sync::Notify::new()),
             events: AtomicU64::new(0),
         });
         let m = Arc::clone(&monitor);
@@ -173,21 +206,45 @@ impl Monitor {
                 }
             }
         });
-        let m = Arc::downgrade(&monitor);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            let mut n = 0u64;
-            let mut dropped = 0;
-            loop {
-                every.tick().await;
-                let Some(m) = m.upgrade() else { return };
-                m.tick(now_ms());
-                n += 1;
-                if n % 5 == 0 {
-                    m.close_finished().await;
+        tokio::spawn(Monitor::run_deadlines(
+            Arc::downgrade(&monitor),
+            Arc::clone(&monitor.wake),
+        ));
+        Ok(monitor)
+    }
+
+    /// The monitor's loop, until the monitor is gone: sleeps until the earliest deadline
+    /// of a watch (a smoother's [`Smoother::poll_timeout`], or a lost camera's check of
+    /// whether its session is over), or until a new watch begins; no periodic tick.
+    async fn run_deadlines(monitor: std::sync::Weak<Monitor>, wake: Arc<tokio::sync::Notify>) {
+        let mut dropped = 0;
+        let mut dropped_checked = now_ms();
+        loop {
+            let Some(due) = monitor.upgrade().map(|m| m.next_deadline()) else {
+                return;
+            };
+            match due {
+                Some(at) => {
+                    let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = wake.notified() => continue,
+                    }
                 }
+                None => {
+                    wake.notified().await;
+                    continue;
+                }
+            }
+            let Some(m) = monitor.upgrade() else {
+                return;
+            };
+            let now = now_ms();
+            m.handle_timeout(now).await;
+            if now - dropped_checked >= DROPPED_WARNING_MS {
+                dropped_checked = now;
                 let stats = m.stats();
-                if n % 60 == 0 && stats.dropped > dropped {
+                if stats.dropped > dropped {
                     tracing::warn!(
                         dropped = stats.dropped - dropped,
                         analysed = stats.analysed,
@@ -196,8 +253,47 @@ impl Monitor {
                     dropped = stats.dropped;
                 }
             }
-        });
-        Ok(monitor)
+        }
+    }
+
+    /// The earliest deadline of any watch.
+    fn next_deadline(&self) -> Option<i64> {
+        lock(&self.sessions)
+            .values()
+            .filter_map(Watch::deadline)
+            .min()
+    }
+
+    /// Time has come to `now`: cameras with no frame for too long are lost (and their
+    /// pages told), and the sessions whose camera is lost are asked whether they are over
+    /// — those that are close, what is open in them stored.
+    async fn handle_timeout(&self, now: i64) {
+        let to_check: Vec<String> = {
+            let mut sessions = lock(&self.sessions);
+            let mut due = Vec::new();
+            for (id, w) in sessions.iter_mut() {
+                w.smoother.tick(now);
+                w.tell_camera();
+                if w.smoother.receiving() {
+                    w.ended_check_at = None;
+                    continue;
+                }
+                let check_at = *w.ended_check_at.get_or_insert(now);
+                if check_at <= now {
+                    due.push(id.clone());
+                    w.ended_check_at = Some(now + ENDED_CHECK_MS);
+                }
+            }
+            due
+        };
+        for id in to_check {
+            if matches!(
+                proctoring::session_in_progress(&self.db, &id).await,
+                Ok(false)
+            ) {
+                self.finish(&id, now_ms());
+            }
+        }
     }
 
     /// The pipeline's counters.
@@ -217,6 +313,7 @@ impl Monitor {
                 Some(w) => {
                     w.notify = Some(notify);
                     w.told = None;
+                    w.tell_camera();
                     false
                 }
                 None => {
@@ -230,12 +327,18 @@ impl Monitor {
                             next_frame: 1,
                             told: None,
                             notify: Some(notify),
+                            ended_check_at: None,
                         },
                     );
+                    if let Some(w) = sessions.get_mut(session) {
+                        w.tell_camera();
+                    }
                     true
                 }
             }
         };
+        // The loop's next deadline may now be this watch's.
+        self.wake.notify_one();
         if !fresh {
             return;
         }
@@ -330,36 +433,6 @@ impl Monitor {
         w.kept.retain(|_, (t, _)| *t >= oldest - 10 * RING_MS);
     }
 
-    fn tick(&self, now: i64) {
-        let mut sessions = lock(&self.sessions);
-        for w in sessions.values_mut() {
-            w.smoother.tick(now);
-            let receiving = w.smoother.receiving();
-            if w.told != Some(receiving)
-                && let Some(n) = &w.notify
-            {
-                let msg = json!({ "type": "camera", "receiving": receiving }).to_string();
-                if n.send(msg).is_ok() {
-                    w.told = Some(receiving);
-                }
-            }
-        }
-    }
-
-    /// Ends the watches of sessions no longer in progress: what is open is closed and
-    /// stored, and the reference embedding goes with the watch.
-    async fn close_finished(&self) {
-        let ids: Vec<String> = lock(&self.sessions).keys().cloned().collect();
-        for id in ids {
-            if matches!(
-                proctoring::session_in_progress(&self.db, &id).await,
-                Ok(false)
-            ) {
-                self.finish(&id, now_ms());
-            }
-        }
-    }
-
     /// Closes a session's watch now.
     pub(crate) fn finish(&self, session: &str, now: i64) {
         let mut sessions = lock(&self.sessions);
@@ -385,6 +458,8 @@ impl FrameTap for Monitor {
                 return;
             };
             let closed = w.smoother.frame_received(frame.at_ms);
+            w.ended_check_at = None;
+            w.tell_camera();
             let id = w.next_frame;
             w.next_frame += 1;
             let reference = w

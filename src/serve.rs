@@ -371,8 +371,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // An interview its evaluator closes over HTTP closes its live room too.
     let closing = hub.clone();
     let state = state.with_interview_closed(std::sync::Arc::new(move |room: String| {
-        let hub = closing.clone();
-        tokio::spawn(async move { hub.closed(&room).await });
+        closing.closed(&room)
     }));
     let app = router(state)
         .merge(crate::interview::router(crate::interview::WsState {

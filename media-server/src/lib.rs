@@ -56,6 +56,7 @@
 //! (`langcert bench sfu`).
 
 pub mod bench;
+mod closer;
 mod codecs;
 mod config;
 mod error;

@@ -4,7 +4,8 @@
 //! Sans-IO and generic over what a participant and a track are, so its rules are tested in
 //! virtual time without a single socket. A room exists from its first join; when its last
 //! participant leaves it stays open for `close_after` (a participant who reconnects finds it
-//! again), then [`Rooms::close_expired`] removes it.
+//! again), then [`Rooms::close_expired`] removes it. [`Rooms::poll_timeout`] says when the
+//! next room closes; the SFU's one closing task (`closer.rs`) sleeps until then.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -88,7 +89,6 @@ impl<P, T> Rooms<P, T> {
     }
 
     /// The earliest instant at which an empty room closes.
-    #[cfg(test)]
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.rooms
             .values()

@@ -10,9 +10,8 @@ use crate::recording;
 use crate::rooms::Rooms;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
-use tokio::sync::{mpsc, watch};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, instrument, warn};
 use webrtc::peer_connection::{
     PeerConnection, RTCIceCandidateInit, RTCIceGatheringState, RTCSessionDescription,
@@ -73,7 +72,11 @@ pub struct Sfu {
 
 pub(crate) struct Inner {
     pub(crate) config: SfuConfig,
-    pub(crate) rooms: Mutex<Rooms<Arc<Participant>, Arc<PublishedTrack>>>,
+    pub(crate) rooms: Arc<Mutex<Rooms<Arc<Participant>, Arc<PublishedTrack>>>>,
+    /// Notified when a room empties: the closing task has a new deadline.
+    emptied: Arc<Notify>,
+    /// Starts the closing task, at the first room that empties.
+    closer: Once,
     ports: Mutex<PortPool>,
     events: mpsc::UnboundedSender<SfuEvent>,
     events_rx: Mutex<Option<mpsc::UnboundedReceiver<SfuEvent>>>,
@@ -109,7 +112,9 @@ impl Sfu {
         Ok(Sfu {
             inner: Arc::new(Inner {
                 ports: Mutex::new(PortPool::new(config.udp_port_range.clone())),
-                rooms: Mutex::new(Rooms::new(config.room_close_after)),
+                rooms: Arc::new(Mutex::new(Rooms::new(config.room_close_after))),
+                emptied: Arc::new(Notify::new()),
+                closer: Once::new(),
                 config,
                 events,
                 events_rx: Mutex::new(Some(events_rx)),
@@ -385,6 +390,23 @@ impl Inner {
         }
     }
 
+    /// A room emptied: the closing task (started now if it is the first) takes its
+    /// deadline into account.
+    fn room_emptied(&self) {
+        self.closer.call_once(|| {
+            let (rooms, emptied) = (Arc::downgrade(&self.rooms), Arc::clone(&self.emptied));
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                crate::closer::close_empty_rooms(rooms, &emptied, |room| {
+                    debug!(%room, "room closed");
+                    let _ = events.send(SfuEvent::RoomClosed { room });
+                })
+                .await
+            });
+        });
+        self.emptied.notify_one();
+    }
+
     /// Removes a participant (only that join of it, when `session` is given).
     async fn remove(
         self: &Arc<Self>,
@@ -401,7 +423,7 @@ impl Inner {
                 return Err(SfuError::UnknownParticipant);
             }
             let (p, closes_at) = rooms
-                .leave(room, participant, Instant::now())
+                .leave(room, participant, tokio::time::Instant::now().into_std())
                 .ok_or(SfuError::UnknownParticipant)?;
             let tracks = rooms
                 .get(room)
@@ -417,21 +439,17 @@ impl Inner {
             }
         }
         self.close_peer(&p.pc, p.port).await;
-        if let Some(at) = closes_at {
-            let inner = Arc::downgrade(self);
-            tokio::spawn(async move {
-                tokio::time::sleep_until(at.into()).await;
-                let Some(inner) = inner.upgrade() else {
-                    return;
-                };
-                let closed = lock(&inner.rooms).close_expired(Instant::now());
-                for room in closed {
-                    debug!(%room, "room closed");
-                    let _ = inner.events.send(SfuEvent::RoomClosed { room });
-                }
-            });
+        if closes_at.is_some() {
+            self.room_emptied();
         }
         debug!("left");
         Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The closing task wakes up, finds the rooms gone and ends.
+        self.emptied.notify_one();
     }
 }

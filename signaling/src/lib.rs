@@ -16,8 +16,27 @@
 //! assert!(lobby.may_exchange_media("interview-1", "candidate-3"));
 //! ```
 //!
-//! The WebSocket shell, SDP exchange and the SFU (media-server) come with the interview
-//! stage; they drive this core.
+//! [`hub`] is its async shell: one task owns every waiting room and connection, fed one
+//! input at a time (a connection's frame, a closed connection, an interview closed
+//! elsewhere, an SFU offer) and otherwise asleep until `Lobby::poll_timeout` — there is
+//! no periodic tick. The time enters only there, from the [`hub::Clock`] given to
+//! [`hub::Hub::spawn`] (the system clock in production, tokio's paused time in tests):
+//!
+//! ```no_run
+//! # async fn wiring<D: signaling::hub::Directory, M: signaling::hub::Media>(
+//! #     directory: D, media: M, socket_in: futures_util::stream::Empty<String>,
+//! #     socket_out: futures_util::sink::Drain<String>,
+//! # ) {
+//! use signaling::hub::{Hub, User};
+//! use signaling::waiting_room::Timing;
+//! let now_ms = || 1_700_000_000_000; // production: the system clock
+//! let hub = Hub::spawn(directory, media, Timing::default(), now_ms);
+//! // Per WebSocket: frames in, replies out, until it closes.
+//! hub.run(User { id: "candidate-3".into() }, socket_in, socket_out).await;
+//! // The interview was closed over HTTP: both sides are told.
+//! hub.closed("interview-1");
+//! # }
+//! ```
 
 pub mod hub;
 pub mod messages;

@@ -407,9 +407,21 @@ impl Smoother {
         }
     }
 
+    /// When [`Smoother::tick`] next has something to do: [`Config::camera_lost_ms`] after
+    /// the last frame (or the start), when the camera counts as lost; `None` while it is
+    /// lost (only a frame or the end closes the loss). A frame moves the deadline later, so
+    /// a caller that sleeps until an older deadline only wakes up early.
+    pub fn poll_timeout(&self) -> Option<i64> {
+        if self.camera.is_some() {
+            return None;
+        }
+        let since = self.last_frame.map_or(self.started, |(t, _)| t);
+        Some(since + self.cfg.camera_lost_ms)
+    }
+
     /// Advances time without a frame: reports the camera as lost once no frame has come
-    /// for [`Config::camera_lost_ms`]. Returns nothing (the loss closes on the next frame
-    /// or at the end).
+    /// for [`Config::camera_lost_ms`] (see [`Smoother::poll_timeout`]). Returns nothing
+    /// (the loss closes on the next frame or at the end).
     pub fn tick(&mut self, now_ms: i64) {
         let (since, frame) = self.last_frame.unwrap_or((self.started, 0));
         if self.camera.is_none() && now_ms - since >= self.cfg.camera_lost_ms {
@@ -726,6 +738,24 @@ mod tests {
             Severity::Low,
             "technical events never raise the priority"
         );
+    }
+
+    #[test]
+    fn the_camera_deadline_follows_the_last_frame_and_none_while_lost() {
+        let mut s = Smoother::new(Config::default(), 1_000);
+        assert_eq!(s.poll_timeout(), Some(4_000));
+        s.frame_received(2_500);
+        assert_eq!(s.poll_timeout(), Some(5_500), "a frame moves it later");
+        s.tick(5_499);
+        assert!(s.receiving());
+        s.tick(5_500);
+        assert!(!s.receiving(), "lost exactly at the deadline");
+        assert_eq!(s.poll_timeout(), None);
+        assert_eq!(
+            summary(&s.frame_received(9_000)),
+            vec![("CAMERA_LOST", Severity::Info, 2_500, 9_000)]
+        );
+        assert_eq!(s.poll_timeout(), Some(12_000));
     }
 
     #[test]

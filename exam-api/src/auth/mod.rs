@@ -5,6 +5,7 @@
 //! an address. Every handler takes an [`AuthUser`] and checks role *and* ownership.
 
 mod link;
+mod media;
 mod password;
 mod rate;
 mod revoked;
@@ -19,6 +20,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 pub use link::{LinkError, consume_link, create_link, create_link_in, link_status};
+pub use media::{GrantError, MEDIA_GRANT_TTL_S};
 pub use password::{hash_password, verify_password};
 pub use rate::RateLimiter;
 
