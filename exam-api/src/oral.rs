@@ -317,7 +317,7 @@ async fn put_score(
             "the result was released; the oral score is final",
         ));
     }
-    // Only an interview that took place is scored (see `interview_state::scoreable`).
+    // Only an interview that took place is scored (see `exam_core::interview::scoreable`).
     let record = crate::interviews::store::get(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such interview".to_owned()))?;
