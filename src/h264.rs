@@ -10,6 +10,17 @@ use vision::image::{I420, Rgb};
 /// Decodes one access unit at a time (a sampled IDR with its SPS and PPS).
 pub(crate) struct H264Decoder(Decoder);
 
+/// Why an access unit gave no picture.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum H264Error {
+    /// The decoder refused the bytes.
+    #[error("H264: {0}")]
+    Decode(#[from] openh264::Error),
+    /// The access unit holds no complete picture.
+    #[error("H264: the access unit gave no picture")]
+    NoPicture,
+}
+
 impl H264Decoder {
     pub(crate) fn new() -> Result<H264Decoder, String> {
         Decoder::new().map(H264Decoder).map_err(|e| e.to_string())
@@ -18,13 +29,10 @@ impl H264Decoder {
 
 impl vision::pipeline::Decode for H264Decoder {
     type Input = Vec<u8>;
+    type Error = H264Error;
 
-    fn decode(&mut self, access_unit: Vec<u8>) -> Result<Rgb, String> {
-        let picture = self
-            .0
-            .decode(&access_unit)
-            .map_err(|e| format!("H264: {e}"))?
-            .ok_or_else(|| "H264: the access unit gave no picture".to_owned())?;
+    fn decode(&mut self, access_unit: Vec<u8>) -> Result<Rgb, H264Error> {
+        let picture = self.0.decode(&access_unit)?.ok_or(H264Error::NoPicture)?;
         let (w, h) = picture.dimensions();
         let (ys, us, vs) = picture.strides();
         let frame = I420 {

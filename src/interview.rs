@@ -195,25 +195,26 @@ async fn serve_socket(hub: Hub, user: User, socket: WebSocket) {
 pub(crate) struct SfuMedia(pub(crate) Arc<media_server::Sfu>);
 
 impl Media for SfuMedia {
-    async fn offer(&self, room: &str, participant: &str, sdp: String) -> Result<String, String> {
+    type Error = media_server::SfuError;
+
+    async fn offer(
+        &self,
+        room: &str,
+        participant: &str,
+        sdp: String,
+    ) -> Result<String, Self::Error> {
         match self.0.join(room, participant, sdp.clone()).await {
             // A fresh join with the same grant (a reload, a new connection) replaces the old one.
             Err(media_server::SfuError::AlreadyJoined) => {
                 let _ = self.0.leave(room, participant).await;
-                self.0
-                    .join(room, participant, sdp)
-                    .await
-                    .map_err(|e| e.to_string())
+                self.0.join(room, participant, sdp).await
             }
-            other => other.map_err(|e| e.to_string()),
+            other => other,
         }
     }
 
-    async fn answer(&self, room: &str, participant: &str, sdp: String) -> Result<(), String> {
-        self.0
-            .answer(room, participant, sdp)
-            .await
-            .map_err(|e| e.to_string())
+    async fn answer(&self, room: &str, participant: &str, sdp: String) -> Result<(), Self::Error> {
+        self.0.answer(room, participant, sdp).await
     }
 
     async fn leave(&self, room: &str, participant: &str) {

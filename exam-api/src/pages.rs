@@ -102,11 +102,21 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Text made safe for HTML content and double- or single-quoted attributes: the one
+/// escaper of the server-rendered pages.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn signin(
@@ -156,4 +166,16 @@ async fn signin(
         m("app.title")
     );
     Ok((code, [(header::CACHE_CONTROL, "no-store")], Html(page)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup_and_both_quotes() {
+        assert_eq!(
+            super::escape(r#"<a href="x" title='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(super::escape("Zoë"), "Zoë");
+    }
 }

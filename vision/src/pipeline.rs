@@ -21,8 +21,10 @@ use crate::runtime::ModelPaths;
 pub trait Decode: Send + 'static {
     /// What is decoded.
     type Input: Send + 'static;
+    /// Why a frame did not decode (the frame is counted as failed and skipped).
+    type Error: std::error::Error;
     /// The picture.
-    fn decode(&mut self, input: Self::Input) -> Result<Rgb, String>;
+    fn decode(&mut self, input: Self::Input) -> Result<Rgb, Self::Error>;
 }
 
 /// Pictures that need no decoding.
@@ -31,7 +33,8 @@ pub struct Raw;
 
 impl Decode for Raw {
     type Input = Rgb;
-    fn decode(&mut self, input: Rgb) -> Result<Rgb, String> {
+    type Error = std::convert::Infallible;
+    fn decode(&mut self, input: Rgb) -> Result<Rgb, Self::Error> {
         Ok(input)
     }
 }

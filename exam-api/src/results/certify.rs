@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::pages::escape;
 use credential::merkle;
 use credential::{Checkpoint, CredentialInput, CredentialSummary};
 
@@ -232,13 +233,6 @@ async fn report(
     Path(id): Path<String>,
 ) -> Result<Json<Report>, ApiError> {
     check(&state, &id).await.map(Json)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const PART_FR: [(&str, &str); 6] = [

@@ -169,20 +169,23 @@ pub trait Directory: Send + Sync + 'static {
 
 /// The media server, as the signaling drives it.
 pub trait Media: Send + Sync + 'static {
+    /// Why the media server refused an offer or an answer (its message reaches the
+    /// participant as a `media` error).
+    type Error: std::error::Error + Send + 'static;
     /// A participant's complete SDP offer; returns the answer.
     fn offer(
         &self,
         room: &str,
         participant: &str,
         sdp: String,
-    ) -> impl Future<Output = Result<String, String>> + Send;
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
     /// A participant's answer to a server offer.
     fn answer(
         &self,
         room: &str,
         participant: &str,
         sdp: String,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// The participant's media stops (left, removed, gone too long).
     fn leave(&self, room: &str, participant: &str) -> impl Future<Output = ()> + Send;
 }

@@ -337,7 +337,10 @@ impl<D: Directory, M: Media> Owner<D, M> {
             ClientMsg::Offer { sdp, .. } => {
                 let media = self.media.clone();
                 self.spawn(async move {
-                    let result = media.offer(&room, &user, sdp).await;
+                    let result = media
+                        .offer(&room, &user, sdp)
+                        .await
+                        .map_err(|e| e.to_string());
                     Outcome::Offered {
                         conn,
                         room,
@@ -351,7 +354,10 @@ impl<D: Directory, M: Media> Owner<D, M> {
             ClientMsg::Answer { sdp, .. } => {
                 let media = self.media.clone();
                 self.spawn(async move {
-                    let result = media.answer(&room, &user, sdp).await;
+                    let result = media
+                        .answer(&room, &user, sdp)
+                        .await
+                        .map_err(|e| e.to_string());
                     Outcome::Answered { conn, result, turn }
                 })
             }

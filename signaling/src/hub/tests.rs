@@ -109,7 +109,14 @@ impl Recorder {
 }
 
 impl Media for Arc<Recorder> {
-    async fn offer(&self, room: &str, participant: &str, _sdp: String) -> Result<String, String> {
+    type Error = std::convert::Infallible;
+
+    async fn offer(
+        &self,
+        room: &str,
+        participant: &str,
+        _sdp: String,
+    ) -> Result<String, Self::Error> {
         self.calls
             .lock()
             .unwrap()
@@ -120,7 +127,7 @@ impl Media for Arc<Recorder> {
         }
         Ok("v=0 answer".into())
     }
-    async fn answer(&self, room: &str, participant: &str, _sdp: String) -> Result<(), String> {
+    async fn answer(&self, room: &str, participant: &str, _sdp: String) -> Result<(), Self::Error> {
         self.calls
             .lock()
             .unwrap()
