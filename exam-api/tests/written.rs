@@ -369,6 +369,8 @@ both!(
         }
         assert!(plays_checked);
         assert_eq!(view["status"], "finished");
+        // A finished session's machine does not stay in memory.
+        assert_eq!(app.state.written.live(), 0);
         assert_eq!(
             domains,
             vec![
@@ -410,6 +412,7 @@ both!(
             )
             .await;
         r.expect_error(StatusCode::CONFLICT, "finished");
+        assert_eq!(app.state.written.live(), 0);
     }
 );
 

@@ -29,13 +29,50 @@ use exam_core::written::{Event, Phase, Refusal, Timing, WrittenSession};
 
 type Slot = Arc<tokio::sync::Mutex<Option<WrittenSession>>>;
 
+/// A live machine left alone this long is dropped; the candidate's next request rebuilds
+/// it from storage, as after a restart.
+const IDLE_MS: i64 = 15 * 60_000;
+
+/// The live session machines, by session id. It does not grow with history: a finished
+/// session leaves at once, an idle one at the next sweep, which runs when the map has
+/// doubled since the last (amortised O(1) per request).
+#[derive(Debug, Default)]
+struct LiveSessions {
+    slots: HashMap<String, (Slot, i64)>,
+    sweep_at: usize,
+}
+
+impl LiveSessions {
+    /// The slot of session `id`, used at `now`.
+    fn slot(&mut self, id: &str, now: i64) -> Slot {
+        if self.slots.len() >= self.sweep_at {
+            // Never drop a slot a request holds (it may be waiting for the lock).
+            self.slots.retain(|_, (slot, used_at)| {
+                now - *used_at < IDLE_MS || Arc::strong_count(slot) > 1
+            });
+            self.sweep_at = (2 * self.slots.len()).max(64);
+        }
+        let (slot, used_at) = self.slots.entry(id.to_owned()).or_default();
+        *used_at = now;
+        slot.clone()
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.slots.remove(id);
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
 /// What the written test keeps in memory: the engine's pool, the shared exposure
 /// counters and the live session machines.
 #[derive(Debug)]
 pub struct WrittenState {
     pool: Pool,
     timing: Timing,
-    sessions: Mutex<HashMap<String, Slot>>,
+    sessions: Mutex<LiveSessions>,
     exposure: tokio::sync::Mutex<Option<ExposureCounts>>,
 }
 
@@ -45,7 +82,7 @@ impl WrittenState {
         WrittenState {
             pool,
             timing,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(LiveSessions::default()),
             exposure: tokio::sync::Mutex::new(None),
         }
     }
@@ -59,9 +96,19 @@ impl WrittenState {
             .remove(id);
     }
 
-    fn slot(&self, id: &str) -> Slot {
-        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(id.to_owned()).or_default().clone()
+    /// How many session machines are in memory.
+    pub fn live(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    fn slot(&self, id: &str, now: i64) -> Slot {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .slot(id, now)
     }
 }
 
@@ -157,7 +204,7 @@ async fn drive<T>(
     f: impl FnOnce(&mut WrittenSession, &mut Vec<Event>) -> T,
 ) -> Result<(T, View), ApiError> {
     let w = &state.written;
-    let slot = w.slot(&row.id);
+    let slot = w.slot(&row.id, now);
     let mut guard = slot.lock().await;
     if guard.is_none() {
         *guard = Some(store::restore(&state.db, row, &w.pool, w.timing).await?);
@@ -182,6 +229,11 @@ async fn drive<T>(
         return Err(e);
     }
     let view = render(state, &row.id, machine, now);
+    if matches!(machine.phase(), Phase::Finished) {
+        // Nothing changes a finished session any more: a later view rebuilds it.
+        drop(guard);
+        w.evict(&row.id);
+    }
     Ok((out, view))
 }
 
@@ -460,4 +512,29 @@ async fn result(
         candidate_id: row.candidate_id,
         domains,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IDLE_MS, LiveSessions};
+
+    #[test]
+    fn idle_machines_leave_and_busy_ones_stay() {
+        let mut live = LiveSessions::default();
+        let held = live.slot("busy", 0);
+        for i in 0..63 {
+            live.slot(&format!("s{i}"), 0);
+        }
+        assert_eq!(live.len(), 64);
+        // The 65th request sweeps: everything idle for IDLE_MS goes but the held slot.
+        live.slot("new", IDLE_MS);
+        assert_eq!(live.len(), 2);
+        drop(held);
+        // A slot used again is kept fresh.
+        let t = IDLE_MS + 1;
+        live.slot("new", t);
+        live.remove("busy");
+        assert_eq!(live.len(), 1);
+        assert!(live.slots.contains_key("new"));
+    }
 }
