@@ -52,7 +52,7 @@ async fn folder(state: &AppState, auth: &AuthUser, id: &str) -> Result<PathBuf, 
         _ => auth.centre() == Some(centre.as_str()),
     });
     let dir = state.config.recordings_dir.clone().filter(|_| allowed);
-    dir.map(|d| d.join(id))
+    dir.map(|d| exam_core::interview::recordings_folder(&d, id))
         .ok_or_else(|| ApiError::NotFound("no such interview".to_owned()))
 }
 

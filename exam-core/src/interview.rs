@@ -14,6 +14,7 @@
 //! minimum time, or that its evaluator closed as held without recording ([`scoreable`]).
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Where an interview stands. Stored as [`Phase::as_str`] in `interviews.status`.
@@ -339,6 +340,31 @@ pub fn scoreable(phase: Phase, closure: Option<Closure>, min_ms: i64) -> Result<
     }
 }
 
+/// The folder of interview `id`'s recordings under the recordings directory: the media
+/// server writes there (one file per participant and track) and the API serves it.
+pub fn recordings_folder(recordings: &Path, id: &str) -> PathBuf {
+    recordings.join(path_component(id))
+}
+
+/// An id made safe as one path component: ASCII letters, digits and `-` stay, every other
+/// byte (`_` included) becomes `_XX` in hex. Injective; never empty, never starting with a
+/// dot; only `[A-Za-z0-9_-]`, which is what the recordings API serves. Ids such as UUIDs
+/// pass unchanged.
+pub fn path_component(id: &str) -> String {
+    if id.is_empty() {
+        return "_".to_owned();
+    }
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("_{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,5 +527,16 @@ mod tests {
             assert_eq!(p.as_str().parse::<Phase>().unwrap(), p);
         }
         assert!("done".parse::<Phase>().is_err());
+    }
+    #[test]
+    fn ids_become_safe_distinct_path_components() {
+        let uuid = "0b6c1a52-4f0e-4d5e-9a8b-2c3d4e5f6a7b";
+        assert_eq!(path_component(uuid), uuid);
+        assert_eq!(path_component("room-42"), "room-42");
+        assert_eq!(path_component(".."), "_2E_2E");
+        assert_eq!(path_component("a/b"), "a_2Fb");
+        assert_eq!(path_component("a_2Fb"), "a_5F2Fb");
+        assert_eq!(path_component(""), "_");
+        assert_eq!(path_component("é"), "_C3_A9");
     }
 }

@@ -58,8 +58,11 @@ impl Target {
             _ => "video",
         };
         Target {
-            dir: room_dir(recordings, room),
-            stem: format!("{}-{kind}", path_component(participant)),
+            dir: exam_core::interview::recordings_folder(recordings, room),
+            stem: format!(
+                "{}-{kind}",
+                exam_core::interview::path_component(participant)
+            ),
         }
     }
 
@@ -75,30 +78,6 @@ impl Target {
         }
         Err(io::Error::other("too many recordings of this track kind"))
     }
-}
-
-/// The directory of `room`'s recordings under `recordings`.
-pub(crate) fn room_dir(recordings: &Path, room: &str) -> PathBuf {
-    recordings.join(path_component(room))
-}
-
-/// An id made safe as one path component: ASCII letters, digits and `-` stay, every other
-/// byte (`_` included) becomes `_XX` in hex. Injective; never empty, never starting with a
-/// dot; only `[A-Za-z0-9_-]`, which is what the recordings API serves. Ids such as UUIDs
-/// pass unchanged.
-pub(crate) fn path_component(id: &str) -> String {
-    if id.is_empty() {
-        return "_".to_owned();
-    }
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("_{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// A recording under way: the queue into it and its task.
@@ -524,18 +503,6 @@ mod tests {
     }
 
     #[test]
-    fn ids_become_safe_distinct_path_components() {
-        let uuid = "0b6c1a52-4f0e-4d5e-9a8b-2c3d4e5f6a7b";
-        assert_eq!(path_component(uuid), uuid);
-        assert_eq!(path_component("room-42"), "room-42");
-        assert_eq!(path_component(".."), "_2E_2E");
-        assert_eq!(path_component("a/b"), "a_2Fb");
-        assert_eq!(path_component("a_2Fb"), "a_5F2Fb");
-        assert_eq!(path_component(""), "_");
-        assert_eq!(path_component("é"), "_C3_A9");
-    }
-
-    #[test]
     fn files_are_numbered_and_never_overwritten() {
         let dir = std::env::temp_dir().join(format!(
             "media-server-recording-{}-{}",
@@ -545,10 +512,11 @@ mod tests {
         let target = Target::new(&dir, "r/1", "p", RtpCodecKind::Video);
         target.create().unwrap();
         target.create().unwrap();
-        let mut names: Vec<String> = fs::read_dir(room_dir(&dir, "r/1"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<String> =
+            fs::read_dir(exam_core::interview::recordings_folder(&dir, "r/1"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
         names.sort();
         assert_eq!(names, ["p-video-1.webm", "p-video-2.webm"]);
         fs::remove_dir_all(&dir).unwrap();

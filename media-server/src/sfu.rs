@@ -6,7 +6,6 @@ use crate::forward::PublishedTrack;
 use crate::negotiation::Negotiation;
 use crate::peer::{self, Participant, PeerHandler};
 use crate::ports::PortPool;
-use crate::recording;
 use crate::rooms::Rooms;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -265,7 +264,8 @@ impl Sfu {
         let Some(dir) = &self.inner.config.recordings else {
             return Vec::new();
         };
-        let Ok(entries) = std::fs::read_dir(recording::room_dir(dir, room)) else {
+        let Ok(entries) = std::fs::read_dir(exam_core::interview::recordings_folder(dir, room))
+        else {
             return Vec::new();
         };
         let mut files: Vec<PathBuf> = entries
