@@ -1,7 +1,8 @@
-//! `langcert`: the one binary of the platform. It composes the crates of the workspace:
-//! `serve` runs the HTTP API, pages (and, in later stages, signaling, the SFU and the
-//! vision workers) in one process; `items` validates and converts item banks;
-//! `simulate` runs the adaptive engine on simulated candidates.
+//! `langcert`: the one binary of the platform. It only wires the crates of the workspace
+//! together: `serve` runs the HTTP API and pages, the signaling, the SFU and the vision
+//! workers in one process; `items` validates and converts item banks; `simulate` runs
+//! the adaptive engine on simulated candidates; `verify` checks a certificate offline;
+//! `bench` prints the figures of each hot path.
 
 mod bench;
 mod bench_vision;
