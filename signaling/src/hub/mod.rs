@@ -10,9 +10,9 @@
 //! ```text
 //! loop {
 //!     select! {
-//!         input = inputs.recv()         => owner.input(clock.now_ms(), input),
-//!         done  = outcomes.recv()       => owner.outcome(clock.now_ms(), done),
-//!         ()    = sleep(poll_timeout)   => owner.timeout(clock.now_ms()),
+//!         input = inputs.recv()         => owner.input(clock.epoch_ms(), input),
+//!         done  = outcomes.recv()       => owner.outcome(clock.epoch_ms(), done),
+//!         ()    = sleep(poll_timeout)   => owner.timeout(clock.epoch_ms()),
 //!     }
 //! }
 //! ```
@@ -195,11 +195,11 @@ pub trait Media: Send + Sync + 'static {
 /// clock (any `Fn() -> i64`); tests pass a clock over tokio's paused time.
 pub trait Clock: Send + 'static {
     /// Now, in milliseconds since the epoch.
-    fn now_ms(&self) -> i64;
+    fn epoch_ms(&self) -> i64;
 }
 
 impl<F: Fn() -> i64 + Send + 'static> Clock for F {
-    fn now_ms(&self) -> i64 {
+    fn epoch_ms(&self) -> i64 {
         self()
     }
 }

@@ -90,15 +90,15 @@ pub(super) async fn drive<D: Directory, M: Media>(
         let wake = owner
             .lobby
             .poll_timeout()
-            .map(|at| Duration::from_millis(at.saturating_sub(clock.now_ms()).max(0) as u64));
+            .map(|at| Duration::from_millis(at.saturating_sub(clock.epoch_ms()).max(0) as u64));
         tokio::select! {
             input = inputs.recv() => match input {
-                Some(input) => owner.input(clock.now_ms(), input),
+                Some(input) => owner.input(clock.epoch_ms(), input),
                 None => return,
             },
-            Some(outcome) = outcomes.recv() => owner.outcome(clock.now_ms(), outcome),
+            Some(outcome) = outcomes.recv() => owner.outcome(clock.epoch_ms(), outcome),
             () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
-                owner.timeout(clock.now_ms())
+                owner.timeout(clock.epoch_ms())
             }
         }
     }
