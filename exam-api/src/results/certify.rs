@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ResultDoc;
-use super::log;
+use super::{log, store};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
+use crate::db::StoreError;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::pages::escape;
@@ -79,25 +80,19 @@ pub(super) async fn issue(
         .map_err(|e| ApiError::Internal(format!("issuing: {e}")))?;
     let leaf = credential::credential_leaf_hash(&jwt);
     let (index, root) = log::append(conn, leaf).await?;
-    sqlx::query("INSERT INTO certificates (id, candidate_id, jwt, leaf_index, leaf_hash, issued_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(candidate)
-        .bind(&jwt)
-        .bind(index as i64)
-        .bind(merkle_hex(&leaf))
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let certificate = store::NewCertificate {
+        id: &id,
+        candidate,
+        jwt: &jwt,
+        leaf_index: index,
+        leaf_hash: &merkle_hex(&leaf),
+        issued_at: now,
+    };
+    store::insert_certificate(conn, &certificate).await?;
     let cp = Checkpoint::sign(&state.issuer, &origin(state), index + 1, root, now / 1000)
         .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))?;
-    sqlx::query(
-        "INSERT INTO log_checkpoints (tree_size, body_json, created_at) VALUES ($1, $2, $3)",
-    )
-    .bind(index as i64 + 1)
-    .bind(serde_json::to_string(&cp).map_err(|e| ApiError::Internal(e.to_string()))?)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let body = serde_json::to_string(&cp).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store::insert_checkpoint(conn, index + 1, &body, now).await?;
     Ok(id)
 }
 
@@ -109,11 +104,9 @@ fn merkle_hex(h: &merkle::Hash) -> String {
 pub(super) async fn latest_checkpoint(
     conn: &mut sqlx::AnyConnection,
 ) -> Result<Option<Checkpoint>, ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT body_json FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
+    store::latest_checkpoint(conn)
+        .await?
+        .map(|j| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
         .transpose()
 }
 
@@ -162,12 +155,13 @@ pub async fn check_on(
     conn: &mut sqlx::AnyConnection,
     id: &str,
 ) -> Result<Report, ApiError> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (jwt, index) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    let store::CertificateRow {
+        jwt,
+        leaf_index: index,
+        ..
+    } = store::certificate(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
     let key = state.issuer.verifying_key();
     let payload = credential::verify_credential(&jwt, &key).ok();
     let summary = payload
@@ -191,11 +185,7 @@ pub async fn check_on(
         }
         _ => false,
     };
-    let revoked: Option<(String,)> =
-        sqlx::query_as("SELECT reason FROM revocations WHERE certificate_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let revoked = store::revocation(conn, id).await?;
     let signature_valid = summary.is_some();
     Ok(Report {
         id: id.to_owned(),
@@ -217,7 +207,7 @@ pub async fn check_on(
         tree_size: cp.as_ref().map_or(0, |c| c.tree_size),
         valid: signature_valid && included && checkpoint_valid && revoked.is_none(),
         revoked: revoked.is_some(),
-        revocation_reason: revoked.map(|(r,)| r),
+        revocation_reason: revoked,
         url: format!(
             "{}/verify/{id}",
             state.config.public_url.trim_end_matches('/')
@@ -335,12 +325,13 @@ async fn bundle(
     Path(id): Path<String>,
 ) -> Result<Json<credential::Bundle>, ApiError> {
     let mut conn = state.db.pool.acquire().await?;
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT jwt, leaf_index FROM certificates WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (jwt, index) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    let store::CertificateRow {
+        jwt,
+        leaf_index: index,
+        ..
+    } = store::certificate(&mut conn, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
     let cp = latest_checkpoint(&mut conn)
         .await?
         .ok_or_else(|| ApiError::Internal("no checkpoint".to_owned()))?;
@@ -394,12 +385,12 @@ async fn revoke(
     ApiJson(body): ApiJson<RevokeIn>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT candidate_id FROM certificates WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (candidate,) = row.ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?;
+    let mut conn = state.db.pool.acquire().await?;
+    let candidate = store::certificate(&mut conn, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such certificate".to_owned()))?
+        .candidate_id;
+    drop(conn);
     crate::accounts::visible_candidate(&state, &auth, &candidate)
         .await
         .map_err(|_| ApiError::NotFound("no such certificate".to_owned()))?;
@@ -410,14 +401,15 @@ async fn revoke(
             "a reason of 1 to 500 characters",
         ));
     }
-    sqlx::query("INSERT INTO revocations (certificate_id, reason, revoked_by, revoked_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(reason)
-        .bind(auth.id())
-        .bind(now_ms())
-        .execute(&state.db.pool)
+    store::revoke(&state.db, &id, reason, auth.id(), now_ms())
         .await
-        .map_err(|e| if crate::db::is_unique_violation(&e) { ApiError::refused("already_revoked", "this certificate is already revoked") } else { e.into() })?;
+        .map_err(|e| match e {
+            StoreError::Constraint {
+                constraint: store::ONE_REVOCATION,
+                ..
+            } => ApiError::refused("already_revoked", "this certificate is already revoked"),
+            e => e.into(),
+        })?;
     tracing::info!(certificate = %id, "certificate revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ pub mod certify;
 pub mod cpf;
 pub mod log;
 pub mod pdf;
+mod store;
 
 use axum::extract::State;
 use axum::http::header;
@@ -124,35 +125,24 @@ pub async fn missing_parts(
     Ok(parts(state, candidate).await?.1)
 }
 
-type Parts = (
-    Option<(String, String, i64, String, String, i64, String)>,
-    Vec<&'static str>,
-);
+/// Every part of a result, once each is complete.
+struct Complete {
+    written_json: String,
+    written_at: i64,
+    review: String,
+    oral: store::OralPart,
+}
 
-async fn parts(state: &AppState, candidate: &str) -> Result<Parts, ApiError> {
-    let written: Option<(String, Option<String>, Option<i64>)> =
-        sqlx::query_as("SELECT id, result_json, finished_at FROM written_sessions WHERE candidate_id = $1 AND status = 'finished'")
-            .bind(candidate)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let review: Option<(String,)> = match &written {
-        Some((sid, ..)) => {
-            sqlx::query_as(
-                "SELECT status FROM reviews WHERE session_id = $1 AND status <> 'pending'",
-            )
-            .bind(sid)
-            .fetch_optional(&state.db.pool)
-            .await?
-        }
+async fn parts(
+    state: &AppState,
+    candidate: &str,
+) -> Result<(Option<Complete>, Vec<&'static str>), ApiError> {
+    let written = store::written(&state.db, candidate).await?;
+    let review = match &written {
+        Some(w) => store::review_decision(&state.db, &w.id).await?,
         None => None,
     };
-    let oral: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT o.oral_level, o.levels_json, i.scheduled_at FROM oral_scores o JOIN interviews i ON i.id = o.interview_id \
-         WHERE i.candidate_id = $1 AND i.status <> 'cancelled'",
-    )
-    .bind(candidate)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let oral = store::oral(&state.db, candidate).await?;
     let mut missing = Vec::new();
     if written.is_none() {
         missing.push("written");
@@ -163,23 +153,43 @@ async fn parts(state: &AppState, candidate: &str) -> Result<Parts, ApiError> {
     if oral.is_none() {
         missing.push("oral");
     }
-    let all = match (written, review, oral) {
-        (Some((sid, Some(json), Some(at))), Some((review,)), Some((level, criteria, oral_at))) => {
-            Some((sid, json, at, review, level, oral_at, criteria))
-        }
+    let complete = match (written, review, oral) {
+        (
+            Some(store::WrittenPart {
+                result_json: Some(written_json),
+                finished_at: Some(written_at),
+                ..
+            }),
+            Some(review),
+            Some(oral),
+        ) => Some(Complete {
+            written_json,
+            written_at,
+            review,
+            oral,
+        }),
         _ => None,
     };
-    Ok((all, missing))
+    Ok((complete, missing))
 }
 
 /// Releases the candidate's result if every part is complete and it was not released
 /// yet; returns whether it was released now. Idempotent: called after each part.
 pub async fn try_release(state: &AppState, candidate: &str) -> Result<bool, ApiError> {
-    let (Some((_, written_json, written_at, review, oral_level, oral_at, criteria)), _) =
-        parts(state, candidate).await?
-    else {
+    let (Some(parts), _) = parts(state, candidate).await? else {
         return Ok(false);
     };
+    let Complete {
+        written_json,
+        written_at,
+        review,
+        oral:
+            store::OralPart {
+                oral_level,
+                levels_json: criteria,
+                scheduled_at: oral_at,
+            },
+    } = parts;
     let estimates: Vec<DomainEstimate> =
         serde_json::from_str(&written_json).map_err(|e| ApiError::Internal(e.to_string()))?;
     let written: Vec<DomainLevel> = estimates
@@ -194,12 +204,12 @@ pub async fn try_release(state: &AppState, candidate: &str) -> Result<bool, ApiE
         .parse()
         .map_err(|_| ApiError::Internal("oral level".to_owned()))?;
     let overall = written_level.min(oral);
-    let (first, last, target, centre): (String, String, String, String) = sqlx::query_as(
-        "SELECT u.first_names, u.last_name, c.cefr_target, c.centre_id FROM users u JOIN candidates c ON c.user_id = u.id WHERE u.id = $1",
-    )
-    .bind(candidate)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let store::HolderRow {
+        first_names: first,
+        last_name: last,
+        cefr_target: target,
+        centre_id: centre,
+    } = store::holder(&state.db, candidate).await?;
     let target: Cefr = target
         .parse()
         .map_err(|_| ApiError::Internal("target".to_owned()))?;
@@ -226,32 +236,15 @@ pub async fn try_release(state: &AppState, candidate: &str) -> Result<bool, ApiE
         oral_at: rfc3339(oral_at),
     };
     let mut tx = state.db.begin_write().await?;
-    let claimed = sqlx::query(
-        "INSERT INTO results (candidate_id, result_json, overall, status, created_at) VALUES ($1, '{}', $2, $3, $4) ON CONFLICT (candidate_id) DO NOTHING",
-    )
-    .bind(candidate)
-    .bind(overall.to_string())
-    .bind(&doc.status)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    if !store::claim_release(&mut tx, candidate, &overall.to_string(), &doc.status, now).await? {
         return Ok(false);
     }
     if doc.reached {
         doc.certificate_id = Some(certify::issue(state, &mut tx, candidate, &doc, now).await?);
     }
     let json = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    sqlx::query("UPDATE results SET result_json = $1, certificate_id = $2 WHERE candidate_id = $3")
-        .bind(json)
-        .bind(&doc.certificate_id)
-        .bind(candidate)
-        .execute(&mut *tx)
-        .await?;
-    let (centre_name,): (String,) = sqlx::query_as("SELECT name FROM centres WHERE id = $1")
-        .bind(&centre)
-        .fetch_one(&mut *tx)
-        .await?;
+    store::set_document(&mut tx, candidate, &json, doc.certificate_id.as_deref()).await?;
+    let centre_name = store::centre_name(&mut tx, &centre).await?;
     let token =
         crate::auth::create_link_in(&mut tx, candidate, now, state.config.link_ttl_s * 1000)
             .await?;
@@ -279,12 +272,9 @@ pub async fn try_release(state: &AppState, candidate: &str) -> Result<bool, ApiE
 
 /// A candidate's released result.
 pub async fn released(state: &AppState, candidate: &str) -> Result<Option<ResultDoc>, ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT result_json FROM results WHERE candidate_id = $1")
-            .bind(candidate)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
+    store::document(&state.db, candidate)
+        .await?
+        .map(|j| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
         .transpose()
 }
 
@@ -433,52 +423,23 @@ async fn centre_candidates(
     auth: AuthUser,
 ) -> Result<Json<Vec<CandidateState>>, ApiError> {
     auth.require(&[Role::CentreAdmin])?;
-    type R = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    // The candidate's latest interview that was not cancelled (after a no-show, the
-    // new booking).
-    let rows: Vec<R> = sqlx::query_as(
-        "SELECT u.id, u.first_names, u.last_name, u.email, c.cefr_target, w.status, r.status, i.scheduled_at, i.status, o.oral_level, res.result_json, i.closure, i.closure_reason \
-         FROM candidates c JOIN users u ON u.id = c.user_id \
-         LEFT JOIN written_sessions w ON w.candidate_id = u.id \
-         LEFT JOIN reviews r ON r.session_id = w.id \
-         LEFT JOIN interviews i ON i.id = (SELECT l.id FROM interviews l WHERE l.candidate_id = u.id AND l.status <> 'cancelled' ORDER BY l.scheduled_at DESC LIMIT 1) \
-         LEFT JOIN oral_scores o ON o.interview_id = i.id \
-         LEFT JOIN results res ON res.candidate_id = u.id \
-         WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names",
-    )
-    .bind(auth.centre().unwrap_or(""))
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::centre_standings(&state.db, auth.centre().unwrap_or("")).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| CandidateState {
-                id: r.0,
-                first_names: r.1,
-                last_name: r.2,
-                email: r.3,
-                cefr_target: r.4,
-                written: r.5,
-                review: r.6,
-                interview_at: r.7.map(rfc3339),
-                interview_status: r.8,
-                interview_closure: r.11,
-                interview_closure_reason: r.12,
-                oral_level: r.9,
-                result: r.10.and_then(|j| serde_json::from_str(&j).ok()),
+                id: r.id,
+                first_names: r.first_names,
+                last_name: r.last_name,
+                email: r.email,
+                cefr_target: r.cefr_target,
+                written: r.written_status,
+                review: r.review_status,
+                interview_at: r.scheduled_at.map(rfc3339),
+                interview_status: r.interview_status,
+                interview_closure: r.closure,
+                interview_closure_reason: r.closure_reason,
+                oral_level: r.oral_level,
+                result: r.result_json.and_then(|j| serde_json::from_str(&j).ok()),
             })
             .collect(),
     ))
