@@ -48,6 +48,10 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+use bytes::Bytes;
+use rtc::rtp::codec::vp8::Vp8Packet;
+use rtc::rtp::packetizer::Depacketizer;
+
 /// Element IDs, with their marker bits, as written (EBML: RFC 8794; Matroska: RFC 9559).
 mod id {
     pub(super) const EBML: u32 = 0x1A45_DFA3;
@@ -732,7 +736,7 @@ impl Vp8Depacketizer {
             self.abandon();
             return None;
         }
-        self.frame.extend_from_slice(data);
+        self.frame.extend_from_slice(&data);
         if marker {
             self.assembling = false;
             return Some(std::mem::take(&mut self.frame));
@@ -755,35 +759,17 @@ impl Vp8Depacketizer {
 }
 
 /// Splits an RTP payload into whether it starts a frame and the VP8 data after the payload
-/// descriptor (RFC 7741 §4.2); `None` if the descriptor is truncated or nothing follows it.
-fn vp8_payload(payload: &[u8]) -> Option<(bool, &[u8])> {
-    let (&first, mut rest) = payload.split_first()?;
-    let extended = first & 0x80 != 0;
-    let start = first & 0x10 != 0;
-    let partition = first & 0x07;
-    if extended {
-        let (&bits, after) = rest.split_first()?;
-        rest = after;
-        if bits & 0x80 != 0 {
-            // PictureID: 7 bits, or 15 when its first bit (M) is set.
-            let (&picture_id, after) = rest.split_first()?;
-            rest = if picture_id & 0x80 != 0 {
-                after.get(1..)?
-            } else {
-                after
-            };
-        }
-        if bits & 0x40 != 0 {
-            rest = rest.get(1..)?; // TL0PICIDX
-        }
-        if bits & 0x30 != 0 {
-            rest = rest.get(1..)?; // TID, Y, KEYIDX
-        }
-    }
-    if rest.is_empty() {
+/// descriptor (RFC 7741 §4.2, parsed by `rtc`'s depacketizer); `None` if the descriptor is
+/// truncated or nothing follows it.
+fn vp8_payload(payload: &[u8]) -> Option<(bool, Bytes)> {
+    let mut descriptor = Vp8Packet::default();
+    let data = descriptor
+        .depacketize(&Bytes::copy_from_slice(payload))
+        .ok()?;
+    if data.is_empty() {
         return None;
     }
-    Some((start && partition == 0, rest))
+    Some((descriptor.s == 1 && descriptor.pid == 0, data))
 }
 
 #[cfg(test)]
