@@ -229,11 +229,7 @@ async fn set_target(
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let c = crate::accounts::visible_candidate(&state, &auth, &id).await?;
-    sqlx::query("UPDATE candidates SET cefr_target = $1 WHERE user_id = $2")
-        .bind(body.cefr_target.to_string())
-        .bind(&c.id)
-        .execute(&state.db.pool)
-        .await?;
+    crate::candidate::store::set_target(&state.db, &c.id, &body.cefr_target.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,14 +273,7 @@ async fn set_window(
     );
     let now = crate::db::now_ms();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "UPDATE candidates SET written_opens_at = $1, written_closes_at = $2 WHERE user_id = $3",
-    )
-    .bind(opens)
-    .bind(closes)
-    .bind(&c.id)
-    .execute(&mut *tx)
-    .await?;
+    crate::candidate::store::set_window(&mut tx, &c.id, opens, closes).await?;
     crate::mail::scheduler::schedule(
         &mut tx,
         "written_available",
