@@ -21,38 +21,100 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/candidates/{id}/window", put(set_window))
 }
 
-/// Splits one CSV record (RFC 4180 quoting: `"a, b"`, `""` for a quote).
-pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
+/// One record of a CSV file: the line it starts on (the first line is 1), and its
+/// fields or why it has none.
+type Record = (usize, Result<Vec<String>, String>);
+
+/// The records of a CSV file (RFC 4180 quoting: `"a, b"`, `""` for a quote, line breaks
+/// inside quotes), each field trimmed, blank lines skipped.
+fn records(body: &str) -> Vec<Record> {
+    let body = body.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body.as_bytes());
+    let (mut out, mut last, mut lines) = (Vec::new(), None, Lines::new(body));
+    for record in reader.records() {
+        match record {
+            Ok(r) => {
+                let byte = r.position().map_or(0, |p| p.byte() as usize);
+                let line = lines.at(byte);
+                last = Some((line, byte));
+                if r.len() != 1 || !r[0].is_empty() {
+                    out.push((line, Ok(r.iter().map(str::to_owned).collect())));
+                }
             }
-            (true, '"') => quoted = false,
-            (true, c) => cur.push(c),
-            (false, '"') if cur.trim().is_empty() && !was_quoted => {
-                cur.clear();
-                quoted = true;
-                was_quoted = true;
+            Err(e) => {
+                let line = lines.at(e.position().map_or(0, |p| p.byte() as usize));
+                out.push((line, Err(e.to_string())));
             }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut cur).trim().to_owned());
-                was_quoted = false;
-            }
-            (false, c) => cur.push(c),
         }
     }
-    if quoted {
-        return Err("a quoted field is not closed".to_owned());
+    // The csv crate reads an unclosed quote to the end of the file: that last record is
+    // refused, as it was when split by lines.
+    if let Some((line, byte)) = last
+        && body.get(byte..).is_some_and(ends_quoted)
+    {
+        out.retain(|(l, _)| *l < line);
+        out.push((line, Err("a quoted field is not closed".to_owned())));
     }
-    fields.push(cur.trim().to_owned());
-    Ok(fields)
+    out
+}
+
+/// The line number of byte offsets into a text, asked in increasing order (the csv
+/// crate's own `line` counts records, not the lines a quoted line break adds).
+struct Lines<'a> {
+    text: &'a str,
+    byte: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            byte: 0,
+            line: 1,
+        }
+    }
+
+    /// The line (the first is 1) of the record the csv crate places at `byte`: its
+    /// position is where the previous one ended, before the line breaks it skips.
+    fn at(&mut self, byte: usize) -> usize {
+        let rest = self.text.get(byte..).unwrap_or("");
+        let byte = byte + (rest.len() - rest.trim_start_matches(['\r', '\n']).len());
+        if let Some(skipped) = self.text.get(self.byte..byte) {
+            self.line += skipped.matches('\n').count();
+            self.byte = byte;
+        }
+        self.line
+    }
+}
+
+/// Whether the raw text of a CSV record ends inside a quoted field.
+fn ends_quoted(raw: &str) -> bool {
+    let (mut quoted, mut field_start) = (false, true);
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        field_start = match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                false
+            }
+            (true, '"') => {
+                quoted = false;
+                false
+            }
+            (false, '"') if field_start => {
+                quoted = true;
+                false
+            }
+            (false, ',' | '\n' | '\r') => true,
+            _ => false,
+        };
+    }
+    quoted
 }
 
 /// A row that was not imported.
@@ -114,15 +176,11 @@ async fn import(
         .centre()
         .ok_or_else(|| ApiError::Forbidden("no centre".to_owned()))?
         .to_owned();
-    let mut lines = body
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (_, header_line) = lines
+    let mut records = records(&body).into_iter();
+    let (_, head) = records
         .next()
         .ok_or_else(|| ApiError::invalid("empty_file", "the file is empty"))?;
-    let head = split_csv(header_line.trim_start_matches('\u{feff}'))
-        .map_err(|e| ApiError::invalid("invalid_header", e))?;
+    let head = head.map_err(|e| ApiError::invalid("invalid_header", e))?;
     let col = |name: &str| head.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(e), Some(f), Some(l), Some(t)) = (
         col("email"),
@@ -140,9 +198,8 @@ async fn import(
     };
     let m = col("time_multiplier");
     let (mut imported, mut errors) = (0, Vec::new());
-    for (n, line) in lines {
-        let line_no = n + 1;
-        let fields = match split_csv(line) {
+    for (line_no, fields) in records {
+        let fields = match fields {
             Ok(f) => f,
             Err(reason) => {
                 errors.push(RowError {
@@ -229,11 +286,7 @@ async fn set_target(
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let c = crate::accounts::visible_candidate(&state, &auth, &id).await?;
-    sqlx::query("UPDATE candidates SET cefr_target = $1 WHERE user_id = $2")
-        .bind(body.cefr_target.to_string())
-        .bind(&c.id)
-        .execute(&state.db.pool)
-        .await?;
+    crate::candidate::store::set_target(&state.db, &c.id, &body.cefr_target.to_string()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,14 +330,7 @@ async fn set_window(
     );
     let now = crate::db::now_ms();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "UPDATE candidates SET written_opens_at = $1, written_closes_at = $2 WHERE user_id = $3",
-    )
-    .bind(opens)
-    .bind(closes)
-    .bind(&c.id)
-    .execute(&mut *tx)
-    .await?;
+    crate::candidate::store::set_window(&mut tx, &c.id, opens, closes).await?;
     crate::mail::scheduler::schedule(
         &mut tx,
         "written_available",
@@ -302,6 +348,13 @@ async fn set_window(
 mod tests {
     use super::*;
 
+    /// The fields of a one-record file.
+    fn split_csv(line: &str) -> Result<Vec<String>, String> {
+        let mut all = records(line);
+        assert_eq!(all.len(), 1, "{line:?}");
+        all.remove(0).1
+    }
+
     #[test]
     fn csv_quoting() {
         assert_eq!(split_csv("a, b ,c").unwrap(), ["a", "b", "c"]);
@@ -311,5 +364,16 @@ mod tests {
         );
         assert_eq!(split_csv("a,,").unwrap(), ["a", "", ""]);
         assert!(split_csv("\"open").is_err());
+    }
+
+    #[test]
+    fn a_quoted_line_break_stays_in_its_field_and_lines_count_from_the_start() {
+        let file = "\u{feff}a,b\n\n\"x,\ny\",z\r\n  \nu,\"open\nv\n";
+        let all = records(file);
+        assert_eq!(all[0], (1, Ok(vec!["a".to_owned(), "b".to_owned()])));
+        assert_eq!(all[1], (3, Ok(vec!["x,\ny".to_owned(), "z".to_owned()])));
+        assert_eq!(all[2].0, 6);
+        assert!(all[2].1.is_err());
+        assert_eq!(all.len(), 3);
     }
 }

@@ -481,6 +481,52 @@ both!(
     }
 );
 
+both!(
+    csv_import_keeps_commas_and_line_breaks_inside_quotes,
+    |app: TestApp| async move {
+        let admin = app.sign_in("centre_admin").await;
+        // A spreadsheet's export: a notes column whose cell holds a comma and a line
+        // break; the record after it is reported on the line it starts on.
+        let csv = "email,first_names,last_name,cefr_target,notes\r\n\
+               ok1@example.org,\"Chloé, Marie\",Durand,B2,\"arrive early,\r\nbring the ID\"\r\n\
+               ok2@example.org,Dan,Roy,Z9,\r\n\
+               ok3@example.org,Eve,Dupont,A2,\"one\ntwo, three\"\r\n";
+        let r = app
+            .raw(
+                "POST",
+                "/api/v1/candidates/import",
+                Some(&admin),
+                Some(csv),
+                Some("text/csv"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["imported"], 2, "{}", r.text);
+        let lines: Vec<u64> = r.json["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, [4], "{}", r.text);
+        let list = app.get("/api/v1/candidates", &admin).await;
+        let by_email = |email: &str| {
+            list.json
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["email"] == email)
+                .cloned()
+        };
+        assert_eq!(
+            by_email("ok1@example.org").unwrap()["first_names"],
+            "Chloé, Marie"
+        );
+        assert_eq!(by_email("ok3@example.org").unwrap()["last_name"], "Dupont");
+        assert!(by_email("ok2@example.org").is_none());
+    }
+);
+
 both!(the_written_window_and_its_mail, |app: TestApp| async move {
     let token = app.sign_in("candidate").await;
     let me = app.get("/api/v1/me", &token).await.json;

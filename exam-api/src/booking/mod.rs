@@ -6,5 +6,6 @@
 pub mod availability;
 pub mod ics;
 pub mod routes;
+pub mod store;
 
 pub use availability::Availability;

@@ -11,10 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::availability::Availability;
 use super::ics::{Invite, Method, Person};
+use super::store as booking;
 use crate::accounts::new_id;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::db::{is_unique_violation, now_ms};
+use crate::db::{StoreError, is_unique_violation, now_ms};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::interviews::store;
 use crate::mail::{self, Attachment, scheduler};
@@ -38,19 +39,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/booking-later", post(booking_later))
 }
 
-async fn load_availability(
-    conn: &mut sqlx::AnyConnection,
-    evaluator: &str,
-) -> Result<Option<Availability>, ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT spec_json FROM availability WHERE evaluator_id = $1")
-            .bind(evaluator)
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|(j,)| serde_json::from_str(&j).map_err(|e| ApiError::Internal(e.to_string())))
-        .transpose()
-}
-
 #[utoipa::path(get, path = "/api/v1/availability", tag = "booking",
     responses((status = 200, description = "the evaluator's availability (empty until set)", body = Availability),
         (status = 403, description = "not an evaluator", body = ErrorBody)))]
@@ -61,7 +49,7 @@ async fn get_availability(
     auth.require(&[Role::Evaluator])?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(
-        load_availability(&mut conn, auth.id())
+        booking::availability(&mut conn, auth.id())
             .await?
             .unwrap_or_else(|| Availability::empty("Europe/Paris")),
     ))
@@ -80,16 +68,7 @@ pub async fn store_availability(
             problems.join("; "),
         ));
     }
-    let json = serde_json::to_string(a).map_err(|e| ApiError::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO availability (evaluator_id, spec_json, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (evaluator_id) DO UPDATE SET spec_json = excluded.spec_json, updated_at = excluded.updated_at",
-    )
-    .bind(evaluator)
-    .bind(json)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
+    booking::save_availability(conn, evaluator, a, now_ms()).await?;
     Ok(())
 }
 
@@ -172,11 +151,9 @@ async fn target_candidate(
 ) -> Result<(String, String, bool), ApiError> {
     match (auth.role(), candidate_id) {
         (Role::Candidate, None) => {
-            let (centre,): (String,) =
-                sqlx::query_as("SELECT centre_id FROM candidates WHERE user_id = $1")
-                    .bind(auth.id())
-                    .fetch_one(&state.db.pool)
-                    .await?;
+            let centre = booking::candidate_centre(&state.db, auth.id())
+                .await?
+                .ok_or_else(|| ApiError::Internal("a candidate without a centre".to_owned()))?;
             Ok((auth.id().to_owned(), centre, false))
         }
         (Role::CentreAdmin | Role::PlatformAdmin, Some(c)) => {
@@ -194,13 +171,8 @@ async fn target_candidate(
 }
 
 async fn require_written_finished(state: &AppState, candidate: &str) -> Result<(), ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT status FROM written_sessions WHERE candidate_id = $1")
-            .bind(candidate)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    match row {
-        Some((s,)) if s == "finished" => Ok(()),
+    match booking::written_status(&state.db, candidate).await? {
+        Some(s) if s == "finished" => Ok(()),
         _ => Err(ApiError::refused(
             "written_not_finished",
             "the oral is booked once the written test is finished",
@@ -220,32 +192,28 @@ async fn free_slots(
     if to <= from {
         return Ok(vec![]);
     }
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT a.evaluator_id, a.spec_json FROM availability a JOIN users u ON u.id = a.evaluator_id \
-         WHERE u.centre_id = $1 AND u.role = 'evaluator'",
-    )
-    .bind(centre)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = booking::centre_availability(&state.db, centre).await?;
     // Live interviews that may overlap the range (none lasts more than two hours).
-    let taken: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT evaluator_id, scheduled_at, scheduled_at + duration_min * 60000 FROM interviews \
-         WHERE status <> 'cancelled' AND scheduled_at >= $1 AND scheduled_at < $2",
+    let taken = booking::busy(
+        &state.db,
+        from.timestamp_millis() - 2 * 3600 * 1000,
+        to.timestamp_millis(),
     )
-    .bind(from.timestamp_millis() - 2 * 3600 * 1000)
-    .bind(to.timestamp_millis())
-    .fetch_all(&state.db.pool)
     .await?;
     let mut out = Vec::new();
-    for (ev, json) in rows {
-        let Ok(a) = serde_json::from_str::<Availability>(&json) else {
+    for booking::StoredAvailability {
+        evaluator_id: ev,
+        spec_json,
+    } in rows
+    {
+        let Ok(a) = serde_json::from_str::<Availability>(&spec_json) else {
             continue;
         };
         for (s, e) in a.slots(from, to) {
             let (s_ms, e_ms) = (s.timestamp_millis(), e.timestamp_millis());
             if !taken
                 .iter()
-                .any(|(t_ev, t_start, t_end)| *t_ev == ev && *t_start < e_ms && *t_end > s_ms)
+                .any(|t| t.evaluator_id == ev && t.start_ms < e_ms && t.end_ms > s_ms)
             {
                 out.push((
                     ev.clone(),
@@ -350,31 +318,26 @@ pub struct BookingOut {
     sequence: i64,
 }
 
-type Row = (String, i64, i64, String, String, String, i64, String);
-
-async fn booking_row(
-    conn: &mut sqlx::AnyConnection,
-    filter: &str,
-    arg: &str,
-) -> Result<Option<BookingOut>, ApiError> {
-    let sql = format!(
-        "SELECT i.id, i.scheduled_at, i.duration_min, i.status, u.first_names, u.last_name, i.ics_sequence, i.candidate_id \
-         FROM interviews i JOIN users u ON u.id = i.evaluator_id WHERE {filter} AND i.status NOT IN ('cancelled', 'no_show')"
-    );
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(arg)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.and_then(|(id, start, min, status, f, l, seq, _)| {
+impl BookingOut {
+    /// The booking as the candidate sees it (none when its times are out of range).
+    fn of(b: booking::Booking) -> Option<BookingOut> {
         Some(BookingOut {
-            id,
-            start: DateTime::from_timestamp_millis(start)?,
-            end: DateTime::from_timestamp_millis(start + min * 60_000)?,
-            status,
-            evaluator_name: format!("{f} {l}"),
-            sequence: seq,
+            start: DateTime::from_timestamp_millis(b.scheduled_at)?,
+            end: DateTime::from_timestamp_millis(b.scheduled_at + b.duration_min * 60_000)?,
+            id: b.id,
+            status: b.status,
+            evaluator_name: format!("{} {}", b.first_names, b.last_name),
+            sequence: b.ics_sequence,
         })
-    }))
+    }
+}
+
+/// The live booking `id` as the candidate sees it, just written (its absence is ours).
+async fn booking_out(conn: &mut sqlx::AnyConnection, id: &str) -> Result<BookingOut, ApiError> {
+    booking::booking(conn, id)
+        .await?
+        .and_then(BookingOut::of)
+        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))
 }
 
 #[utoipa::path(get, path = "/api/v1/bookings/mine", tag = "booking",
@@ -387,7 +350,9 @@ async fn mine(
     auth.require(&[Role::Candidate])?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(
-        booking_row(&mut conn, "i.candidate_id = $1", auth.id()).await?,
+        booking::booking_of(&mut conn, auth.id())
+            .await?
+            .and_then(BookingOut::of),
     ))
 }
 
@@ -411,16 +376,10 @@ async fn check_slot(
     by_centre: bool,
 ) -> Result<(String, DateTime<Utc>, i64), ApiError> {
     let (ev, start) = parse_slot_id(slot)?;
-    let ok: Option<(String,)> = sqlx::query_as(
-        "SELECT id FROM users WHERE id = $1 AND role = 'evaluator' AND centre_id = $2",
-    )
-    .bind(&ev)
-    .bind(centre)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let a = match ok {
-        Some(_) => load_availability(conn, &ev).await?,
-        None => None,
+    let a = if booking::is_centre_evaluator(&mut *conn, &ev, centre).await? {
+        booking::availability(conn, &ev).await?
+    } else {
+        None
     };
     let Some(a) = a.filter(|a| a.has_slot(start)) else {
         return Err(ApiError::NotFound("no such slot".to_owned()));
@@ -476,15 +435,8 @@ async fn may_book_again(
     candidate: &str,
     centre: &str,
 ) -> Result<(), ApiError> {
-    let (missed, allowed): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM interviews WHERE candidate_id = $1 AND status = 'no_show'), \
-         (SELECT rebook_after_no_show FROM centres WHERE id = $2)",
-    )
-    .bind(candidate)
-    .bind(centre)
-    .fetch_one(&mut *conn)
-    .await?;
-    if missed > 0 && allowed == 0 {
+    let r = booking::rebooking(conn, candidate, centre).await?;
+    if r.missed > 0 && r.allowed == 0 {
         return Err(ApiError::refused(
             "rebooking_closed",
             "you did not come to your interview; your centre books the next one",
@@ -504,25 +456,21 @@ fn already_booked() -> ApiError {
 /// The client's error a write of an interview row ran into, by the constraint it broke:
 /// the candidate's one live interview, or the evaluator's time (the same start, or an
 /// overlap refused by the exclusion constraint). Other errors are ours.
-pub(crate) fn interview_conflict(e: sqlx::Error) -> ApiError {
-    use crate::db::violates;
-    if violates(
-        &e,
-        "interviews_one_per_candidate",
-        "interviews.candidate_id",
-    ) {
-        already_booked()
-    } else if violates(
-        &e,
-        "interviews_one_per_slot",
-        "interviews.evaluator_id, interviews.scheduled_at",
-    ) || violates(&e, "interviews_no_overlap", "")
-    {
-        slot_taken()
-    } else if is_unique_violation(&e) {
-        ApiError::Conflict("this interview conflicts with another one".to_owned())
-    } else {
-        e.into()
+pub(crate) fn interview_conflict(e: StoreError) -> ApiError {
+    use crate::interviews::store::{NO_OVERLAP, ONE_PER_CANDIDATE, ONE_PER_SLOT};
+    match e {
+        StoreError::Constraint {
+            constraint: ONE_PER_CANDIDATE,
+            ..
+        } => already_booked(),
+        StoreError::Constraint {
+            constraint: ONE_PER_SLOT | NO_OVERLAP,
+            ..
+        } => slot_taken(),
+        StoreError::Db(e) if is_unique_violation(&e) => {
+            ApiError::Conflict("this interview conflicts with another one".to_owned())
+        }
+        e => e.into(),
     }
 }
 
@@ -538,24 +486,9 @@ pub(crate) async fn ensure_free(
     minutes: i64,
     except: Option<&str>,
 ) -> Result<(), ApiError> {
-    if state.db.backend == crate::db::Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(evaluator)
-            .execute(&mut *conn)
-            .await?;
-    }
+    store::lock_evaluator(&mut *conn, state.db.backend, evaluator).await?;
     let end = start + minutes * 60_000;
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM interviews WHERE evaluator_id = $1 AND status <> 'cancelled' AND id <> $2 \
-         AND scheduled_at < $3 AND scheduled_at + duration_min * 60000 > $4",
-    )
-    .bind(evaluator)
-    .bind(except.unwrap_or(""))
-    .bind(end)
-    .bind(start)
-    .fetch_one(&mut *conn)
-    .await?;
-    if n > 0 {
+    if store::overlapping(conn, evaluator, start, end, except).await? > 0 {
         return Err(slot_taken());
     }
     Ok(())
@@ -581,20 +514,15 @@ async fn book(
     let mut tx = state.db.begin_write().await?;
     let (ev, start, minutes) =
         check_slot(&state, &mut tx, &centre, &body.slot_id, by_centre).await?;
-    if booking_row(&mut tx, "i.candidate_id = $1", &candidate)
-        .await?
-        .is_some()
-    {
+    if booking::booking_of(&mut tx, &candidate).await?.is_some() {
         return Err(already_booked());
     }
     if !by_centre {
         may_book_again(&mut tx, &candidate, &centre).await?;
     }
-    let (target,): (String,) =
-        sqlx::query_as("SELECT cefr_target FROM candidates WHERE user_id = $1")
-            .bind(&candidate)
-            .fetch_one(&mut *tx)
-            .await?;
+    let target = booking::candidate_target(&mut tx, &candidate)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a candidate without a target".to_owned()))?;
     ensure_free(
         &state,
         &mut tx,
@@ -606,23 +534,21 @@ async fn book(
     .await?;
     let id = new_id();
     let status = if by_centre { "confirmed" } else { "held" };
-    let inserted = sqlx::query(
-        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(&centre)
-    .bind(&candidate)
-    .bind(&ev)
-    .bind(start.timestamp_millis())
-    .bind(minutes)
-    .bind(target)
-    .bind(status)
-    .bind(now)
-    .bind(by_centre.then_some(now))
-    .execute(&mut *tx)
-    .await;
-    inserted.map_err(interview_conflict)?;
+    let new = store::NewInterview {
+        id: &id,
+        centre_id: &centre,
+        candidate_id: &candidate,
+        evaluator_id: &ev,
+        scheduled_at: start.timestamp_millis(),
+        duration_min: minutes,
+        target_cefr: &target,
+        status,
+        created_at: now,
+        confirmed_at: by_centre.then_some(now),
+    };
+    store::insert(&mut tx, &new)
+        .await
+        .map_err(interview_conflict)?;
     let invite = by_centre.then_some("booking_confirmed");
     let out = settle(
         &state,
@@ -644,13 +570,12 @@ async fn owned_booking(
     auth: &AuthUser,
     id: &str,
 ) -> Result<(String, String, bool, String), ApiError> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT candidate_id, centre_id, status FROM interviews WHERE id = $1 AND status NOT IN ('cancelled', 'no_show')")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
     let nf = || ApiError::NotFound("no such booking".to_owned());
-    let (candidate, centre, status) = row.ok_or_else(nf)?;
+    let booking::Owner {
+        candidate_id: candidate,
+        centre_id: centre,
+        status,
+    } = booking::owner(&state.db, id).await?.ok_or_else(nf)?;
     let by_centre = match auth.role() {
         Role::Candidate if auth.id() == candidate => false,
         Role::CentreAdmin if auth.centre() == Some(centre.as_str()) => true,
@@ -702,19 +627,16 @@ async fn move_booking(
         Some(&id),
     )
     .await?;
-    let moved = sqlx::query(
-        "UPDATE interviews SET evaluator_id = $1, scheduled_at = $2, duration_min = $3, ics_sequence = ics_sequence + $4 \
-         WHERE id = $5 AND status = $6",
-    )
-    .bind(&ev)
-    .bind(start.timestamp_millis())
-    .bind(minutes)
-    .bind(i64::from(confirmed))
-    .bind(&id)
-    .bind(&status)
-    .execute(&mut *tx)
-    .await;
-    if moved.map_err(interview_conflict)?.rows_affected() != 1 {
+    let to = booking::Move {
+        evaluator_id: &ev,
+        scheduled_at: start.timestamp_millis(),
+        duration_min: minutes,
+        bump_sequence: confirmed,
+    };
+    let moved = booking::move_booking(&mut tx, &id, &status, &to)
+        .await
+        .map_err(interview_conflict)?;
+    if !moved {
         return Err(ApiError::refused(
             "not_changeable",
             "this interview changed meanwhile; reload",
@@ -774,9 +696,7 @@ async fn confirm(
         )
         .await?;
     }
-    let out = booking_row(&mut tx, "i.id = $1", &id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    let out = booking_out(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -823,11 +743,7 @@ async fn cancel(
             ));
         }
     }
-    sqlx::query("UPDATE interviews SET ics_sequence = ics_sequence + $1 WHERE id = $2")
-        .bind(i64::from(confirmed))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    booking::bump_sequence(&mut tx, &id, i64::from(confirmed)).await?;
     scheduler::cancel(&mut tx, &id, now).await?;
     if confirmed {
         send_invite(
@@ -852,11 +768,7 @@ async fn booking_later(
     auth: AuthUser,
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::Candidate])?;
-    sqlx::query("UPDATE candidates SET booking_later_at = $1 WHERE user_id = $2")
-        .bind(now_ms())
-        .bind(auth.id())
-        .execute(&state.db.pool)
-        .await?;
+    booking::book_later(&state.db, auth.id(), now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -875,9 +787,7 @@ async fn settle(
     if let Some(kind) = invite {
         send_invite(state, &mut tx, id, Method::Request, kind, now).await?;
     }
-    let out = booking_row(&mut tx, "i.id = $1", id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("booking vanished".to_owned()))?;
+    let out = booking_out(&mut tx, id).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -891,32 +801,17 @@ async fn send_invite(
     kind: &str,
     now: i64,
 ) -> Result<(), ApiError> {
-    type R = (
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    );
-    let (start, minutes, seq, cand, c_first, c_last, c_email, ev, e_first, e_last, e_email): R = sqlx::query_as(
-        "SELECT i.scheduled_at, i.duration_min, i.ics_sequence, c.id, c.first_names, c.last_name, c.email, e.id, e.first_names, e.last_name, e.email \
-         FROM interviews i JOIN users c ON c.id = i.candidate_id JOIN users e ON e.id = i.evaluator_id WHERE i.id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let r = booking::invite(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("interview vanished".to_owned()))?;
+    let (start, minutes) = (r.scheduled_at, r.duration_min);
     let (Some(s), Some(e)) = (
         DateTime::from_timestamp_millis(start),
         DateTime::from_timestamp_millis(start + minutes * 60_000),
     ) else {
         return Err(ApiError::Internal("interview time".to_owned()));
     };
+    let evaluator_name = format!("{} {}", r.evaluator_first_names, r.evaluator_last_name);
     let url = format!(
         "{}/interview/{id}",
         state.config.public_url.trim_end_matches('/')
@@ -924,7 +819,7 @@ async fn send_invite(
     let invite = Invite {
         method,
         interview_id: id.to_owned(),
-        sequence: seq as u32,
+        sequence: r.ics_sequence as u32,
         stamp: DateTime::from_timestamp_millis(now).unwrap_or(s),
         start: s,
         end: e,
@@ -934,12 +829,12 @@ async fn send_invite(
         ),
         url: url.clone(),
         organizer: Person {
-            name: format!("{e_first} {e_last}"),
-            email: e_email,
+            name: evaluator_name.clone(),
+            email: r.evaluator_email,
         },
         attendee: Person {
-            name: format!("{c_first} {c_last}"),
-            email: c_email,
+            name: format!("{} {}", r.candidate_first_names, r.candidate_last_name),
+            email: r.candidate_email,
         },
     };
     let ics = invite.render();
@@ -949,7 +844,7 @@ async fn send_invite(
         ("start", st),
         ("end", en),
         ("time_zone", mail::MAIL_TZ.name().to_owned()),
-        ("evaluator_name", format!("{e_first} {e_last}")),
+        ("evaluator_name", evaluator_name),
         ("interview_url", url),
     ];
     let method_name = if method == Method::Cancel {
@@ -957,7 +852,7 @@ async fn send_invite(
     } else {
         "REQUEST"
     };
-    for user in [&cand, &ev] {
+    for user in [&r.candidate_id, &r.evaluator_id] {
         let attachment = Attachment {
             name: "entretien.ics".to_owned(),
             content_type: format!("text/calendar; charset=utf-8; method={method_name}"),

@@ -17,7 +17,6 @@ pub mod store;
 
 use crate::accounts::new_id;
 use exam_core::interview::Event;
-use sqlx::AssertSqlSafe;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
@@ -99,23 +98,11 @@ pub struct InterviewOut {
     pub scoreable: bool,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    #[sqlx(flatten)]
-    record: store::Record,
-    target_cefr: String,
-    scored: i64,
-}
-
-const SELECT: &str = "SELECT i.id, i.centre_id, i.candidate_id, i.evaluator_id, i.scheduled_at, i.duration_min, i.status, \
-    i.started_at, i.ended_at, i.closure, i.closure_reason, i.target_cefr, \
-    (SELECT COUNT(*) FROM oral_scores o WHERE o.interview_id = i.id) AS scored FROM interviews i";
-
 fn time(ms: i64) -> Result<DateTime<Utc>, ApiError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| ApiError::Internal("time".to_owned()))
 }
 
-fn out(state: &AppState, r: Row, viewer: &AuthUser) -> Result<InterviewOut, ApiError> {
+fn out(state: &AppState, r: store::View, viewer: &AuthUser) -> Result<InterviewOut, ApiError> {
     let i = r.record;
     let rules = &state.config.lifecycle;
     let scoreable = i.phase().is_ok_and(|p| {
@@ -162,13 +149,8 @@ async fn create(
 ) -> Result<(StatusCode, Json<InterviewOut>), ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     let candidate = crate::accounts::visible_candidate(&state, &auth, &body.candidate_id).await?;
-    let evaluator: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT centre_id FROM users WHERE id = $1 AND role = 'evaluator'")
-            .bind(&body.evaluator_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    match evaluator {
-        Some((Some(c),)) if c == candidate.centre_id => {}
+    match store::evaluator_centre(&state.db, &body.evaluator_id).await? {
+        Some(c) if c == candidate.centre_id => {}
         _ => {
             return Err(ApiError::NotFound(
                 "no such evaluator in the candidate's centre".to_owned(),
@@ -190,26 +172,24 @@ async fn create(
     let mut tx = state.db.begin_write().await?;
     crate::booking::routes::ensure_free(&state, &mut tx, &body.evaluator_id, start, duration, None)
         .await?;
-    sqlx::query(
-        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8)",
-    )
-    .bind(&id)
-    .bind(&candidate.centre_id)
-    .bind(&candidate.id)
-    .bind(&body.evaluator_id)
-    .bind(start)
-    .bind(duration)
-    .bind(candidate.cefr_target.to_string())
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await
-    .map_err(crate::booking::routes::interview_conflict)?;
+    let target = candidate.cefr_target.to_string();
+    let new = store::NewInterview {
+        id: &id,
+        centre_id: &candidate.centre_id,
+        candidate_id: &candidate.id,
+        evaluator_id: &body.evaluator_id,
+        scheduled_at: start,
+        duration_min: duration,
+        target_cefr: &target,
+        status: "scheduled",
+        created_at: now_ms(),
+        confirmed_at: None,
+    };
+    store::insert(&mut tx, &new)
+        .await
+        .map_err(crate::booking::routes::interview_conflict)?;
     tx.commit().await?;
-    let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE i.id = $1")))
-        .bind(&id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let row = viewed(&state, &id).await?;
     Ok((StatusCode::CREATED, Json(out(&state, row, &auth)?)))
 }
 
@@ -221,24 +201,20 @@ async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<InterviewOut>>, ApiError> {
-    let (filter, arg) = match auth.role() {
-        Role::Evaluator => ("i.evaluator_id = $1", auth.id().to_owned()),
-        Role::Candidate => ("i.candidate_id = $1", auth.id().to_owned()),
-        Role::CentreAdmin => ("i.centre_id = $1", auth.centre().unwrap_or("").to_owned()),
-        Role::PlatformAdmin => ("$1 = $1", String::new()),
+    let scope = match auth.role() {
+        Role::Evaluator => store::Scope::Evaluator(auth.id()),
+        Role::Candidate => store::Scope::Candidate(auth.id()),
+        Role::CentreAdmin => store::Scope::Centre(auth.centre().unwrap_or("")),
+        Role::PlatformAdmin => store::Scope::All,
         Role::Reviewer => {
             return Err(ApiError::Forbidden(
                 "reviewers do not take part in interviews".to_owned(),
             ));
         }
     };
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT} WHERE {filter} ORDER BY i.scheduled_at"
-    )))
-    .bind(arg)
-    .fetch_all(&state.db.pool)
-    .await?;
-    rows.into_iter()
+    store::list(&state.db, scope)
+        .await?
+        .into_iter()
         .map(|r| out(&state, r, &auth))
         .collect::<Result<_, _>>()
         .map(Json)
@@ -253,15 +229,19 @@ async fn get_one(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<InterviewOut>, ApiError> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE i.id = $1")))
-        .bind(&id)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    let row = store::view(&state.db, &id).await?;
     let i = row.map(|r| out(&state, r, &auth)).transpose()?;
     match i {
         Some(i) if visible(&auth, &i.centre_id, &i.evaluator_id, &i.candidate_id) => Ok(Json(i)),
         _ => Err(ApiError::NotFound("no such interview".to_owned())),
     }
+}
+
+/// The interview `id`, just written (its absence is ours: 500).
+async fn viewed(state: &AppState, id: &str) -> Result<store::View, ApiError> {
+    store::view(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("interview vanished".to_owned()))
 }
 
 /// Whether the caller takes part in or manages an interview of `centre`.
@@ -343,10 +323,7 @@ async fn close(
     if let Some(notify) = &state.interview_closed {
         notify(id.clone());
     }
-    let row: Row = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE i.id = $1")))
-        .bind(&id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let row = viewed(&state, &id).await?;
     Ok(Json(out(&state, row, &auth)?))
 }
 

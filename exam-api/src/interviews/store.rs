@@ -4,7 +4,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::db::Db;
+use crate::db::{Db, StoreError};
 use crate::error::ApiError;
 use exam_core::interview::{Closure, Event, Lifecycle, Phase, Refusal, Slot, UnknownPhase};
 
@@ -266,5 +266,187 @@ pub async fn sweep_no_shows(db: &Db, rules: &Lifecycle, now: i64) -> Result<usiz
             Err(e) => tracing::warn!(interview = %id, error = %e, "no-show not recorded"),
         }
     }
+    Ok(n)
+}
+
+/// An interview row with what its API view adds: the target level and whether it is
+/// scored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct View {
+    /// The row.
+    #[sqlx(flatten)]
+    pub record: Record,
+    /// The candidate's target level (`B1`, …).
+    pub target_cefr: String,
+    /// How many oral scores it has (0 or 1).
+    pub scored: i64,
+}
+
+const VIEW: &str = "SELECT i.id, i.centre_id, i.candidate_id, i.evaluator_id, i.scheduled_at, i.duration_min, i.status, \
+    i.started_at, i.ended_at, i.closure, i.closure_reason, i.target_cefr, \
+    (SELECT COUNT(*) FROM oral_scores o WHERE o.interview_id = i.id) AS scored FROM interviews i";
+
+/// Whose interviews [`list`] returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// Those run by this evaluator.
+    Evaluator(&'a str),
+    /// Those of this candidate.
+    Candidate(&'a str),
+    /// Those of this centre.
+    Centre(&'a str),
+    /// All of them.
+    All,
+}
+
+/// The interview `id` as the API shows it.
+pub async fn view(db: &Db, id: &str) -> Result<Option<View>, StoreError> {
+    Ok(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIEW} WHERE i.id = $1")))
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+/// The interviews of `scope`, by start time.
+pub async fn list(db: &Db, scope: Scope<'_>) -> Result<Vec<View>, StoreError> {
+    let (filter, arg) = match scope {
+        Scope::Evaluator(id) => ("i.evaluator_id = $1", id),
+        Scope::Candidate(id) => ("i.candidate_id = $1", id),
+        Scope::Centre(id) => ("i.centre_id = $1", id),
+        Scope::All => ("$1 = $1", ""),
+    };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{VIEW} WHERE {filter} ORDER BY i.scheduled_at"
+    )))
+    .bind(arg)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// The centre of the evaluator `id` (none: no such evaluator, or one of no centre).
+pub async fn evaluator_centre(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT centre_id FROM users WHERE id = $1 AND role = 'evaluator'")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.and_then(|(centre,)| centre))
+}
+
+/// An interview to write.
+#[derive(Clone, Debug)]
+pub struct NewInterview<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Centre.
+    pub centre_id: &'a str,
+    /// Candidate.
+    pub candidate_id: &'a str,
+    /// Evaluator.
+    pub evaluator_id: &'a str,
+    /// Start (ms since the epoch).
+    pub scheduled_at: i64,
+    /// Length in minutes.
+    pub duration_min: i64,
+    /// The candidate's target level.
+    pub target_cefr: &'a str,
+    /// The first phase (`held`, `confirmed` or `scheduled`).
+    pub status: &'a str,
+    /// When it is created.
+    pub created_at: i64,
+    /// When it was confirmed, if it is born confirmed.
+    pub confirmed_at: Option<i64>,
+}
+
+/// The names of the constraints that refuse an interview row: the candidate's one live
+/// interview, the evaluator's start, the evaluator's time (an exclusion constraint on
+/// PostgreSQL, a trigger on SQLite).
+pub const ONE_PER_CANDIDATE: &str = "interviews_one_per_candidate";
+/// See [`ONE_PER_CANDIDATE`].
+pub const ONE_PER_SLOT: &str = "interviews_one_per_slot";
+/// See [`ONE_PER_CANDIDATE`].
+pub const NO_OVERLAP: &str = "interviews_no_overlap";
+
+/// The error of a write of an interview row: [`StoreError::Constraint`] naming
+/// [`ONE_PER_CANDIDATE`], [`ONE_PER_SLOT`] or [`NO_OVERLAP`] when it broke one.
+pub fn write_error(e: sqlx::Error) -> StoreError {
+    let named = [
+        (ONE_PER_CANDIDATE, "interviews.candidate_id"),
+        (
+            ONE_PER_SLOT,
+            "interviews.evaluator_id, interviews.scheduled_at",
+        ),
+        (NO_OVERLAP, ""),
+    ]
+    .into_iter()
+    .find(|(name, columns)| crate::db::violates(&e, name, columns));
+    match named {
+        Some((constraint, _)) => StoreError::Constraint {
+            constraint,
+            source: e,
+        },
+        None => StoreError::Db(e),
+    }
+}
+
+/// Writes a new interview, on `conn` (the caller's write transaction).
+pub async fn insert(conn: &mut AnyConnection, new: &NewInterview<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO interviews (id, centre_id, candidate_id, evaluator_id, scheduled_at, duration_min, target_cefr, status, created_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new.id)
+    .bind(new.centre_id)
+    .bind(new.candidate_id)
+    .bind(new.evaluator_id)
+    .bind(new.scheduled_at)
+    .bind(new.duration_min)
+    .bind(new.target_cefr)
+    .bind(new.status)
+    .bind(new.created_at)
+    .bind(new.confirmed_at)
+    .execute(conn)
+    .await
+    .map_err(write_error)?;
+    Ok(())
+}
+
+/// Takes the evaluator's booking lock for the rest of the transaction on PostgreSQL
+/// (SQLite's write transaction already serialises bookings).
+pub async fn lock_evaluator(
+    conn: &mut AnyConnection,
+    backend: crate::db::Backend,
+    evaluator: &str,
+) -> Result<(), StoreError> {
+    if backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(evaluator)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How many live interviews of the evaluator (other than `except`) overlap
+/// `[start, end)`.
+pub async fn overlapping(
+    conn: &mut AnyConnection,
+    evaluator: &str,
+    start: i64,
+    end: i64,
+    except: Option<&str>,
+) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM interviews WHERE evaluator_id = $1 AND status <> 'cancelled' AND id <> $2 \
+         AND scheduled_at < $3 AND scheduled_at + duration_min * 60000 > $4",
+    )
+    .bind(evaluator)
+    .bind(except.unwrap_or(""))
+    .bind(end)
+    .bind(start)
+    .fetch_one(conn)
+    .await?;
     Ok(n)
 }

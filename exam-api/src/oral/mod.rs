@@ -20,6 +20,8 @@ use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use exam_core::cefr::Cefr;
 
+pub mod store;
+
 /// The ids of the five criteria, in the guide's order.
 pub const CRITERIA: [&str; 5] = [
     "vocabulary_range",
@@ -30,12 +32,12 @@ pub const CRITERIA: [&str; 5] = [
 ];
 
 static PROMPTS: LazyLock<serde_json::Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../content/oral-prompts.json"))
+    serde_json::from_str(include_str!("../../content/oral-prompts.json"))
         .expect("the prompt bank is valid JSON (tested)")
 });
 
 static DESCRIPTORS: LazyLock<serde_json::Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../content/oral-criteria.json"))
+    serde_json::from_str(include_str!("../../content/oral-criteria.json"))
         .expect("the criteria catalogue is valid JSON (tested)")
 });
 
@@ -135,10 +137,9 @@ async fn prompts(
     ApiQuery(q): ApiQuery<PromptQuery>,
 ) -> Result<Json<PromptsOut>, ApiError> {
     own_interview(&state, &auth, &id).await?;
-    let (level,): (String,) = sqlx::query_as("SELECT target_cefr FROM interviews WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let level = store::target_level(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("interview vanished".to_owned()))?;
     let bank = &PROMPTS["levels"][&level];
     let empty = vec![];
     let list = |part: &str| bank[part].as_array().unwrap_or(&empty).clone();
@@ -254,13 +255,8 @@ async fn own_interview(
     id: &str,
 ) -> Result<(String, String), ApiError> {
     auth.require(&[Role::Evaluator])?;
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT candidate_id, evaluator_id, status FROM interviews WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    match row {
-        Some((c, e, status)) if e == auth.id() => Ok((c, status)),
+    match store::participants(&state.db, id).await? {
+        Some(p) if p.evaluator_id == auth.id() => Ok((p.candidate_id, p.status)),
         _ => Err(ApiError::NotFound("no such interview".to_owned())),
     }
 }
@@ -275,18 +271,15 @@ async fn get_score(
     Path(id): Path<String>,
 ) -> Result<Json<ScoreOut>, ApiError> {
     own_interview(&state, &auth, &id).await?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT levels_json, comment, oral_level FROM oral_scores WHERE interview_id = $1",
-    )
-    .bind(&id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let (levels, comment, level) =
-        row.ok_or_else(|| ApiError::NotFound("not scored yet".to_owned()))?;
+    let score = store::score(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("not scored yet".to_owned()))?;
     Ok(Json(ScoreOut {
-        levels: serde_json::from_str(&levels).map_err(|e| ApiError::Internal(e.to_string()))?,
-        comment,
-        oral_level: level
+        levels: serde_json::from_str(&score.levels_json)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        comment: score.comment,
+        oral_level: score
+            .oral_level
             .parse()
             .map_err(|_| ApiError::Internal("level".to_owned()))?,
     }))
@@ -352,23 +345,16 @@ async fn put_score(
     let level = oral_level(&levels);
     let json =
         serde_json::to_string(&body.levels).map_err(|e| ApiError::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO oral_scores (interview_id, evaluator_id, levels_json, oral_level, comment, scored_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (interview_id) DO UPDATE SET levels_json = excluded.levels_json, oral_level = excluded.oral_level, \
-         comment = excluded.comment, scored_at = excluded.scored_at",
-    )
-    .bind(&id)
-    .bind(auth.id())
-    .bind(json)
-    .bind(level.to_string())
-    .bind(&body.comment)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
+    let score = store::Score {
+        levels_json: json,
+        comment: body.comment,
+        oral_level: level.to_string(),
+    };
+    store::save_score(&state.db, &id, auth.id(), &score, now_ms()).await?;
     crate::results::try_release(&state, &candidate).await?;
     Ok(Json(ScoreOut {
         levels: body.levels,
-        comment: body.comment,
+        comment: score.comment,
         oral_level: level,
     }))
 }

@@ -15,6 +15,8 @@ use crate::auth::{AuthUser, Role};
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 
+pub mod store;
+
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,22 +38,13 @@ pub struct Steps {
 
 /// The steps of a candidate.
 pub async fn steps(state: &AppState, user: &str) -> Result<Steps, ApiError> {
-    let step: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT system_check_at, identity_at FROM candidate_steps WHERE user_id = $1",
-    )
-    .bind(user)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let profile: Option<(String,)> =
-        sqlx::query_as("SELECT user_id FROM candidate_profiles WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (check, identity) = step.unwrap_or((None, None));
+    let times = store::step_times(&state.db, user)
+        .await?
+        .unwrap_or_default();
     Ok(Steps {
-        system_check_done: check.is_some(),
-        profile_complete: profile.is_some(),
-        identity_done: identity.is_some(),
+        system_check_done: times.system_check_at.is_some(),
+        profile_complete: store::has_profile(&state.db, user).await?,
+        identity_done: times.identity_at.is_some(),
     })
 }
 
@@ -82,14 +75,13 @@ async fn journey(
 ) -> Result<Json<JourneyOut>, ApiError> {
     auth.require(&[Role::Candidate])?;
     let steps = steps(&state, auth.id()).await?;
-    let written: Option<(String, String)> =
-        sqlx::query_as("SELECT id, status FROM written_sessions WHERE candidate_id = $1")
-            .bind(auth.id())
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let written = store::written(&state.db, auth.id()).await?;
     Ok(Json(JourneyOut {
         steps,
-        written: written.map(|(id, status)| WrittenRef { id, status }),
+        written: written.map(|w| WrittenRef {
+            id: w.id,
+            status: w.status,
+        }),
     }))
 }
 
@@ -173,32 +165,17 @@ async fn get_profile(
     auth: AuthUser,
 ) -> Result<Json<Profile>, ApiError> {
     auth.require(&[Role::Candidate])?;
-    type Row = (
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-        String,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country \
-         FROM candidate_profiles WHERE user_id = $1",
-    )
-    .bind(auth.id())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let r =
-        row.ok_or_else(|| ApiError::NotFound("the form has not been filled in yet".to_owned()))?;
+    let r = store::profile(&state.db, auth.id())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the form has not been filled in yet".to_owned()))?;
     Ok(Json(Profile {
-        birth_name: r.0,
-        usage_name: r.1,
-        first_names: r.2,
-        birth_date: r.3,
-        sex: r.4,
-        birth_commune: r.5,
-        birth_country: r.6,
+        birth_name: r.birth_name,
+        usage_name: r.usage_name,
+        first_names: r.first_names,
+        birth_date: r.birth_date,
+        sex: r.sex,
+        birth_commune: r.birth_commune,
+        birth_country: r.birth_country,
     }))
 }
 
@@ -214,24 +191,7 @@ async fn put_profile(
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::Candidate])?;
     let p = body.checked(Utc::now().date_naive())?;
-    sqlx::query(
-        "INSERT INTO candidate_profiles (user_id, birth_name, usage_name, first_names, birth_date, sex, birth_commune, birth_country, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (user_id) DO UPDATE SET birth_name = excluded.birth_name, usage_name = excluded.usage_name, \
-         first_names = excluded.first_names, birth_date = excluded.birth_date, sex = excluded.sex, \
-         birth_commune = excluded.birth_commune, birth_country = excluded.birth_country, updated_at = excluded.updated_at",
-    )
-    .bind(auth.id())
-    .bind(&p.birth_name)
-    .bind(&p.usage_name)
-    .bind(&p.first_names)
-    .bind(&p.birth_date)
-    .bind(&p.sex)
-    .bind(&p.birth_commune)
-    .bind(&p.birth_country)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await?;
+    store::save_profile(&state.db, auth.id(), &p, now_ms()).await?;
     tracing::info!("personal-data form saved");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -260,14 +220,6 @@ async fn system_check(
 ) -> Result<StatusCode, ApiError> {
     auth.require(&[Role::Candidate])?;
     let json = serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO candidate_steps (user_id, system_check_at, system_check_json) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id) DO UPDATE SET system_check_at = excluded.system_check_at, system_check_json = excluded.system_check_json",
-    )
-    .bind(auth.id())
-    .bind(now_ms())
-    .bind(json)
-    .execute(&state.db.pool)
-    .await?;
+    store::save_system_check(&state.db, auth.id(), &json, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
