@@ -42,14 +42,10 @@ struct RecordingOut {
 /// admin of its centre).
 async fn folder(state: &AppState, auth: &AuthUser, id: &str) -> Result<PathBuf, ApiError> {
     auth.require(&[Role::Evaluator, Role::CentreAdmin])?;
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT evaluator_id, centre_id FROM interviews WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let allowed = row.is_some_and(|(ev, centre)| match auth.role() {
-        Role::Evaluator => ev == auth.id(),
-        _ => auth.centre() == Some(centre.as_str()),
+    let interview = crate::interviews::store::get(&state.db, id).await?;
+    let allowed = interview.is_some_and(|i| match auth.role() {
+        Role::Evaluator => i.evaluator_id == auth.id(),
+        _ => auth.centre() == Some(i.centre_id.as_str()),
     });
     let dir = state.config.recordings_dir.clone().filter(|_| allowed);
     dir.map(|d| exam_core::interview::recordings_folder(&d, id))

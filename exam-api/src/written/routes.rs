@@ -321,12 +321,11 @@ async fn start(
     let (row, status) = match store::session_of(&state.db, auth.id()).await? {
         Some(row) => (row, StatusCode::OK),
         None => {
-            let (opens, closes): (Option<i64>, Option<i64>) = sqlx::query_as(
-                "SELECT written_opens_at, written_closes_at FROM candidates WHERE user_id = $1",
-            )
-            .bind(auth.id())
-            .fetch_one(&state.db.pool)
-            .await?;
+            let store::Admission {
+                written_opens_at: opens,
+                written_closes_at: closes,
+                time_multiplier: multiplier,
+            } = store::admission(&state.db, auth.id()).await?;
             let now = now_ms();
             if opens.is_some_and(|o| now < o) {
                 return Err(ApiError::refused(
@@ -340,11 +339,6 @@ async fn start(
                     "the period to take the written test is over; contact your centre",
                 ));
             }
-            let (multiplier,): (f64,) =
-                sqlx::query_as("SELECT time_multiplier FROM candidates WHERE user_id = $1")
-                    .bind(auth.id())
-                    .fetch_one(&state.db.pool)
-                    .await?;
             let row = SessionRow {
                 id: new_id(),
                 candidate_id: auth.id().to_owned(),
@@ -495,11 +489,9 @@ async fn result(
     crate::accounts::visible_candidate(&state, &auth, &row.candidate_id)
         .await
         .map_err(|_| ApiError::NotFound("no such test session".to_owned()))?;
-    let (json,): (Option<String>,) =
-        sqlx::query_as("SELECT result_json FROM written_sessions WHERE id = $1")
-            .bind(&id)
-            .fetch_one(&state.db.pool)
-            .await?;
+    let json = store::result_json(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such test session".to_owned()))?;
     let json = json.ok_or_else(|| {
         ApiError::refused(
             "not_finished",

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Transaction};
 
-use crate::db::Db;
+use crate::db::{Db, StoreError};
 use crate::error::ApiError;
 use exam_core::bank::Response;
 use exam_core::cat::{CatConfig, CatError, ExposureCounts, Pool};
@@ -297,4 +297,35 @@ pub async fn answered_count(db: &Db) -> Result<i64, ApiError> {
             .fetch_one(&db.pool)
             .await?;
     Ok(n)
+}
+
+/// When a candidate may take the written test, and their time multiplier.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Admission {
+    /// The test opens at (Unix ms), if the centre set a window.
+    pub written_opens_at: Option<i64>,
+    /// The test closes at (Unix ms), if the centre set a window.
+    pub written_closes_at: Option<i64>,
+    /// Extra time granted (1.0: none).
+    pub time_multiplier: f64,
+}
+
+/// A candidate's admission to the written test.
+pub async fn admission(db: &Db, candidate_id: &str) -> Result<Admission, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT written_opens_at, written_closes_at, time_multiplier FROM candidates WHERE user_id = $1",
+    )
+    .bind(candidate_id)
+    .fetch_one(&db.pool)
+    .await?)
+}
+
+/// A session's domain estimates (JSON), once it is finished; `None` for no such session.
+pub async fn result_json(db: &Db, id: &str) -> Result<Option<Option<String>>, StoreError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT result_json FROM written_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|(j,)| j))
 }
