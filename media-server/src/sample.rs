@@ -50,6 +50,11 @@ fn unix_ms() -> i64 {
 /// Rebuilds H264 access units from RTP payloads (RFC 6184: single NAL units, STAP-A,
 /// FU-A) as Annex B. Remembers the last SPS and PPS, and puts them before an IDR that
 /// comes without them.
+///
+/// Written here rather than taken from `rtc` (whose VP8 depacketizer the recorder uses):
+/// rtc 0.21.1's `H264Packet` indexes past the end of a STAP-A that ends with one stray
+/// byte — a remote peer could panic the sampler with one packet — and appends an FU-A
+/// fragment whose start was lost to a fresh buffer. Both are tested below.
 #[derive(Debug, Default)]
 pub struct H264Depacketizer {
     unit: Vec<u8>,
@@ -249,6 +254,20 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stap_a_with_a_stray_byte_or_a_headless_fragment_is_survived() {
+        let mut d = H264Depacketizer::default();
+        // One NAL of two bytes, then a lone byte where a size should be.
+        let stap = [24u8, 0x00, 0x02, 0x41, 0x9a, 0x07];
+        let (unit, key) = d.push(1, &stap, true).expect("the whole NAL is kept");
+        assert_eq!(unit, [0, 0, 0, 1, 0x41, 0x9a]);
+        assert!(!key);
+        // An FU-A middle fragment with no start: the unit is dropped, not corrupted.
+        assert_eq!(d.push(2, &[28, 0x05, 0xaa, 0xbb], true), None);
+        // And the next unit decodes again.
+        assert!(d.push(3, &[0x41, 0x9a, 0x01], true).is_some());
+    }
 
     #[test]
     fn single_stap_a_and_fu_a_packets_make_annex_b_units() {
