@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use exam_api::testing::{Backend, TestDb};
+use exam_api::testing::{Answer, Backend, TestDb, item_response};
 use serde_json::{Value, json};
 
 use crate::kit::{Api, Server};
@@ -63,7 +63,7 @@ async fn crash_mid_test(backend: Backend) {
     for _ in 0..5 {
         let v = item_view(&c, &id).await;
         let item = &v["item"];
-        let response = crate::written_response(item);
+        let response = item_response(item, Answer::Other);
         let (status, body) = c
             .call(
                 reqwest::Method::POST,

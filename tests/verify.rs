@@ -6,6 +6,10 @@ use credential::{
     Bundle, Checkpoint, CredentialInput, IssuerKey, credential_leaf_hash, issue, merkle,
 };
 
+/// A bundle of the second of two credentials in a log of two. Its input is written out
+/// here rather than shared with the credential crate's unit tests: they are this test's
+/// own values (a holder, levels and dates of its own), and the crate keeps its test
+/// inputs private instead of exporting a fixture for the binary's tests.
 fn bundle(key: &IssuerKey) -> Bundle {
     let input = CredentialInput {
         id: "urn:uuid:7d7e2c1e-3c1b-4a7e-9a52-0a9f5d0c1b2a".into(),

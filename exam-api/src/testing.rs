@@ -105,3 +105,44 @@ pub async fn mark_identity_done(
     .await?;
     Ok(())
 }
+
+/// What [`item_response`] puts in a response. Both are of the right shape for the item,
+/// so the API takes them; neither is meant to be right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The first option of every choice and gap, empty typed gaps, the order as shown;
+    /// the second option of a listening choice.
+    Blank,
+    /// The second option of every choice and gap, `answer` typed, the order reversed;
+    /// the first option of a listening choice.
+    Other,
+}
+
+/// A response of the right shape for a public item (see `docs/written-test.md`), filled
+/// as `answer` says; panics on an item type it does not know.
+pub fn item_response(item: &serde_json::Value, answer: Answer) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let gaps = item["gaps"].as_array().map_or(0, Vec::len);
+    let (option, typed) = match answer {
+        Answer::Blank => (0, ""),
+        Answer::Other => (1, "answer"),
+    };
+    match item["type"].as_str().unwrap() {
+        "dropdown_gaps" => json!({ "selected": vec![option; gaps] }),
+        "word_bank" => {
+            json!({ "placed": vec![Value::Null; item["gap_count"].as_u64().unwrap() as usize] })
+        }
+        "text_gaps" => json!({ "typed": vec![typed; gaps] }),
+        "choice" => json!({ "choice": option }),
+        "order_sentences" | "order_words" => {
+            let shown = 0..item["shuffled"].as_array().unwrap().len();
+            match answer {
+                Answer::Blank => json!({ "order": shown.collect::<Vec<_>>() }),
+                Answer::Other => json!({ "order": shown.rev().collect::<Vec<_>>() }),
+            }
+        }
+        "listening" if item["response"] == "choice" => json!({ "choice": 1 - option }),
+        "listening" => json!({ "typed": vec!["x"; gaps] }),
+        t => panic!("unknown type {t}"),
+    }
+}

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use exam_api::db::now_ms;
 use exam_api::proctoring::{self, EventKind, EventRecord, Severity};
+use exam_api::testing::{Answer, item_response};
 use exam_api::written::store::{self, SessionRow};
 use exam_core::cat::{CatConfig, CatSession};
 use exam_core::written::Event;
@@ -189,7 +190,7 @@ both!(events_build_the_session_page, |app: TestApp| async move {
         .post(
             &format!("/api/v1/written/{session}/answers"),
             &token,
-            json!({ "item_id": item["id"], "response": crate::written::blank_response(&item) }),
+            json!({ "item_id": item["id"], "response": item_response(&item, Answer::Blank) }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

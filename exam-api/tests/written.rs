@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use exam_api::app::ApiConfig;
 use exam_api::db::now_ms;
+use exam_api::testing::{Answer, item_response};
 use serde_json::{Value, json};
 
 use crate::both;
@@ -12,25 +13,6 @@ use crate::common::TestApp;
 fn profile() -> Value {
     json!({ "birth_name": "MARTIN", "usage_name": null, "first_names": "Camille Anne", "birth_date": "1994-05-17",
             "sex": "F", "birth_commune": "Lyon", "birth_country": "France" })
-}
-
-/// A response of the right shape (not necessarily right) for a public item.
-pub(crate) fn blank_response(item: &Value) -> Value {
-    let gaps = |i: &Value| i["gaps"].as_array().map_or(0, Vec::len);
-    match item["type"].as_str().unwrap() {
-        "dropdown_gaps" => json!({ "selected": vec![0; gaps(item)] }),
-        "word_bank" => {
-            json!({ "placed": vec![Value::Null; item["gap_count"].as_u64().unwrap() as usize] })
-        }
-        "text_gaps" => json!({ "typed": vec![""; gaps(item)] }),
-        "choice" => json!({ "choice": 0 }),
-        "order_sentences" | "order_words" => {
-            json!({ "order": (0..item["shuffled"].as_array().unwrap().len()).collect::<Vec<_>>() })
-        }
-        "listening" if item["response"] == "choice" => json!({ "choice": 1 }),
-        "listening" => json!({ "typed": vec!["x"; gaps(item)] }),
-        t => panic!("unknown type {t}"),
-    }
 }
 
 /// A candidate of the demo centre, ready for the test; returns their session token.
@@ -202,7 +184,7 @@ both!(
             .post(
                 &format!("/api/v1/written/{id}/answers"),
                 &token,
-                json!({ "item_id": item_id, "response": blank_response(&item) }),
+                json!({ "item_id": item_id, "response": item_response(&item, Answer::Blank) }),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -227,7 +209,7 @@ both!(
             .post(
                 &format!("/api/v1/written/{id}/answers"),
                 &token,
-                json!({ "item_id": item_id, "response": blank_response(&item) }),
+                json!({ "item_id": item_id, "response": item_response(&item, Answer::Blank) }),
             )
             .await;
         assert_eq!(
@@ -289,7 +271,7 @@ both!(
             .post(
                 &format!("/api/v1/written/{id}/answers"),
                 &token,
-                json!({ "item_id": item["id"], "response": blank_response(&item) }),
+                json!({ "item_id": item["id"], "response": item_response(&item, Answer::Blank) }),
             )
             .await;
         r.expect_error(StatusCode::CONFLICT, "too_late");
@@ -361,7 +343,7 @@ both!(
                 .post(
                     &format!("/api/v1/written/{id}/answers"),
                     &token,
-                    json!({ "item_id": item["id"], "response": blank_response(&item) }),
+                    json!({ "item_id": item["id"], "response": item_response(&item, Answer::Blank) }),
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -454,7 +436,7 @@ both!(demo_and_practice, pause(3000), |app: TestApp| async move {
         .post(
             &format!("/api/v1/practice/{}/check", item["id"].as_str().unwrap()),
             &token,
-            json!({ "response": blank_response(&item) }),
+            json!({ "response": item_response(&item, Answer::Blank) }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -2,24 +2,12 @@
 // keys, Home and End move between the slots in day and time order, and Enter books.
 // The evaluator's availability is set so that next week has an uneven pattern: days
 // with one slot, a day with none, a day with two windows.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn, writtenTestByApi } from './harness.mjs';
+import { setUp, openAs, writtenTestByApi } from './harness.mjs';
 
 const ZONE = 'Europe/Paris';
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer(['--item-pause-ms', '0']);
-  ({ browser, context } = await launch({ contextOptions: { timezoneId: ZONE } }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp({ serverArgs: ['--item-pause-ms', '0'], launchOptions: { contextOptions: { timezoneId: ZONE } } });
 
 /** "Monday 09:30": the weekday and start time in Paris of a slot's start instant. */
 function dayTime(iso) {
@@ -31,9 +19,8 @@ function dayTime(iso) {
 
 test('the calendar grid: arrow keys in day and time order, Enter books', async () => {
   // Mon 09:00 09:30 10:00 · Tue 14:00 · Wed none · Thu 08:00 08:30 10:00 · Fri 09:30.
-  const staff = await browser.newContext({ timezoneId: ZONE });
-  const evaluator = await staff.newPage();
-  await signIn(evaluator, server.links.evaluator);
+  const staff = await env.browser.newContext({ timezoneId: ZONE });
+  const { page: evaluator } = await openAs(staff, env.server.links.evaluator);
   await evaluator.evaluate(async (availability) => {
     const res = await fetch('/api/v1/availability', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(availability) });
     if (!res.ok) throw new Error(`availability: ${res.status} ${await res.text()}`);
@@ -50,12 +37,9 @@ test('the calendar grid: arrow keys in day and time order, Enter books', async (
   });
   await staff.close();
 
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.candidate);
+  const { page, errors } = await openAs(env.context, env.server.links.candidate);
   await writtenTestByApi(page);
-  await page.goto(`${server.base}/static/booking.html`);
+  await page.goto(`${env.server.base}/static/booking.html`);
   await page.getByTestId('calendar').waitFor();
   const label = page.getByTestId('week-label');
   await page.waitForFunction(() => document.querySelector('[data-testid="calendar-status"]')?.textContent === '');

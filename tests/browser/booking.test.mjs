@@ -2,38 +2,22 @@
 // candidate books a slot in the weekly calendar, changes it, confirms; the confirmation
 // mail with its .ics is in the local mailbox; the evaluator scores the oral; the
 // candidate's certificate page verifies.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn, writtenTestByApi, holdInterview } from './harness.mjs';
+import { setUp, openAs, writtenTestByApi, holdInterview } from './harness.mjs';
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  // The booked slot is days ahead: its room opens now, and an interview of a few
-  // seconds may be scored (the lifecycle's own rules are tested in exam-api and in
-  // interview.test.mjs).
-  server = await startServer(['--item-pause-ms', '0', '--room-opens-before-min', '100000', '--oral-min-minutes', '0']);
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// The booked slot is days ahead: its room opens now, and an interview of a few
+// seconds may be scored (the lifecycle's own rules are tested in exam-api and in
+// interview.test.mjs).
+const env = setUp({ serverArgs: ['--item-pause-ms', '0', '--room-opens-before-min', '100000', '--oral-min-minutes', '0'] });
 
 test('book, change, confirm, get the .ics, be scored, verify the certificate', async () => {
-  const candidate = await context.newPage();
-  const errors = [];
-  candidate.on('pageerror', (e) => errors.push(e.message));
-  await signIn(candidate, server.links.candidate);
+  const { page: candidate, errors } = await openAs(env.context, env.server.links.candidate);
   await writtenTestByApi(candidate);
 
   // The reviewer validates the written test (the review pages come with proctoring).
-  const staff = await browser.newContext();
-  const reviewer = await staff.newPage();
-  await signIn(reviewer, server.links.reviewer);
+  const staff = await env.browser.newContext();
+  const { page: reviewer } = await openAs(staff, env.server.links.reviewer);
   await reviewer.evaluate(async () => {
     const queue = await (await fetch('/api/v1/reviews')).json();
     const res = await fetch(`/api/v1/reviews/${queue[0].session_id}/decision`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ decision: 'validated' }) });
@@ -41,7 +25,7 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
   });
 
   // The weekly calendar: find a week with free slots, pick one, say yes.
-  await candidate.goto(`${server.base}/app/`);
+  await candidate.goto(`${env.server.base}/app/`);
   await candidate.getByTestId('go-booking').click();
   await candidate.getByTestId('calendar').waitFor();
   const slots = candidate.locator('button[data-testid^="slot-2"]');
@@ -71,7 +55,7 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
   // "Confirmer et quitter", then the mail with its .ics in the local mailbox.
   await candidate.getByTestId('confirm-booking').click();
   await candidate.getByTestId('booking-done').waitFor();
-  await candidate.goto(`${server.base}/static/mailbox.html`);
+  await candidate.goto(`${env.server.base}/static/mailbox.html`);
   const mail = candidate.getByTestId('mail-booking_confirmed');
   await mail.waitFor();
   const href = await mail.locator('a[href*="/attachments/"]').first().getAttribute('href');
@@ -82,8 +66,7 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
   assert.match(ics, /ATTENDEE;/);
 
   // The centre sets this candidate's target to A1 (a centre decision, through the API).
-  const admin = await staff.newPage();
-  await signIn(admin, server.links.centre_admin);
+  const { page: admin } = await openAs(staff, env.server.links.centre_admin);
   await admin.evaluate(async () => {
     const list = await (await fetch('/api/v1/candidates')).json();
     const res = await fetch(`/api/v1/candidates/${list[0].id}/target`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ cefr_target: 'A1' }) });
@@ -92,9 +75,8 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
 
   // The interview takes place (the room's steps over the real signaling); then the
   // evaluator scores the oral in the console.
-  const evaluator = await staff.newPage();
-  await signIn(evaluator, server.links.evaluator);
-  await evaluator.goto(`${server.base}/static/evaluator.html`);
+  const { page: evaluator } = await openAs(staff, env.server.links.evaluator);
+  await evaluator.goto(`${env.server.base}/static/evaluator.html`);
   const booking = await candidate.evaluate(async () => (await (await fetch('/api/v1/bookings/mine')).json()).id);
   await holdInterview(candidate, evaluator, booking);
   await evaluator.reload();
@@ -110,7 +92,7 @@ test('book, change, confirm, get the .ics, be scored, verify the certificate', a
 
   // The candidate's results: every part done, the A1 target reached: the certificate
   // page verifies it (signature, log inclusion, checkpoint, not revoked).
-  await candidate.goto(`${server.base}/static/results.html`);
+  await candidate.goto(`${env.server.base}/static/results.html`);
   await candidate.getByTestId('result-overall').waitFor();
   assert.equal(await candidate.getByTestId('result-overall').innerText(), 'A1');
   await candidate.getByTestId('certificate-link').click();

@@ -1,32 +1,17 @@
 // The centre's CSV import through the page: how many candidates were imported is a
 // success status of its own (green, role=status), the refused lines are in the error
 // box below it; an import with no refused line leaves the error box empty.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn } from './harness.mjs';
+import { setUp, openAs } from './harness.mjs';
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer();
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp();
 
 const HEADER = 'email,first_names,last_name,cefr_target,time_multiplier';
 
 test('CSV import: the imported count as a success status, the refused lines as errors', async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.centre_admin);
-  await page.goto(`${server.base}/static/centre.html`);
+  const { page, errors } = await openAs(env.context, env.server.links.centre_admin);
+  await page.goto(`${env.server.base}/static/centre.html`);
   const count = page.getByTestId('import-count');
   const result = page.getByTestId('import-result');
   await page.getByTestId('import-form').waitFor();

@@ -1,27 +1,14 @@
 // The equipment check with Chromium's fake camera and microphone, and a practice
 // exercise with its feedback and tip.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn } from './harness.mjs';
+import { setUp, openAs } from './harness.mjs';
 import { answer } from './items.mjs';
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer();
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp();
 
 test('the system check: sound, microphone level, camera preview, bandwidth, then saved (not before)', async () => {
-  const page = await context.newPage();
-  await signIn(page, server.links.candidate);
+  const { page } = await openAs(env.context, env.server.links.candidate);
   await page.getByTestId('go-check').click();
   // Nothing tested yet: the result cannot be saved, and the hint says why.
   const save = page.getByTestId('save-check');
@@ -58,8 +45,8 @@ test('the system check: sound, microphone level, camera preview, bandwidth, then
 });
 
 test('a practice exercise gives its score, the expected answer and a tip', async () => {
-  const page = await context.newPage();
-  await page.goto(`${server.base}/app/`);
+  const page = await env.context.newPage();
+  await page.goto(`${env.server.base}/app/`);
   await page.getByTestId('practice-grammar').click();
   const item = page.getByTestId('item');
   await item.waitFor();

@@ -1,23 +1,12 @@
 // Every page, as every role, under the Content Security Policy the server sends: the
 // policy is there, and no page breaks it (no inline script or style, nothing from
 // another origin). The harness also fails any other browser test that breaks it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { startServer, launch, signIn, cspViolations } from './harness.mjs';
+import { cameraContext, setUp, openAs, cspViolations } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  ({ browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp();
 
 // Every HTML page of web/, found on disk so that a new page is covered too.
 const pages = [
@@ -32,7 +21,7 @@ const pages = [
 ];
 
 async function visit(page, path) {
-  const res = await page.goto(`${server.base}${path}`, { waitUntil: 'load' });
+  const res = await page.goto(`${env.server.base}${path}`, { waitUntil: 'load' });
   const csp = res.headers()['content-security-policy'] ?? '';
   assert.match(csp, /script-src 'self'/, `${path}: a policy`);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `${path}: no inline allowance`);
@@ -43,7 +32,7 @@ async function visit(page, path) {
 }
 
 test('the watch catches a violation', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await visit(page, '/app/');
   const before = cspViolations.length;
@@ -62,9 +51,8 @@ test('the watch catches a violation', async () => {
 
 for (const role of ['candidate', 'evaluator', 'reviewer', 'centre_admin', 'platform_admin']) {
   test(`every page as ${role}, no violation`, async () => {
-    const context = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
-    const page = await context.newPage();
-    await signIn(page, server.links[role]);
+    const context = await cameraContext(env.browser);
+    const { page } = await openAs(context, env.server.links[role]);
     const before = cspViolations.length;
     for (const path of pages) await visit(page, path);
     assert.deepEqual(cspViolations.slice(before), [], `${role}: no violation`);
@@ -73,7 +61,7 @@ for (const role of ['candidate', 'evaluator', 'reviewer', 'centre_admin', 'platf
 }
 
 test('every page signed out, no violation', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   const before = cspViolations.length;
   for (const path of pages) await visit(page, path);

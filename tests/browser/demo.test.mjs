@@ -1,31 +1,16 @@
 // The demo mini-test taken end to end through the page: seven questions, one of each
 // type, answered the way a candidate does (clicks, selects, typing; no drag and drop),
 // one of them with the keyboard alone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn } from './harness.mjs';
+import { setUp, openAs } from './harness.mjs';
 import { answer } from './items.mjs';
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer();
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp();
 
 test('the demo mini-test: seven questions, one of each type, answered through the page', async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.candidate);
-  await page.goto(`${server.base}/static/test.html?mode=demo`);
+  const { page, errors } = await openAs(env.context, env.server.links.candidate);
+  await page.goto(`${env.server.base}/static/test.html?mode=demo`);
   const seen = [];
   for (let q = 1; q <= 7; q++) {
     const item = page.getByTestId('item');

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.LANGCERT_BIN;
@@ -100,13 +101,58 @@ export async function launch({ args = [], contextOptions = {} } = {}) {
     await watchCsp(c);
     return c;
   };
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
+  const context = await cameraContext(browser);
   const close = browser.close.bind(browser);
   browser.close = async () => {
     await close();
     if (cspViolations.length) throw new Error(`Content Security Policy violations:\n${cspViolations.join('\n')}`);
   };
   return { browser, context };
+}
+
+/** A new context of `browser` as a candidate's or an evaluator's: the camera and the
+ * microphone allowed, the pages in French; `options` add to it. */
+export function cameraContext(browser, options = {}) {
+  return browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR', ...options });
+}
+
+/**
+ * A test file's set-up: `before` its tests, a server started with `serverArgs` and a
+ * browser launched with `launchOptions` (or with what that async function resolves to,
+ * for options that need a file made first); `after` them, the browser closed (failing on
+ * a CSP violation), the server stopped, then `cleanUp()` for what the file made. Returns
+ * the environment whose `server`, `browser` and `context` (the browser's camera context)
+ * are set once `before` has run.
+ */
+export function setUp({ serverArgs = [], launchOptions = {}, cleanUp } = {}) {
+  const env = { server: null, browser: null, context: null };
+  before(async () => {
+    env.server = await startServer(serverArgs);
+    const options = typeof launchOptions === 'function' ? await launchOptions() : launchOptions;
+    Object.assign(env, await launch(options));
+  });
+  after(async () => {
+    try {
+      await env.browser?.close();
+    } finally {
+      try {
+        await env.server?.stop();
+      } finally {
+        await cleanUp?.();
+      }
+    }
+  });
+  return env;
+}
+
+/** A new page of `context` signed in through `link`; `errors` collects the messages of
+ * the page's uncaught exceptions (a test asserts there were none). */
+export async function openAs(context, link) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page, link);
+  return { page, errors };
 }
 
 /** Signs in through a single-use link, as a candidate does from the e-mail. */

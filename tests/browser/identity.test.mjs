@@ -2,16 +2,13 @@
 // camera plays a still of the fixture photo (cropped to the face), the real face models
 // accept the selfie then the document, and each accepted photo shows as a thumbnail;
 // after a reload (the server does not give the photos back) each shows as accepted.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, signIn } from './harness.mjs';
+import { setUp, openAs, launch } from './harness.mjs';
 
-let server;
-let browser;
-let context;
 let dir;
 
 /** A 640×480 JPEG of the fixture's face, drawn by Chromium (no image tool needed). */
@@ -37,19 +34,15 @@ async function faceJpeg() {
   return Buffer.from(jpeg, 'base64');
 }
 
-before(async () => {
-  server = await startServer();
-  dir = mkdtempSync(join(tmpdir(), 'langcert-face-'));
+const env = setUp({
   // A single JPEG as .mjpeg: the fake camera shows it over and over.
-  const file = join(dir, 'face.mjpeg');
-  writeFileSync(file, await faceJpeg());
-  ({ browser, context } = await launch({ args: [`--use-file-for-fake-video-capture=${file}`] }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  launchOptions: async () => {
+    dir = mkdtempSync(join(tmpdir(), 'langcert-face-'));
+    const file = join(dir, 'face.mjpeg');
+    writeFileSync(file, await faceJpeg());
+    return { args: [`--use-file-for-fake-video-capture=${file}`] };
+  },
+  cleanUp: () => dir && rmSync(dir, { recursive: true, force: true }),
 });
 
 /** The thumbnail of an accepted photo: shown, loaded, its size on the page. */
@@ -71,11 +64,8 @@ function thumbnail(page, kind) {
 }
 
 test('identity: each accepted photo shows as a thumbnail; after a reload, as accepted', async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.candidate);
-  await page.goto(`${server.base}/static/identity.html`);
+  const { page, errors } = await openAs(env.context, env.server.links.candidate);
+  await page.goto(`${env.server.base}/static/identity.html`);
   const cameraReady = () => page.waitForFunction(() => {
     const v = document.querySelector('[data-testid="identity-camera"]');
     return v && v.readyState >= 2 && v.videoWidth > 0;

@@ -3,22 +3,11 @@
 // shows the other's video actually playing (videoWidth > 0, framesDecoded increasing in
 // getStats) and audio arriving — media through the server's SFU on loopback. The room
 // opens 15 minutes before its time, not earlier; once ended, every page says so.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, signIn } from './harness.mjs';
+import { cameraContext, setUp, openAs } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  ({ browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp();
 
 // Keeps every RTCPeerConnection the page makes, to read its stats.
 const trackPeers = () => {
@@ -70,12 +59,10 @@ async function playing(page) {
 }
 
 test('the room does not open earlier than 15 minutes before the interview', async () => {
-  const adminContext = await browser.newContext({ locale: 'fr-FR' });
-  const admin = await adminContext.newPage();
-  await signIn(admin, server.links.centre_admin);
-  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
-  const evaluatorPage = await evaluatorContext.newPage();
-  await signIn(evaluatorPage, server.links.evaluator);
+  const adminContext = await env.browser.newContext({ locale: 'fr-FR' });
+  const { page: admin } = await openAs(adminContext, env.server.links.centre_admin);
+  const evaluatorContext = await cameraContext(env.browser);
+  const { page: evaluatorPage } = await openAs(evaluatorContext, env.server.links.evaluator);
   const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
   // A candidate of their own, and an interview in an hour.
   const { interview, at } = await admin.evaluate(async (evaluator) => {
@@ -89,7 +76,7 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
     const i = await post('/api/v1/interviews', { candidate_id: c.id, evaluator_id: evaluator, scheduled_at: when.toISOString() });
     return { interview: i.id, at: i.opens_at };
   }, evaluatorId);
-  await evaluatorPage.goto(`${server.base}/static/evaluator-interview.html?id=${interview}`);
+  await evaluatorPage.goto(`${env.server.base}/static/evaluator-interview.html?id=${interview}`);
   const notice = evaluatorPage.getByTestId('room-state');
   await notice.waitFor({ timeout: 15_000 });
   assert.equal(await notice.getAttribute('data-state'), 'not_open');
@@ -103,11 +90,11 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
   await evaluatorPage.waitForTimeout(1000);
   assert.equal(await evaluatorPage.getByTestId('id-checked').isDisabled(), true);
   // Scoring is not offered for it in the console either.
-  await evaluatorPage.goto(`${server.base}/static/evaluator.html`);
+  await evaluatorPage.goto(`${env.server.base}/static/evaluator.html`);
   await evaluatorPage.getByTestId(`score-later-${interview}`).waitFor();
   assert.equal(await evaluatorPage.getByTestId(`score-${interview}`).count(), 0);
   // The centre decides whether a candidate who misses an interview books the next one.
-  await admin.goto(`${server.base}/static/centre.html`);
+  await admin.goto(`${env.server.base}/static/centre.html`);
   const rebook = admin.getByTestId('rebook-after-no-show');
   await admin.waitForFunction(() => document.querySelector('[data-testid="rebook-after-no-show"]')?.checked === true);
   await rebook.uncheck();
@@ -127,23 +114,21 @@ test('the room does not open earlier than 15 minutes before the interview', asyn
   });
   await adminContext.close();
   await evaluatorContext.close();
-  server.newLinks();
+  env.server.newLinks();
 });
 
 test('the candidate waits, the evaluator admits, both see and hear each other', async () => {
   // An interview in five minutes between the demo candidate and evaluator (its room is
   // open: it opens 15 minutes before).
-  const adminContext = await browser.newContext({ locale: 'fr-FR' });
-  const admin = await adminContext.newPage();
-  await signIn(admin, server.links.centre_admin);
+  const adminContext = await env.browser.newContext({ locale: 'fr-FR' });
+  const { page: admin } = await openAs(adminContext, env.server.links.centre_admin);
   const ids = await admin.evaluate(async () => {
     const candidates = await (await fetch('/api/v1/candidates')).json();
     return { candidate: candidates.find((c) => c.email !== 'early@example.org').id };
   });
-  const evaluatorContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
-  const evaluatorPage = await evaluatorContext.newPage();
-  await evaluatorPage.addInitScript(trackPeers);
-  await signIn(evaluatorPage, server.links.evaluator);
+  const evaluatorContext = await cameraContext(env.browser);
+  await evaluatorContext.addInitScript(trackPeers);
+  const { page: evaluatorPage } = await openAs(evaluatorContext, env.server.links.evaluator);
   const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
   const interview = await admin.evaluate(async ({ candidate, evaluator }) => {
     const res = await fetch('/api/v1/interviews', {
@@ -156,17 +141,16 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
   }, { candidate: ids.candidate, evaluator: evaluatorId });
 
   // The candidate: media check with the kept stream, then the waiting room.
-  const candidateContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
-  const candidate = await candidateContext.newPage();
-  await candidate.addInitScript(trackPeers);
-  await signIn(candidate, server.links.candidate);
-  await candidate.goto(`${server.base}/interview/${interview}`);
+  const candidateContext = await cameraContext(env.browser);
+  await candidateContext.addInitScript(trackPeers);
+  const { page: candidate } = await openAs(candidateContext, env.server.links.candidate);
+  await candidate.goto(`${env.server.base}/interview/${interview}`);
   await candidate.waitForFunction(() => document.querySelector('[data-testid="local-video"]')?.videoWidth > 0, null, { timeout: 15_000 });
   await candidate.getByTestId('join-waiting').click();
   await candidate.getByTestId('waiting').waitFor();
 
   // The evaluator sees them arrive and admits them.
-  await evaluatorPage.goto(`${server.base}/static/evaluator-interview.html?id=${interview}`);
+  await evaluatorPage.goto(`${env.server.base}/static/evaluator-interview.html?id=${interview}`);
   await evaluatorPage.getByTestId(`waiting-${ids.candidate}`).waitFor({ timeout: 15_000 });
   await evaluatorPage.getByTestId(`admit-${ids.candidate}`).click();
 
@@ -224,7 +208,7 @@ test('the candidate waits, the evaluator admits, both see and hear each other', 
   await evaluatorPage.waitForFunction(() => document.querySelector('[data-testid="room-state"]')?.dataset.state === 'ended', null, { timeout: 10_000 });
   assert.match(await evaluatorPage.getByTestId('room-state').innerText(), /terminé/);
   assert.notEqual(await evaluatorPage.locator('#timer-clock').innerText(), '--:--', 'the duration held is shown');
-  await admin.goto(`${server.base}/static/centre.html`);
+  await admin.goto(`${env.server.base}/static/centre.html`);
   const oral = admin.getByTestId(`oral-${ids.candidate}`);
   await oral.waitFor();
   assert.equal(await oral.getAttribute('data-state'), 'ended');

@@ -3,28 +3,16 @@
 // written test monitored over WebRTC with that same camera gets a FACE_ABSENT flag from
 // the server's frame sampling and face detection; the reviewer finds the session in the
 // queue, reads its timeline, confirms the flag with a comment, validates the session.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startServer, launch, signIn, identityByApi } from './harness.mjs';
+import { cameraContext, setUp, openAs, identityByApi } from './harness.mjs';
 
 const shortBank = fileURLToPath(new URL('../data/bank-short', import.meta.url));
 /** How long the written test runs under the camera before it is finished. */
 const MONITORED_MS = 10_000;
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer(['--bank', shortBank, '--item-pause-ms', '0']);
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp({ serverArgs: ['--bank', shortBank, '--item-pause-ms', '0'] });
 
 /** fetch() from the page, JSON in and out; throws on an unexpected status. */
 function call(page, method, path, body) {
@@ -41,11 +29,8 @@ function call(page, method, path, body) {
 }
 
 test('identity: the fake camera has no face, the selfie is refused and nothing is stored', async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.candidate);
-  await page.goto(`${server.base}/static/identity.html`);
+  const { page, errors } = await openAs(env.context, env.server.links.candidate);
+  await page.goto(`${env.server.base}/static/identity.html`);
 
   // The camera runs in the capture frame before the photo can be taken.
   const capture = page.getByTestId('capture-selfie');
@@ -83,14 +68,13 @@ test('identity: the fake camera has no face, the selfie is refused and nothing i
 test('a monitored written test with no face: FACE_ABSENT, confirmed by the reviewer, session validated', async (t) => {
   const t0 = Date.now();
   // A fresh candidate of the demo centre (the demo one took the identity test above).
-  const staff = await browser.newContext({ locale: 'fr-FR' });
-  const admin = await staff.newPage();
-  await signIn(admin, server.links.centre_admin);
+  const staff = await env.browser.newContext({ locale: 'fr-FR' });
+  const { page: admin } = await openAs(staff, env.server.links.centre_admin);
   const created = await call(admin, 'POST', '/api/v1/candidates', {
     email: `proctored-${Date.now()}@example.org`, first_names: 'Ada', last_name: 'Lovelace', cefr_target: 'B1',
   });
 
-  const candidateContext = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
+  const candidateContext = await cameraContext(env.browser);
   // The page's connections, to read their statistics (the page code is not changed).
   await candidateContext.addInitScript(() => {
     const Native = window.RTCPeerConnection;
@@ -102,10 +86,7 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
       }
     };
   });
-  const candidate = await candidateContext.newPage();
-  const errors = [];
-  candidate.on('pageerror', (e) => errors.push(e.message));
-  await signIn(candidate, created.sign_in_url);
+  const { page: candidate, errors } = await openAs(candidateContext, created.sign_in_url);
   await call(candidate, 'PUT', '/api/v1/me/profile', {
     birth_name: 'LOVELACE', first_names: 'Ada', birth_date: '1990-12-10', sex: 'F', birth_commune: 'Londres', birth_country: 'Royaume-Uni',
   });
@@ -185,10 +166,7 @@ test('a monitored written test with no face: FACE_ABSENT, confirmed by the revie
   const finishedAt = Date.now();
 
   // The reviewer's queue shows the session once the monitor stored its events.
-  const reviewer = await staff.newPage();
-  const reviewerErrors = [];
-  reviewer.on('pageerror', (e) => reviewerErrors.push(e.message));
-  await signIn(reviewer, server.links.reviewer);
+  const { page: reviewer, errors: reviewerErrors } = await openAs(staff, env.server.links.reviewer);
   const me = await call(reviewer, 'GET', '/api/v1/me');
   let row = null;
   const deadline = Date.now() + 30_000;

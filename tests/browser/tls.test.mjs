@@ -2,7 +2,7 @@
 // context (a self-signed certificate that this Chromium trusts by its key), reloads a
 // renewed certificate on SIGHUP, and the documented nginx configuration
 // (docs/deploy/nginx-tls.conf) serves the same pages as a TLS-terminating proxy.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
@@ -11,14 +11,12 @@ import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, signIn } from './harness.mjs';
+import { setUp, openAs, cameraContext, startServer } from './harness.mjs';
 
 const HOST = 'langcert.test';
 const dir = mkdtempSync(join(tmpdir(), 'langcert-tls-'));
-let server;
 let proxied;
 let nginx;
-let browser;
 
 /** A self-signed certificate for HOST; returns its files and the base64 SHA-256 of its key. */
 function certificate(name) {
@@ -64,27 +62,23 @@ const live = { cert: join(dir, 'live-cert.pem'), key: join(dir, 'live-key.pem') 
 copyFileSync(first.cert, live.cert);
 copyFileSync(first.key, live.key);
 
-before(async () => {
-  server = await startServer(['--tls-cert', live.cert, '--tls-key', live.key]);
-  ({ browser } = await launch({
+const env = setUp({
+  serverArgs: ['--tls-cert', live.cert, '--tls-key', live.key],
+  launchOptions: {
     args: [`--host-resolver-rules=MAP ${HOST} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${first.spki},${second.spki}`],
-  }));
-});
-
-after(async () => {
-  await browser?.close();
-  nginx?.kill('SIGTERM');
-  await proxied?.stop();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  },
+  cleanUp: async () => {
+    nginx?.kill('SIGTERM');
+    await proxied?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  },
 });
 
 /** The camera pages of a candidate on `base`: a secure context, the camera preview of
  * the system check, the identity capture reaching the server, the monitoring socket. */
 async function cameraPages(base, link) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'], locale: 'fr-FR' });
-  const page = await context.newPage();
-  await signIn(page, link);
+  const context = await cameraContext(env.browser);
+  const { page } = await openAs(context, link);
   assert.equal(new URL(page.url()).protocol, 'https:');
   assert.equal(await page.evaluate(() => window.isSecureContext), true, 'a secure context');
   const cookie = (await context.cookies()).find((c) => c.name === 'langcert_session');
@@ -117,12 +111,12 @@ async function cameraPages(base, link) {
 }
 
 test('the camera pages over the server\'s own HTTPS', async () => {
-  assert.match(server.base, /^https:\/\//);
-  await cameraPages(onHost(server.base), onHost(server.links.candidate));
+  assert.match(env.server.base, /^https:\/\//);
+  await cameraPages(onHost(env.server.base), onHost(env.server.links.candidate));
 });
 
 test('plain HTTP on the TLS port is refused, a renewed certificate is used after SIGHUP', async () => {
-  const port = Number(new URL(server.base).port);
+  const port = Number(new URL(env.server.base).port);
   // Plain HTTP gets no page.
   const plain = await new Promise((resolve) => {
     const s = connect(port, '127.0.0.1', () => s.write('GET /app/ HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -136,7 +130,7 @@ test('plain HTTP on the TLS port is refused, a renewed certificate is used after
   assert.equal(await presented(port), fingerprint(first.cert));
   copyFileSync(second.cert, live.cert);
   copyFileSync(second.key, live.key);
-  process.kill(server.pid, 'SIGHUP');
+  process.kill(env.server.pid, 'SIGHUP');
   let now = '';
   for (let i = 0; i < 50 && now !== fingerprint(second.cert); i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -146,7 +140,7 @@ test('plain HTTP on the TLS port is refused, a renewed certificate is used after
 
   // A broken file on reload keeps the certificate in use.
   writeFileSync(live.cert, 'not a certificate');
-  process.kill(server.pid, 'SIGHUP');
+  process.kill(env.server.pid, 'SIGHUP');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await presented(port), fingerprint(second.cert));
   const health = await new Promise((resolve, reject) => {

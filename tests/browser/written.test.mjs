@@ -1,32 +1,17 @@
 // The written test through the pages: the candidate's steps before it (personal data,
 // identity), then the test itself on a bank of 10-second items; an answer held up on
 // the network past its deadline is refused and shown as late, and the test goes on.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { startServer, launch, signIn, identityByApi } from './harness.mjs';
+import { setUp, openAs, identityByApi } from './harness.mjs';
 import { answer } from './items.mjs';
 
 const shortBank = fileURLToPath(new URL('../data/bank-short', import.meta.url));
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await startServer(['--bank', shortBank, '--item-pause-ms', '3000']);
-  ({ browser, context } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = setUp({ serverArgs: ['--bank', shortBank, '--item-pause-ms', '3000'] });
 
 test('steps, then a late answer refused and the test going on', async () => {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await signIn(page, server.links.candidate);
+  const { page, errors } = await openAs(env.context, env.server.links.candidate);
 
   // Personal data, through the form.
   await page.getByTestId('go-profile').click();
