@@ -18,7 +18,7 @@ use exam_api::auth::{AuthUser, JwtKeys, Role};
 use exam_api::db::{Db, now_ms};
 use exam_api::proctoring::{self, EventRecord};
 use futures_util::{SinkExt, StreamExt};
-use media_server::{FrameTap, MONITOR_PREFIX, SampledFrame, Sfu};
+use media_server::{FrameTap, SampledFrame, Sfu};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use vision::analyzer::Analyzer;
@@ -449,9 +449,8 @@ impl FrameTap for Monitor {
     }
 
     fn frame(&self, room: &str, _participant: &str, frame: SampledFrame) {
-        let Some(session) = room.strip_prefix(MONITOR_PREFIX) else {
-            return;
-        };
+        // The frame tap sees only monitoring rooms, named by their written session.
+        let session = room;
         let job = {
             let mut sessions = lock(&self.sessions);
             let Some(w) = sessions.get_mut(session) else {
@@ -550,7 +549,7 @@ async fn serve(state: MonitorWs, user: String, socket: WebSocket) {
                 match proctoring::monitored_session(&state.db, &user).await {
                     Ok(Some((id, _))) if id == session => {
                         state.monitor.watch(&id, tx.clone()).await;
-                        room = Some(format!("{MONITOR_PREFIX}{id}"));
+                        room = Some(id.clone());
                         let _ = tx.send(
                             json!({ "type": "monitoring", "session": id, "media_token": "session" }).to_string(),
                         );
@@ -576,7 +575,11 @@ async fn serve(state: MonitorWs, user: String, socket: WebSocket) {
                 };
                 // A new offer (a reconnection) replaces the previous connection.
                 let _ = state.sfu.leave(r, "candidate").await;
-                match state.sfu.join(r, "candidate", sdp.to_owned()).await {
+                match state
+                    .sfu
+                    .join_monitoring(r, "candidate", sdp.to_owned())
+                    .await
+                {
                     Ok(answer) => {
                         let _ = tx.send(json!({ "type": "answer", "sdp": answer }).to_string());
                     }

@@ -49,6 +49,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
+    use crate::RoomKind;
 
     const CLOSE: Duration = Duration::from_secs(30);
 
@@ -72,7 +73,7 @@ mod tests {
         });
         let t0 = Instant::now();
         for r in ["a", "b"] {
-            lock(&rooms).join(r, "p", 1).unwrap();
+            lock(&rooms).join(r, RoomKind::Interview, "p", 1).unwrap();
         }
         // "a" empties at once, "b" 10 s later but is joined again before its deadline.
         lock(&rooms).leave("a", "p", now()).unwrap();
@@ -82,7 +83,7 @@ mod tests {
         emptied.notify_one();
         let (room, at) = closed.recv().await.unwrap();
         assert_eq!((room.as_str(), at - t0), ("a", CLOSE));
-        lock(&rooms).join("b", "q", 2).unwrap();
+        lock(&rooms).join("b", RoomKind::Interview, "q", 2).unwrap();
         // Emptied again at 45 s: closes at 75 s, not at its first deadline (40 s).
         tokio::time::sleep(Duration::from_secs(15)).await;
         lock(&rooms).leave("b", "q", now()).unwrap();

@@ -9,6 +9,10 @@ pub enum SfuError {
     /// A participant with this id is already in the room.
     #[error("participant is already in the room")]
     AlreadyJoined,
+    /// The room is open for something else (an interview's id used for monitoring, or
+    /// the reverse).
+    #[error("the room is open for another purpose")]
+    RoomKind,
     /// No participant with this id in the room.
     #[error("no such participant in the room")]
     UnknownParticipant,

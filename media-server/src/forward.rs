@@ -21,7 +21,7 @@ use crate::codecs::payload_type_for;
 use crate::keyframe::{KEYFRAME_INTERVAL, KeyframeLimiter};
 use crate::peer::Participant;
 use crate::recording::{Recorder, Target};
-use crate::sample::{Sampler, is_monitor_room};
+use crate::sample::{RoomKind, Sampler};
 use crate::sfu::{Inner, lock};
 use crate::tap::is_keyframe_request;
 use rtc::media_stream::MediaStreamTrack;
@@ -161,7 +161,7 @@ impl Inner {
         });
         debug!(%room, %publisher, mime = %track.codec.mime_type, "track published");
 
-        let subscribers: Vec<Arc<Participant>> = {
+        let (room_kind, subscribers): (RoomKind, Vec<Arc<Participant>>) = {
             let mut rooms = lock(&self.rooms);
             let Some(r) = rooms.get_mut(&room) else {
                 return;
@@ -170,14 +170,16 @@ impl Inner {
                 return; // the publisher left meanwhile
             }
             r.tracks.push(Arc::clone(&track));
-            r.participants
+            let others = r
+                .participants
                 .values()
                 .filter(|p| p.session != session)
                 .cloned()
-                .collect()
+                .collect();
+            (r.kind, others)
         };
         if let Some(tap) = &self.config.frame_tap
-            && is_monitor_room(&room)
+            && room_kind == RoomKind::Monitoring
             && kind == RtpCodecKind::Video
             && track.codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_H264)
         {
@@ -189,7 +191,7 @@ impl Inner {
             ));
         }
         if let Some(dir) = &self.config.recordings
-            && !is_monitor_room(&room)
+            && room_kind == RoomKind::Interview
         {
             let target = Target::new(dir, &room, &publisher, kind);
             let recorder = Recorder::start(

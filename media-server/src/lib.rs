@@ -45,7 +45,7 @@
 //! own: a slow disk drops recorded packets (counted in [`SfuStats`]), never forwarded ones.
 //! H264 is forwarded but not recorded.
 //!
-//! Monitoring: rooms whose id starts with [`MONITOR_PREFIX`] carry a candidate's camera
+//! Monitoring: rooms joined with [`Sfu::join_monitoring`] ([`RoomKind::Monitoring`]) carry a candidate's camera
 //! during the written test; their video (H264 only) is sampled — a keyframe asked for when
 //! a sample is due — and handed to [`SfuConfig::frame_tap`] ([`sample`]).
 //!
@@ -77,6 +77,6 @@ pub use codecs::codec;
 pub use config::SfuConfig;
 pub use error::SfuError;
 pub use keyframe::KEYFRAME_INTERVAL;
-pub use sample::{FrameTap, MONITOR_PREFIX, SampledFrame, is_monitor_room};
+pub use sample::{FrameTap, RoomKind, SampledFrame};
 pub use sfu::{Sfu, SfuEvent, SfuStats};
 pub use tap::with_keyframe_request_tap;

@@ -42,6 +42,7 @@ pub(crate) struct Participant {
 pub(crate) struct PeerHandler {
     pub(crate) inner: Weak<Inner>,
     pub(crate) room: String,
+    pub(crate) kind: crate::RoomKind,
     pub(crate) participant: String,
     pub(crate) session: u64,
     pub(crate) gathering: watch::Sender<RTCIceGatheringState>,
@@ -88,7 +89,7 @@ pub(crate) async fn build(
     port: u16,
     handler: Arc<PeerHandler>,
 ) -> Result<Arc<dyn PeerConnection>, SfuError> {
-    let monitor = crate::sample::is_monitor_room(&handler.room);
+    let monitor = handler.kind == crate::RoomKind::Monitoring;
     let mut engine = codecs::media_engine(monitor)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)?;
     let registry = with_keyframe_request_tap(registry);

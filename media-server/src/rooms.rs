@@ -7,12 +7,14 @@
 //! again), then [`Rooms::close_expired`] removes it. [`Rooms::poll_timeout`] says when the
 //! next room closes; the SFU's one closing task (`closer.rs`) sleeps until then.
 
+use crate::sample::RoomKind;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// One room: its participants by id, and the tracks published in it.
 #[derive(Debug)]
 pub(crate) struct Room<P, T> {
+    pub(crate) kind: RoomKind,
     pub(crate) participants: HashMap<String, P>,
     pub(crate) tracks: Vec<T>,
     empty_since: Option<Instant>,
@@ -33,15 +35,23 @@ impl<P, T> Rooms<P, T> {
         }
     }
 
-    /// Adds `participant` to `room`, opening the room if needed and cancelling its closing.
-    /// Gives the value back if that id is already in the room.
-    pub(crate) fn join(&mut self, room: &str, participant: &str, value: P) -> Result<(), P> {
+    /// Adds `participant` to `room`, opening the room as `kind` if needed and cancelling its
+    /// closing. Gives the value back if that id is already in the room, or the room is of
+    /// another kind.
+    pub(crate) fn join(
+        &mut self,
+        room: &str,
+        kind: RoomKind,
+        participant: &str,
+        value: P,
+    ) -> Result<(), P> {
         let entry = self.rooms.entry(room.to_owned()).or_insert_with(|| Room {
+            kind,
             participants: HashMap::new(),
             tracks: Vec::new(),
             empty_since: None,
         });
-        if entry.participants.contains_key(participant) {
+        if entry.kind != kind || entry.participants.contains_key(participant) {
             return Err(value);
         }
         entry.participants.insert(participant.to_owned(), value);
@@ -96,6 +106,11 @@ impl<P, T> Rooms<P, T> {
             .min()
     }
 
+    /// What `room` is for, while it is open.
+    pub(crate) fn kind(&self, room: &str) -> Option<RoomKind> {
+        self.rooms.get(room).map(|r| r.kind)
+    }
+
     pub(crate) fn get(&self, room: &str) -> Option<&Room<P, T>> {
         self.rooms.get(room)
     }
@@ -135,8 +150,8 @@ mod tests {
     fn a_room_closes_only_after_its_last_participant_left_for_long_enough() {
         let t0 = Instant::now();
         let mut rooms: Rooms<u32, ()> = Rooms::new(CLOSE);
-        rooms.join("r", "a", 1).unwrap();
-        rooms.join("r", "b", 2).unwrap();
+        rooms.join("r", RoomKind::Interview, "a", 1).unwrap();
+        rooms.join("r", RoomKind::Interview, "b", 2).unwrap();
         assert_eq!(rooms.counts(), (1, 2));
 
         let (value, closes) = rooms.leave("r", "a", t0).unwrap();
@@ -161,9 +176,9 @@ mod tests {
     fn rejoining_cancels_the_closing() {
         let t0 = Instant::now();
         let mut rooms: Rooms<u32, ()> = Rooms::new(CLOSE);
-        rooms.join("r", "a", 1).unwrap();
+        rooms.join("r", RoomKind::Interview, "a", 1).unwrap();
         let (_, closes) = rooms.leave("r", "a", t0).unwrap();
-        rooms.join("r", "a", 3).unwrap();
+        rooms.join("r", RoomKind::Interview, "a", 3).unwrap();
         assert!(rooms.close_expired(closes.unwrap()).is_empty());
         assert_eq!(rooms.participant("r", "a"), Some(&3));
     }
@@ -171,9 +186,12 @@ mod tests {
     #[test]
     fn one_id_once_per_room_but_free_across_rooms() {
         let mut rooms: Rooms<u32, ()> = Rooms::new(CLOSE);
-        rooms.join("r1", "a", 1).unwrap();
-        assert_eq!(rooms.join("r1", "a", 2), Err(2));
-        rooms.join("r2", "a", 3).unwrap();
+        rooms.join("r1", RoomKind::Interview, "a", 1).unwrap();
+        assert_eq!(rooms.join("r1", RoomKind::Interview, "a", 2), Err(2));
+        rooms.join("r2", RoomKind::Interview, "a", 3).unwrap();
+        // A room keeps the kind it opened with.
+        assert_eq!(rooms.join("r2", RoomKind::Monitoring, "b", 4), Err(4));
+        assert_eq!(rooms.kind("r2"), Some(RoomKind::Interview));
         assert_eq!(rooms.counts(), (2, 2));
     }
 
@@ -181,7 +199,7 @@ mod tests {
     fn leaving_an_unknown_room_or_participant_is_none() {
         let mut rooms: Rooms<u32, ()> = Rooms::new(CLOSE);
         assert!(rooms.leave("r", "a", Instant::now()).is_none());
-        rooms.join("r", "a", 1).unwrap();
+        rooms.join("r", RoomKind::Interview, "a", 1).unwrap();
         assert!(rooms.leave("r", "b", Instant::now()).is_none());
     }
 }

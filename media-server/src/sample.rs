@@ -1,6 +1,6 @@
 //! The frame tap: sampled video frames of monitoring rooms, for the proctoring vision.
 //!
-//! A monitoring room (its id starts with [`MONITOR_PREFIX`]) holds one candidate
+//! A monitoring room (joined as [`RoomKind::Monitoring`]) holds one candidate
 //! publishing their camera during the written test; nobody subscribes. Its connections
 //! negotiate H264 only, so that every sample decodes with one decoder. The sampler is one
 //! more consumer of the track's fan-out: when a sample is due it asks the publisher for a
@@ -15,12 +15,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rtc::rtp;
 use tokio::sync::mpsc;
 
-/// Rooms whose id starts with this are monitoring rooms.
-pub const MONITOR_PREFIX: &str = "monitor-";
-
-/// Whether `room` is a monitoring room.
-pub fn is_monitor_room(room: &str) -> bool {
-    room.starts_with(MONITOR_PREFIX)
+/// What a room is for, fixed when its first participant joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    /// An oral interview: forwarded between its participants and recorded.
+    Interview,
+    /// A candidate's camera during the written test: H264 only, sampled for the
+    /// [`FrameTap`], neither forwarded nor recorded.
+    Monitoring,
 }
 
 /// A sampled keyframe.

@@ -7,6 +7,7 @@ use crate::negotiation::Negotiation;
 use crate::peer::{self, Participant, PeerHandler};
 use crate::ports::PortPool;
 use crate::rooms::Rooms;
+use crate::sample::RoomKind;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
@@ -141,15 +142,46 @@ impl Sfu {
         participant: &str,
         offer_sdp: String,
     ) -> Result<String, SfuError> {
+        self.join_as(RoomKind::Interview, room, participant, offer_sdp)
+            .await
+    }
+
+    /// Joins the monitoring room of written session `session` with the candidate's camera
+    /// offer (H264 only); returns the answer. Its video is sampled for the frame tap, whose
+    /// calls name the room by `session`; it is neither forwarded nor recorded.
+    pub async fn join_monitoring(
+        &self,
+        session: &str,
+        participant: &str,
+        offer_sdp: String,
+    ) -> Result<String, SfuError> {
+        self.join_as(RoomKind::Monitoring, session, participant, offer_sdp)
+            .await
+    }
+
+    async fn join_as(
+        &self,
+        kind: RoomKind,
+        room: &str,
+        participant: &str,
+        offer_sdp: String,
+    ) -> Result<String, SfuError> {
         let inner = &self.inner;
-        if lock(&inner.rooms).participant(room, participant).is_some() {
-            return Err(SfuError::AlreadyJoined);
+        {
+            let rooms = lock(&inner.rooms);
+            if rooms.kind(room).is_some_and(|k| k != kind) {
+                return Err(SfuError::RoomKind);
+            }
+            if rooms.participant(room, participant).is_some() {
+                return Err(SfuError::AlreadyJoined);
+            }
         }
         let session = inner.next_session.fetch_add(1, Ordering::Relaxed);
         let (gathering, gathering_rx) = watch::channel(RTCIceGatheringState::New);
         let handler = Arc::new(PeerHandler {
             inner: Arc::downgrade(inner),
             room: room.to_owned(),
+            kind,
             participant: participant.to_owned(),
             session,
             gathering,
@@ -175,7 +207,7 @@ impl Sfu {
         let existing = {
             let mut rooms = lock(&inner.rooms);
             rooms
-                .join(room, participant, Arc::clone(&joined))
+                .join(room, kind, participant, Arc::clone(&joined))
                 .map(|()| {
                     rooms
                         .get(room)
