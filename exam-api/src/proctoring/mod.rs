@@ -43,7 +43,7 @@ use axum::Router;
 
 use crate::app::AppState;
 
-pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity};
+pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity, SimilarityError};
 
 pub use events::{identity_selfie, monitored_session, record_event, session_in_progress};
 pub use purge::purge_media;
@@ -64,7 +64,7 @@ pub trait IdentityVision: Send + Sync + 'static {
     /// enough; a document shows at least one face.
     fn check(&self, capture: Capture, image: &[u8]) -> Result<(), CaptureProblem>;
     /// Cosine similarity (−1..1) of the selfie's face and the document's main face.
-    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, String>;
+    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, SimilarityError>;
     /// The similarity at and above which two faces are taken as the same person (shown
     /// to the reviewer).
     fn threshold(&self) -> f32;
