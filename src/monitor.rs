@@ -568,7 +568,10 @@ async fn serve(state: MonitorWs, user: String, socket: WebSocket) {
                         ));
                     }
                     Err(e) => {
-                        let _ = tx.send(error("unavailable", &e.to_string()));
+                        tracing::warn!(error = %e, "the monitored session could not be read");
+                        // The client sees the API's generic answer, never the database's.
+                        let answer = exam_api::error::ApiError::from(e).to_string();
+                        let _ = tx.send(error("unavailable", &answer));
                     }
                 }
             }

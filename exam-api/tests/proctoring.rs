@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use exam_api::db::now_ms;
+use exam_api::error::ApiError;
 use exam_api::proctoring::{self, EventKind, EventRecord, Severity};
 use exam_api::written::store::{self, SessionRow};
 use exam_core::cat::{CatConfig, CatSession};
@@ -240,7 +241,10 @@ both!(events_build_the_session_page, |app: TestApp| async move {
     let mut bad = event(&session, EventKind::FaceAbsent, Severity::Low, started);
     bad.end_ms = bad.start_ms - 1;
     let err = proctoring::record_event(db, &bad).await.unwrap_err();
-    assert_eq!(err.status_code().0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        ApiError::from(err).status_code().0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let nowhere = event(
         "no-such-session",
         EventKind::FaceAbsent,
@@ -248,7 +252,7 @@ both!(events_build_the_session_page, |app: TestApp| async move {
         started,
     );
     let err = proctoring::record_event(db, &nowhere).await.unwrap_err();
-    assert_eq!(err.status_code().0, StatusCode::NOT_FOUND);
+    assert_eq!(ApiError::from(err).status_code().0, StatusCode::NOT_FOUND);
     finish(&app, &session, now_ms()).await;
     assert_eq!(
         proctoring::monitored_session(db, &cand).await.unwrap(),

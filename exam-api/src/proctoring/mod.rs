@@ -38,6 +38,7 @@ pub(crate) mod identity;
 pub(crate) mod page;
 mod purge;
 pub(crate) mod review;
+mod store;
 
 use axum::Router;
 
@@ -45,9 +46,10 @@ use crate::app::AppState;
 
 pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity, SimilarityError};
 
-pub use events::{identity_selfie, monitored_session, record_event, session_in_progress};
+pub use events::{RecordError, record_event};
 pub use purge::purge_media;
-pub(crate) use review::open_review;
+pub(crate) use store::open_review;
+pub use store::{identity_selfie, monitored_session, session_in_progress};
 
 /// The routes of this area: the candidate's identity step and the reviewers' pages.
 pub fn router() -> Router<AppState> {
