@@ -938,3 +938,90 @@ both!(
         assert_eq!(n, 0);
     }
 );
+
+/// A face analysis for tests: a picture whose fifth byte is 0 shows no face; a document
+/// whose fifth byte is 9 cannot be compared; any other pair scores 0.8.
+struct FakeVision;
+
+impl proctoring::IdentityVision for FakeVision {
+    fn check(
+        &self,
+        _: proctoring::Capture,
+        image: &[u8],
+    ) -> Result<(), proctoring::CaptureProblem> {
+        match image.get(4) {
+            Some(0) => Err(proctoring::CaptureProblem::NoFace),
+            _ => Ok(()),
+        }
+    }
+
+    fn similarity(&self, _: &[u8], document: &[u8]) -> Result<f32, proctoring::SimilarityError> {
+        match document.get(4) {
+            Some(9) => Err(proctoring::SimilarityError::Document(
+                proctoring::CaptureProblem::NoFace,
+            )),
+            _ => Ok(0.8),
+        }
+    }
+
+    fn threshold(&self) -> f32 {
+        0.5
+    }
+}
+
+both!(
+    the_identity_step_checks_stores_and_compares_the_pair,
+    |app: TestApp| async move {
+        let vision = std::sync::Arc::new(FakeVision);
+        let mut app = app;
+        app.router = exam_api::app::router(app.state.clone().with_identity_vision(vision));
+        let (cand, token) = candidate(&app, None).await;
+        let selfie = "/api/v1/me/identity/selfie";
+        let document = "/api/v1/me/identity/document";
+        // A refused capture stores nothing.
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(0)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("no_face"))
+        );
+        // An accepted selfie clears the step until the pair is compared.
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(1)).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            json!({ "accepted": true, "selfie": true, "document": false, "done": false })
+        );
+        // The document completes the pair: compared, the step is done.
+        let (st, body) = send_bytes(&app, "PUT", document, &token, "image/jpeg", jpeg(2)).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            json!({ "accepted": true, "selfie": true, "document": true, "done": true })
+        );
+        let similarity: Option<f64> =
+            sqlx::query_scalar("SELECT similarity FROM identity_captures WHERE candidate_id = $1")
+                .bind(&cand)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
+        assert!((similarity.unwrap() - 0.8).abs() < 1e-6);
+        // A pair that cannot be compared is our fault (500), and the step waits.
+        let (st, body) = send_bytes(&app, "PUT", document, &token, "image/jpeg", jpeg(9)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("internal"))
+        );
+        let r = app.get("/api/v1/me/identity", &token).await;
+        assert_eq!(
+            r.json,
+            json!({ "selfie": true, "document": true, "done": false })
+        );
+        // Once the written test has started, the captures are locked.
+        session_at(&app, &cand, now_ms()).await;
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(1)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("identity_locked"))
+        );
+    }
+);
