@@ -75,16 +75,22 @@ impl proctoring::IdentityVision for IdentityChecks {
             .map(|_| ())
     }
 
-    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, String> {
+    fn similarity(
+        &self,
+        selfie: &[u8],
+        document: &[u8],
+    ) -> Result<f32, proctoring::SimilarityError> {
+        use proctoring::SimilarityError;
+        let analysis = |e: vision::VisionError| SimilarityError::Analysis(Box::new(e));
         let mut a = lock(&self.analyzer);
         let (si, sf) = a
             .check_capture(vision::Capture::Selfie, selfie)
-            .map_err(|p| format!("selfie: {p:?}"))?;
+            .map_err(SimilarityError::Selfie)?;
         let (di, df) = a
             .check_capture(vision::Capture::Document, document)
-            .map_err(|p| format!("document: {p:?}"))?;
-        let s = a.embed_capture(&si, &sf).map_err(|e| e.to_string())?;
-        let d = a.embed_capture(&di, &df).map_err(|e| e.to_string())?;
+            .map_err(SimilarityError::Document)?;
+        let s = a.embed_capture(&si, &sf).map_err(analysis)?;
+        let d = a.embed_capture(&di, &df).map_err(analysis)?;
         Ok(sface::cosine(&s, &d))
     }
 
@@ -561,7 +567,10 @@ async fn serve(state: MonitorWs, user: String, socket: WebSocket) {
                         ));
                     }
                     Err(e) => {
-                        let _ = tx.send(error("unavailable", &e.to_string()));
+                        tracing::warn!(error = %e, "the monitored session could not be read");
+                        // The client sees the API's generic answer, never the database's.
+                        let answer = exam_api::error::ApiError::from(e).to_string();
+                        let _ = tx.send(error("unavailable", &answer));
                     }
                 }
             }

@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use exam_api::db::now_ms;
+use exam_api::error::ApiError;
 use exam_api::proctoring::{self, EventKind, EventRecord, Severity};
 use exam_api::testing::{Answer, item_response};
 use exam_api::written::store::{self, SessionRow};
@@ -241,7 +242,10 @@ both!(events_build_the_session_page, |app: TestApp| async move {
     let mut bad = event(&session, EventKind::FaceAbsent, Severity::Low, started);
     bad.end_ms = bad.start_ms - 1;
     let err = proctoring::record_event(db, &bad).await.unwrap_err();
-    assert_eq!(err.status_code().0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        ApiError::from(err).status_code().0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let nowhere = event(
         "no-such-session",
         EventKind::FaceAbsent,
@@ -249,7 +253,7 @@ both!(events_build_the_session_page, |app: TestApp| async move {
         started,
     );
     let err = proctoring::record_event(db, &nowhere).await.unwrap_err();
-    assert_eq!(err.status_code().0, StatusCode::NOT_FOUND);
+    assert_eq!(ApiError::from(err).status_code().0, StatusCode::NOT_FOUND);
     finish(&app, &session, now_ms()).await;
     assert_eq!(
         proctoring::monitored_session(db, &cand).await.unwrap(),
@@ -933,5 +937,92 @@ both!(
             .await
             .unwrap();
         assert_eq!(n, 0);
+    }
+);
+
+/// A face analysis for tests: a picture whose fifth byte is 0 shows no face; a document
+/// whose fifth byte is 9 cannot be compared; any other pair scores 0.8.
+struct FakeVision;
+
+impl proctoring::IdentityVision for FakeVision {
+    fn check(
+        &self,
+        _: proctoring::Capture,
+        image: &[u8],
+    ) -> Result<(), proctoring::CaptureProblem> {
+        match image.get(4) {
+            Some(0) => Err(proctoring::CaptureProblem::NoFace),
+            _ => Ok(()),
+        }
+    }
+
+    fn similarity(&self, _: &[u8], document: &[u8]) -> Result<f32, proctoring::SimilarityError> {
+        match document.get(4) {
+            Some(9) => Err(proctoring::SimilarityError::Document(
+                proctoring::CaptureProblem::NoFace,
+            )),
+            _ => Ok(0.8),
+        }
+    }
+
+    fn threshold(&self) -> f32 {
+        0.5
+    }
+}
+
+both!(
+    the_identity_step_checks_stores_and_compares_the_pair,
+    |app: TestApp| async move {
+        let vision = std::sync::Arc::new(FakeVision);
+        let mut app = app;
+        app.router = exam_api::app::router(app.state.clone().with_identity_vision(vision));
+        let (cand, token) = candidate(&app, None).await;
+        let selfie = "/api/v1/me/identity/selfie";
+        let document = "/api/v1/me/identity/document";
+        // A refused capture stores nothing.
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(0)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("no_face"))
+        );
+        // An accepted selfie clears the step until the pair is compared.
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(1)).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            json!({ "accepted": true, "selfie": true, "document": false, "done": false })
+        );
+        // The document completes the pair: compared, the step is done.
+        let (st, body) = send_bytes(&app, "PUT", document, &token, "image/jpeg", jpeg(2)).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            json!({ "accepted": true, "selfie": true, "document": true, "done": true })
+        );
+        let similarity: Option<f64> =
+            sqlx::query_scalar("SELECT similarity FROM identity_captures WHERE candidate_id = $1")
+                .bind(&cand)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
+        assert!((similarity.unwrap() - 0.8).abs() < 1e-6);
+        // A pair that cannot be compared is our fault (500), and the step waits.
+        let (st, body) = send_bytes(&app, "PUT", document, &token, "image/jpeg", jpeg(9)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("internal"))
+        );
+        let r = app.get("/api/v1/me/identity", &token).await;
+        assert_eq!(
+            r.json,
+            json!({ "selfie": true, "document": true, "done": false })
+        );
+        // Once the written test has started, the captures are locked.
+        session_at(&app, &cand, now_ms()).await;
+        let (st, body) = send_bytes(&app, "PUT", selfie, &token, "image/jpeg", jpeg(1)).await;
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("identity_locked"))
+        );
     }
 );

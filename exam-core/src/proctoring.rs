@@ -154,6 +154,21 @@ impl std::fmt::Display for CaptureProblem {
 
 impl std::error::Error for CaptureProblem {}
 
+/// Why the faces of a selfie and a document could not be compared.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimilarityError {
+    /// The selfie is not usable.
+    #[error("selfie: {0}")]
+    Selfie(CaptureProblem),
+    /// The document is not usable.
+    #[error("document: {0}")]
+    Document(CaptureProblem),
+    /// The face analysis failed.
+    #[error("face analysis: {0}")]
+    Analysis(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// Severity of an event. `Info` is technical (`CAMERA_LOST`, `LOW_QUALITY`), never
 /// suspicious: it neither raises a session's priority nor holds its decision back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -15,10 +15,11 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::store::{self, NewCapture};
 use super::{Capture, CaptureProblem, IdentityVision};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::db::{Db, now_ms};
+use crate::db::{Db, StoreError, now_ms};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::meta::Binary;
 
@@ -73,8 +74,8 @@ impl From<ApiError> for IdentityError {
     }
 }
 
-impl From<sqlx::Error> for IdentityError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for IdentityError {
+    fn from(e: StoreError) -> Self {
         IdentityError::Api(e.into())
     }
 }
@@ -108,24 +109,12 @@ async fn status(
     Ok(Json(read_status(&state.db, auth.id()).await?))
 }
 
-async fn read_status(db: &Db, candidate: &str) -> Result<StatusOut, ApiError> {
-    let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT selfie_at, document_at FROM identity_captures WHERE candidate_id = $1",
-    )
-    .bind(candidate)
-    .fetch_optional(&db.pool)
-    .await?;
-    let (selfie, document) = row.unwrap_or((None, None));
-    let (done,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM candidate_steps WHERE user_id = $1 AND identity_at IS NOT NULL",
-    )
-    .bind(candidate)
-    .fetch_one(&db.pool)
-    .await?;
+async fn read_status(db: &Db, candidate: &str) -> Result<StatusOut, StoreError> {
+    let stored = store::capture_times(db, candidate).await?;
     Ok(StatusOut {
-        selfie: selfie.is_some(),
-        document: document.is_some(),
-        done: done > 0,
+        selfie: stored.selfie_at.is_some(),
+        document: stored.document_at.is_some(),
+        done: store::identity_done(db, candidate).await?,
     })
 }
 
@@ -205,23 +194,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(format!("face analysis task: {e}")))
 }
 
-/// The SQL that stores an accepted capture (the latest wins) and clears the previous
-/// comparison: the step is done again only once the new pair is compared.
-fn upsert_sql(capture: Capture) -> &'static str {
-    match capture {
-        Capture::Selfie => {
-            "INSERT INTO identity_captures (candidate_id, version, selfie, selfie_type, selfie_at) VALUES ($1, 1, $2, $3, $4) \
-             ON CONFLICT (candidate_id) DO UPDATE SET selfie = excluded.selfie, selfie_type = excluded.selfie_type, \
-             selfie_at = excluded.selfie_at, version = identity_captures.version + 1, similarity = NULL, compared_at = NULL"
-        }
-        Capture::Document => {
-            "INSERT INTO identity_captures (candidate_id, version, document, document_type, document_at) VALUES ($1, 1, $2, $3, $4) \
-             ON CONFLICT (candidate_id) DO UPDATE SET document = excluded.document, document_type = excluded.document_type, \
-             document_at = excluded.document_at, version = identity_captures.version + 1, similarity = NULL, compared_at = NULL"
-        }
-    }
-}
-
 async fn capture(
     state: &AppState,
     auth: &AuthUser,
@@ -246,7 +218,7 @@ async fn capture(
         return Err(ApiError::invalid(p.code(), p.message(capture)).into());
     }
     let candidate = auth.id();
-    if locked(&state.db, candidate).await? {
+    if store::test_started(&state.db, candidate).await? {
         return Err(locked_error().into());
     }
     let vision = state
@@ -263,22 +235,15 @@ async fn capture(
         return Err(ApiError::invalid(p.code(), p.message(capture)).into());
     }
     // Store (unless the test started meanwhile) and clear the step until the pair is compared.
-    let mut tx = state.db.begin_write().await?;
-    if locked_in(&mut tx, candidate).await? {
+    let new = NewCapture {
+        capture,
+        image: &image,
+        content_type,
+        at: now_ms(),
+    };
+    if !store::store_capture(&state.db, candidate, &new).await? {
         return Err(locked_error().into());
     }
-    sqlx::query(upsert_sql(capture))
-        .bind(candidate)
-        .bind(image.as_ref())
-        .bind(content_type)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE candidate_steps SET identity_at = NULL WHERE user_id = $1")
-        .bind(candidate)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     tracing::info!(capture = capture.as_str(), "identity capture accepted");
     compare(&state.db, &vision, candidate).await?;
     Ok(Json(AcceptedOut {
@@ -294,14 +259,12 @@ async fn compare(
     vision: &Arc<dyn IdentityVision>,
     candidate: &str,
 ) -> Result<(), ApiError> {
-    type Pair = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
-    let row: Option<Pair> = sqlx::query_as(
-        "SELECT version, selfie, document FROM identity_captures WHERE candidate_id = $1",
-    )
-    .bind(candidate)
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some((version, Some(selfie), Some(document))) = row else {
+    let Some(store::CapturePair {
+        version,
+        selfie: Some(selfie),
+        document: Some(document),
+    }) = store::captures(db, candidate).await?
+    else {
         return Ok(());
     };
     let score = blocking(vision, move |v| v.similarity(&selfie, &document))
@@ -312,54 +275,18 @@ async fn compare(
             "face similarity is not a number".to_owned(),
         ));
     }
-    let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let stored = sqlx::query(
-        "UPDATE identity_captures SET similarity = $1, compared_at = $2 WHERE candidate_id = $3 AND version = $4",
-    )
-    .bind(f64::from(score))
-    .bind(now)
-    .bind(candidate)
-    .bind(version)
-    .execute(&mut *tx)
-    .await?;
-    if stored.rows_affected() == 1 {
-        sqlx::query(
-            "INSERT INTO candidate_steps (user_id, identity_at) VALUES ($1, $2) \
-             ON CONFLICT (user_id) DO UPDATE SET identity_at = excluded.identity_at",
-        )
-        .bind(candidate)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    if stored.rows_affected() == 1 {
+    if store::store_similarity(db, candidate, version, score, now_ms()).await? {
         tracing::info!("identity step done");
     }
     Ok(())
 }
 
+/// Retakes are allowed until the written test has started.
 fn locked_error() -> ApiError {
     ApiError::refused(
         "identity_locked",
         "the written test has started: the identity captures can no longer change",
     )
-}
-
-/// Retakes are allowed until the written test has started.
-async fn locked(db: &Db, candidate: &str) -> Result<bool, ApiError> {
-    let mut conn = db.pool.acquire().await?;
-    locked_in(&mut conn, candidate).await
-}
-
-async fn locked_in(conn: &mut sqlx::AnyConnection, candidate: &str) -> Result<bool, ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM written_sessions WHERE candidate_id = $1")
-            .bind(candidate)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(row.is_some())
 }
 
 #[cfg(test)]

@@ -38,16 +38,18 @@ pub(crate) mod identity;
 pub(crate) mod page;
 mod purge;
 pub(crate) mod review;
+mod store;
 
 use axum::Router;
 
 use crate::app::AppState;
 
-pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity};
+pub use exam_core::proctoring::{Capture, CaptureProblem, EventKind, Severity, SimilarityError};
 
-pub use events::{identity_selfie, monitored_session, record_event, session_in_progress};
+pub use events::{RecordError, record_event};
 pub use purge::purge_media;
-pub(crate) use review::open_review;
+pub(crate) use store::open_review;
+pub use store::{identity_selfie, monitored_session, session_in_progress};
 
 /// The routes of this area: the candidate's identity step and the reviewers' pages.
 pub fn router() -> Router<AppState> {
@@ -64,7 +66,7 @@ pub trait IdentityVision: Send + Sync + 'static {
     /// enough; a document shows at least one face.
     fn check(&self, capture: Capture, image: &[u8]) -> Result<(), CaptureProblem>;
     /// Cosine similarity (−1..1) of the selfie's face and the document's main face.
-    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, String>;
+    fn similarity(&self, selfie: &[u8], document: &[u8]) -> Result<f32, SimilarityError>;
     /// The similarity at and above which two faces are taken as the same person (shown
     /// to the reviewer).
     fn threshold(&self) -> f32;

@@ -12,8 +12,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::review::{Counts, assigned, audit, rfc3339};
-use super::{Severity, priority};
+use super::review::{Counts, assigned, rfc3339};
+use super::store::{self, Entry, MediaRow};
+use super::{Capture, Severity, priority};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::now_ms;
@@ -191,175 +192,81 @@ async fn page(
 ) -> Result<Json<PageOut>, ApiError> {
     let review = assigned(&state, &auth, &session).await?;
     let db = &state.db;
-    {
-        let mut conn = db.pool.acquire().await?;
-        audit(
-            &mut conn,
-            &session,
-            None,
-            auth.id(),
-            "opened",
-            None,
-            now_ms(),
-        )
-        .await?;
-    }
-    let start = review.started_at;
-    let (first, last): (String, String) =
-        sqlx::query_as("SELECT first_names, last_name FROM users WHERE id = $1")
-            .bind(&review.candidate_id)
-            .fetch_one(&db.pool)
-            .await?;
-    type IdRow = (Option<f64>, i64, i64);
-    let id_row: Option<IdRow> = sqlx::query_as(
-        "SELECT similarity, CAST(CASE WHEN selfie IS NULL THEN 0 ELSE 1 END AS BIGINT), \
-         CAST(CASE WHEN document IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM identity_captures WHERE candidate_id = $1",
-    )
-    .bind(&review.candidate_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    let (similarity, selfie, document) = id_row.unwrap_or((None, 0, 0));
-    let url = |c: &str| format!("/api/v1/reviews/{session}/identity/{c}");
-    let identity = IdentityOut {
-        similarity: similarity.map(|s| s as f32),
-        threshold: state.identity_vision.as_ref().map(|v| v.threshold()),
-        selfie_url: (selfie == 1).then(|| url("selfie")),
-        document_url: (document == 1).then(|| url("document")),
+    let opened = Entry {
+        session: &session,
+        event: None,
+        reviewer: auth.id(),
+        action: "opened",
+        comment: None,
+        at: now_ms(),
     };
-    type ItemRow = (
-        i64,
-        String,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let item_rows: Vec<ItemRow> = sqlx::query_as(
-        "SELECT w.position, w.item_id, w.presented_at, w.done_at, w.outcome, i.domain, i.item_type \
-         FROM written_items w LEFT JOIN items i ON i.id = w.item_id WHERE w.session_id = $1 ORDER BY w.position",
-    )
-    .bind(&session)
-    .fetch_all(&db.pool)
-    .await?;
-    let items = item_rows
+    store::audit_view(db, &opened).await?;
+    let start = review.started_at;
+    let name = store::name(db, &review.candidate_id).await?;
+    let found = store::identity_summary(db, &review.candidate_id).await?;
+    let url = |c: Capture| format!("/api/v1/reviews/{session}/identity/{}", c.as_str());
+    let identity = IdentityOut {
+        similarity: found.similarity,
+        threshold: state.identity_vision.as_ref().map(|v| v.threshold()),
+        selfie_url: found.selfie.then(|| url(Capture::Selfie)),
+        document_url: found.document.then(|| url(Capture::Document)),
+    };
+    let items = store::items(db, &session)
+        .await?
         .into_iter()
-        .map(
-            |(index, item_id, presented, done, outcome, domain, item_type)| ItemOut {
-                index,
-                item_id,
-                domain,
-                item_type,
-                presented_offset_ms: presented - start,
-                answered_offset_ms: done
-                    .filter(|_| outcome.as_deref() == Some("answered"))
-                    .map(|d| d - start),
-                outcome,
-            },
-        )
+        .map(|row| item(row, start))
         .collect();
-    let media: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT m.id, m.event_id, m.role, m.at_ms FROM proctoring_media m JOIN proctoring_events e ON e.id = m.event_id \
-         WHERE e.session_id = $1 ORDER BY m.event_id, m.role, m.seq",
-    )
-    .bind(&session)
-    .fetch_all(&db.pool)
-    .await?;
-    let mut thumbs: HashMap<String, Vec<String>> = HashMap::new();
-    let mut clips: HashMap<String, Vec<FrameOut>> = HashMap::new();
-    for (id, event, role, at) in media {
-        let url = format!("/api/v1/reviews/{session}/media/{id}");
-        if role == "thumbnail" {
-            thumbs.entry(event).or_default().push(url);
-        } else {
-            clips.entry(event).or_default().push(FrameOut {
-                offset_ms: at.unwrap_or(start) - start,
-                url,
-            });
-        }
-    }
-    type EventRow = (
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        f64,
-        String,
-        Option<String>,
-        Option<i64>,
-    );
-    let event_rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT id, kind, severity, start_ms, end_ms, peak_confidence, status, comment, decided_at \
-         FROM proctoring_events WHERE session_id = $1 ORDER BY start_ms, id",
-    )
-    .bind(&session)
-    .fetch_all(&db.pool)
-    .await?;
+    let (mut thumbs, mut clips) = images(&session, store::media(db, &session).await?, start);
     let mut counts = [0i64; 4];
-    let events = event_rows
+    let events = store::events(db, &session)
+        .await?
         .into_iter()
-        .map(
-            |(id, kind, severity, s, e, peak, status, comment, decided)| {
-                if let Some(k) = Severity::parse(&severity) {
-                    counts[k as usize] += 1;
-                }
-                EventOut {
-                    thumbnails: thumbs.remove(&id).unwrap_or_default(),
-                    clip: clips.remove(&id).unwrap_or_default(),
-                    id,
-                    kind,
-                    severity,
-                    start_offset_ms: s - start,
-                    end_offset_ms: e - start,
-                    peak_confidence: peak as f32,
-                    status,
-                    comment,
-                    decided_at: decided.and_then(rfc3339),
-                }
-            },
-        )
+        .map(|e| {
+            counts[e.severity as usize] += 1;
+            EventOut {
+                thumbnails: thumbs.remove(&e.id).unwrap_or_default(),
+                clip: clips.remove(&e.id).unwrap_or_default(),
+                id: e.id,
+                kind: e.kind.code().to_owned(),
+                severity: e.severity.as_str().to_owned(),
+                start_offset_ms: e.start_ms - start,
+                end_offset_ms: e.end_ms - start,
+                peak_confidence: e.peak_confidence as f32,
+                status: e.status,
+                comment: e.comment,
+                decided_at: e.decided_at.and_then(rfc3339),
+            }
+        })
         .collect();
-    type AuditRow = (i64, String, String, Option<String>, Option<String>);
-    let audit_rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT at, reviewer_id, action, event_id, comment FROM proctoring_audit WHERE session_id = $1 ORDER BY at, seq",
-    )
-    .bind(&session)
-    .fetch_all(&db.pool)
-    .await?;
-    let audit = audit_rows
+    let audit = store::audit_log(db, &session)
+        .await?
         .into_iter()
-        .map(|(at, reviewer_id, action, event_id, comment)| AuditOut {
-            at: rfc3339(at),
-            reviewer_id,
-            action,
-            event_id,
-            comment,
+        .map(|a| AuditOut {
+            at: rfc3339(a.at),
+            reviewer_id: a.reviewer_id,
+            action: a.action,
+            event_id: a.event_id,
+            comment: a.comment,
         })
         .collect();
     let decision = (review.status != "pending").then(|| DecisionOut {
         comment: review.comment.clone().filter(|c| !c.is_empty()),
         decided_at: review.decided_at.and_then(rfc3339),
     });
-    let oral: Option<(Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT closure, closure_reason, ended_at FROM interviews WHERE candidate_id = $1 AND status <> 'cancelled' \
-         ORDER BY scheduled_at DESC LIMIT 1",
-    )
-    .bind(&review.candidate_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    let oral_closure = oral.and_then(|(kind, reason, at)| {
-        Some(OralClosureOut {
-            kind: kind?,
-            reason,
-            at: at.and_then(rfc3339),
-        })
-    });
+    let oral_closure = store::latest_oral(db, &review.candidate_id)
+        .await?
+        .and_then(|oral| {
+            Some(OralClosureOut {
+                kind: oral.closure?,
+                reason: oral.closure_reason,
+                at: oral.ended_at.and_then(rfc3339),
+            })
+        });
     Ok(Json(PageOut {
         oral_closure,
         session_id: session.clone(),
         candidate_id: review.candidate_id,
-        candidate_name: format!("{first} {last}"),
+        candidate_name: format!("{} {}", name.first_names, name.last_name),
         started_at: rfc3339(start),
         finished_at: review.finished_at.and_then(rfc3339),
         status: review.status,
@@ -372,6 +279,43 @@ async fn page(
         events,
         audit,
     }))
+}
+
+/// An item on the time axis that starts at `start` (Unix ms).
+fn item(row: store::ItemRow, start: i64) -> ItemOut {
+    ItemOut {
+        index: row.position,
+        item_id: row.item_id,
+        domain: row.domain,
+        item_type: row.item_type,
+        presented_offset_ms: row.presented_at - start,
+        answered_offset_ms: row
+            .done_at
+            .filter(|_| row.outcome.as_deref() == Some("answered"))
+            .map(|d| d - start),
+        outcome: row.outcome,
+    }
+}
+
+/// The URLs of the events' thumbnails and clip frames, by event.
+type Images = (HashMap<String, Vec<String>>, HashMap<String, Vec<FrameOut>>);
+
+/// The events' images: thumbnail URLs and clip frames on the time axis, by event.
+fn images(session: &str, media: Vec<MediaRow>, start: i64) -> Images {
+    let mut thumbs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut clips: HashMap<String, Vec<FrameOut>> = HashMap::new();
+    for m in media {
+        let url = format!("/api/v1/reviews/{session}/media/{}", m.id);
+        if m.role == "thumbnail" {
+            thumbs.entry(m.event_id).or_default().push(url);
+        } else {
+            clips.entry(m.event_id).or_default().push(FrameOut {
+                offset_ms: m.at_ms.unwrap_or(start) - start,
+                url,
+            });
+        }
+    }
+    (thumbs, clips)
 }
 
 /// An image for the reviewer's eyes only: never cached.
@@ -399,15 +343,9 @@ async fn media(
     Path((session, media)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     assigned(&state, &auth, &session).await?;
-    let row: Option<(Vec<u8>,)> = sqlx::query_as(
-        "SELECT m.jpeg FROM proctoring_media m JOIN proctoring_events e ON e.id = m.event_id \
-         WHERE m.id = $1 AND e.session_id = $2",
-    )
-    .bind(&media)
-    .bind(&session)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let (bytes,) = row.ok_or_else(|| ApiError::NotFound("no such image".to_owned()))?;
+    let bytes = store::media_jpeg(&state.db, &session, &media)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such image".to_owned()))?;
     Ok(image("image/jpeg".to_owned(), bytes))
 }
 
@@ -423,19 +361,13 @@ async fn identity_image(
     Path((session, capture)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let review = assigned(&state, &auth, &session).await?;
-    let sql = match capture.as_str() {
-        "selfie" => "SELECT selfie, selfie_type FROM identity_captures WHERE candidate_id = $1",
-        "document" => {
-            "SELECT document, document_type FROM identity_captures WHERE candidate_id = $1"
-        }
+    let capture = match capture.as_str() {
+        "selfie" => Capture::Selfie,
+        "document" => Capture::Document,
         _ => return Err(ApiError::NotFound("no such image".to_owned())),
     };
-    let row: Option<(Option<Vec<u8>>, Option<String>)> = sqlx::query_as(sql)
-        .bind(&review.candidate_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    match row {
-        Some((Some(bytes), Some(ct))) => Ok(image(ct, bytes)),
-        _ => Err(ApiError::NotFound("no such image".to_owned())),
+    match store::identity_image(&state.db, &review.candidate_id, capture).await? {
+        Some((bytes, content_type)) => Ok(image(content_type, bytes)),
+        None => Err(ApiError::NotFound("no such image".to_owned())),
     }
 }
