@@ -20,7 +20,7 @@ use super::store::{self, SessionRow};
 use crate::accounts::new_id;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::db::now_ms;
+use crate::db::{StoreError, now_ms};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::meta::Binary;
 use exam_core::bank::{Body, Domain, PublicItem, Response};
@@ -226,7 +226,7 @@ async fn drive<T>(
     }
     if let Err(e) = store::store(&state.db, &row.id, &events).await {
         *guard = None;
-        return Err(e);
+        return Err(e.into());
     }
     let view = render(state, &row.id, machine, now);
     if matches!(machine.phase(), Phase::Finished) {
@@ -352,13 +352,16 @@ async fn start(
                     (row, StatusCode::CREATED)
                 }
                 // A concurrent start won the race: use its session.
-                Err(ApiError::Conflict(_)) => (
+                Err(StoreError::Constraint {
+                    constraint: store::ONE_PER_CANDIDATE,
+                    ..
+                }) => (
                     store::session_of(&state.db, auth.id())
                         .await?
                         .ok_or_else(|| ApiError::Internal("lost session".into()))?,
                     StatusCode::OK,
                 ),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     };

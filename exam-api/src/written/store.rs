@@ -27,7 +27,7 @@ pub struct SessionRow {
 type Row = (String, String, i64, f64, i64);
 
 /// The session of a candidate, if any.
-pub async fn session_of(db: &Db, candidate_id: &str) -> Result<Option<SessionRow>, ApiError> {
+pub async fn session_of(db: &Db, candidate_id: &str) -> Result<Option<SessionRow>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, candidate_id, seed, time_multiplier, created_at FROM written_sessions WHERE candidate_id = $1",
     )
@@ -38,7 +38,7 @@ pub async fn session_of(db: &Db, candidate_id: &str) -> Result<Option<SessionRow
 }
 
 /// A session by id.
-pub async fn session(db: &Db, id: &str) -> Result<Option<SessionRow>, ApiError> {
+pub async fn session(db: &Db, id: &str) -> Result<Option<SessionRow>, StoreError> {
     let row: Option<Row> =
         sqlx::query_as("SELECT id, candidate_id, seed, time_multiplier, created_at FROM written_sessions WHERE id = $1")
             .bind(id)
@@ -57,8 +57,11 @@ fn into_row(r: Row) -> SessionRow {
     }
 }
 
-/// Creates a session (a second call for the same candidate hits the unique key: 409).
-pub async fn create(db: &Db, row: &SessionRow) -> Result<(), ApiError> {
+/// One session per candidate: a second start hits this key.
+pub const ONE_PER_CANDIDATE: &str = "written_sessions_candidate_id_key";
+
+/// Creates a session; a second one for the same candidate breaks [`ONE_PER_CANDIDATE`].
+pub async fn create(db: &Db, row: &SessionRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO written_sessions (id, candidate_id, seed, time_multiplier, status, created_at) \
          VALUES ($1, $2, $3, $4, 'in_progress', $5)",
@@ -69,12 +72,13 @@ pub async fn create(db: &Db, row: &SessionRow) -> Result<(), ApiError> {
     .bind(row.multiplier)
     .bind(row.created_at)
     .execute(&db.pool)
-    .await?;
+    .await
+    .map_err(|e| StoreError::on_constraint(e, ONE_PER_CANDIDATE, "written_sessions.candidate_id"))?;
     Ok(())
 }
 
 /// The stored presentations of a session, in order.
-pub async fn items(db: &Db, session_id: &str) -> Result<Vec<StoredItem>, ApiError> {
+pub async fn items(db: &Db, session_id: &str) -> Result<Vec<StoredItem>, StoreError> {
     type ItemRow = (String, i64, i64, Option<i64>, Option<i64>, i64);
     let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT item_id, presented_at, deadline_at, done_at, score, plays FROM written_items \
@@ -103,7 +107,7 @@ pub async fn restore(
     row: &SessionRow,
     pool: &Pool,
     timing: Timing,
-) -> Result<WrittenSession, ApiError> {
+) -> Result<WrittenSession, StoreError> {
     let stored = items(db, &row.id).await?;
     WrittenSession::restore(
         CatConfig::default(),
@@ -114,11 +118,37 @@ pub async fn restore(
         row.created_at,
         &stored,
     )
-    .map_err(|e: CatError| ApiError::Internal(format!("restoring session {}: {e}", row.id)))
+    .map_err(|e: CatError| StoreError::Corrupt(format!("restoring session {}: {e}", row.id)))
+}
+
+/// Why a session's events were not stored (nothing of them was: one transaction).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The item's outcome was already stored (a second answer raced the first).
+    #[error("this question was already recorded")]
+    AlreadyRecorded,
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        WriteError::Store(e.into())
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Store(e) => e.into(),
+            WriteError::AlreadyRecorded => ApiError::Conflict(e.to_string()),
+        }
+    }
 }
 
 /// Stores events in one transaction.
-pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), ApiError> {
+pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), WriteError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -150,7 +180,7 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
                 ..
             } => {
                 let json = serde_json::to_string::<Response>(response)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 complete(
                     &mut tx,
                     session_id,
@@ -177,7 +207,7 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Ap
             }
             Event::Finished { at, estimates } => {
                 let json = serde_json::to_string(estimates)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE written_sessions SET status = 'finished', finished_at = $1, result_json = $2 WHERE id = $3")
                     .bind(*at)
                     .bind(json)
@@ -201,7 +231,7 @@ async fn complete(
     outcome: &str,
     response: Option<String>,
     score: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), WriteError> {
     let done = sqlx::query(
         "UPDATE written_items SET done_at = $1, outcome = $2, response_json = $3, score = $4 \
          WHERE session_id = $5 AND position = $6 AND done_at IS NULL",
@@ -215,15 +245,13 @@ async fn complete(
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ApiError::Conflict(
-            "this question was already recorded".to_owned(),
-        ));
+        return Err(WriteError::AlreadyRecorded);
     }
     Ok(())
 }
 
 /// The exposure counters of the item pool, from every presentation stored.
-pub async fn exposure(db: &Db) -> Result<ExposureCounts, ApiError> {
+pub async fn exposure(db: &Db) -> Result<ExposureCounts, StoreError> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT item_id, COUNT(*) FROM written_items GROUP BY item_id")
             .fetch_all(&db.pool)
@@ -242,7 +270,7 @@ pub async fn exposure(db: &Db) -> Result<ExposureCounts, ApiError> {
 pub const HEARTBEAT: &str = "heartbeat_ms";
 
 /// Records that the server is alive at `now` (called four times a second by the binary).
-pub async fn heartbeat(db: &Db, now: i64) -> Result<(), ApiError> {
+pub async fn heartbeat(db: &Db, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
@@ -260,7 +288,7 @@ pub async fn heartbeat(db: &Db, now: i64) -> Result<(), ApiError> {
 /// The heartbeat moves to `now` in the same transaction, so the downtime is credited
 /// once: a start that fails after this (a bad setting, a port in use) and the next
 /// start give back only the time since, not the whole outage again.
-pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
+pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, StoreError> {
     let mut tx = db.begin_write().await?;
     let last: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
         .bind(HEARTBEAT)
@@ -291,7 +319,7 @@ pub async fn extend_after_downtime(db: &Db, now: i64) -> Result<u64, ApiError> {
 }
 
 /// How many answers (not timeouts) are stored, over all sessions.
-pub async fn answered_count(db: &Db) -> Result<i64, ApiError> {
+pub async fn answered_count(db: &Db) -> Result<i64, StoreError> {
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM written_items WHERE outcome = 'answered'")
             .fetch_one(&db.pool)
