@@ -16,7 +16,8 @@ use crate::auth::{AuthUser, Role, create_link, hash_password};
 use crate::db::{StoreError, now_ms};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use exam_core::cefr::Cefr;
-use store::{CandidateRow, NewCandidate, NewUser};
+pub(crate) use store::NewUser;
+use store::{CandidateRow, NewCandidate};
 
 mod store;
 
@@ -246,17 +247,17 @@ async fn create_staff(
         None => None,
     };
     let id = new_id();
-    insert_user(
-        &state,
-        &id,
-        Some(&centre),
-        body.role,
-        &email,
-        &first,
-        &last,
-        hash.as_deref(),
-    )
-    .await?;
+    let user = NewUser {
+        id: &id,
+        centre: Some(&centre),
+        role: body.role,
+        email: &email,
+        first_names: &first,
+        last_name: &last,
+        password_hash: hash.as_deref(),
+        created_at: now_ms(),
+    };
+    insert_user(&state, &user).await?;
     let url = sign_in_url(&state, &id).await?;
     Ok((
         StatusCode::CREATED,
@@ -267,33 +268,14 @@ async fn create_staff(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn insert_user(
-    state: &AppState,
-    id: &str,
-    centre: Option<&str>,
-    role: Role,
-    email: &str,
-    first: &str,
-    last: &str,
-    password_hash: Option<&str>,
-) -> Result<(), ApiError> {
-    if let Some(centre) = centre
+/// Writes a staff account (or the demo's) after checking its centre exists.
+pub(crate) async fn insert_user(state: &AppState, user: &NewUser<'_>) -> Result<(), ApiError> {
+    if let Some(centre) = user.centre
         && !store::centre_exists(&state.db, centre).await?
     {
         return Err(ApiError::NotFound("no such centre".to_owned()));
     }
-    let user = NewUser {
-        id,
-        centre,
-        role: role.as_str(),
-        email,
-        first_names: first,
-        last_name: last,
-        password_hash,
-        created_at: now_ms(),
-    };
-    store::insert_user(&state.db.pool, &user)
+    store::insert_user(&state.db.pool, user)
         .await
         .map_err(email_taken)
 }
@@ -438,7 +420,7 @@ pub(crate) async fn register_candidate(
     let user = NewUser {
         id: &id,
         centre: Some(centre),
-        role: Role::Candidate.as_str(),
+        role: Role::Candidate,
         email: &email,
         first_names: &first,
         last_name: &last,

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 
+use crate::auth::Role;
 use crate::db::{Db, StoreError};
 
 /// The unique key on `users.email` (PostgreSQL's name for it).
@@ -88,8 +89,8 @@ pub(crate) struct NewUser<'a> {
     pub(crate) id: &'a str,
     /// Its centre (none for platform admins).
     pub(crate) centre: Option<&'a str>,
-    /// Its role's stored name.
-    pub(crate) role: &'a str,
+    /// Its role.
+    pub(crate) role: Role,
     /// E-mail, normalised.
     pub(crate) email: &'a str,
     /// First names.
@@ -113,7 +114,7 @@ where
     )
     .bind(user.id)
     .bind(user.centre)
-    .bind(user.role)
+    .bind(user.role.as_str())
     .bind(user.email)
     .bind(user.first_names)
     .bind(user.last_name)
