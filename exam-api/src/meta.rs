@@ -37,7 +37,7 @@ pub struct Health {
     responses((status = 200, description = "the server works", body = Health),
         (status = 500, description = "the database does not answer", body = ErrorBody)))]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.db.pool).await?;
+    state.db.ping().await?;
     Ok(Json(Health {
         status: "ok".to_owned(),
         database: match state.db.backend {

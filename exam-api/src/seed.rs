@@ -1,6 +1,6 @@
 //! The demo training centre created on first start, and fresh sign-in links for it.
 
-use crate::accounts::{insert_user, new_id};
+use crate::accounts::{NewUser, insert_user, new_id};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::db::Db;
@@ -123,7 +123,17 @@ async fn create(state: &AppState) -> Result<String, ApiError> {
     for (role, email, first, last) in PEOPLE {
         let id = new_id();
         let c = (role != Role::PlatformAdmin).then_some(centre.as_str());
-        insert_user(state, &id, c, role, email, first, last, None).await?;
+        let user = NewUser {
+            id: &id,
+            centre: c,
+            role,
+            email,
+            first_names: first,
+            last_name: last,
+            password_hash: None,
+            created_at: now_ms(),
+        };
+        insert_user(state, &user).await?;
         ids.push(id);
     }
     sqlx::query("INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier) VALUES ($1, $2, 'B2', 1.0)")

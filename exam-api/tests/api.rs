@@ -861,3 +861,33 @@ both!(
         );
     }
 );
+
+both!(
+    a_used_email_is_named_in_the_conflict,
+    |app: TestApp| async move {
+        // The store names the e-mail's unique key on both databases; the handlers say so.
+        let admin = app.sign_in("centre_admin").await;
+        let centre = app.me(&admin).await["centre_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let candidate = json!({ "email": "Same@example.org", "first_names": "A", "last_name": "B", "cefr_target": "B1" });
+        let staff = json!({ "role": "evaluator", "email": "same@example.org", "first_names": "Jo", "last_name": "Roux" });
+        let first = app
+            .post("/api/v1/candidates", &admin, candidate.clone())
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        for r in [
+            app.post("/api/v1/candidates", &admin, candidate).await,
+            app.post(&format!("/api/v1/centres/{centre}/staff"), &admin, staff)
+                .await,
+        ] {
+            assert_error(&r, StatusCode::CONFLICT, "conflict");
+            assert_eq!(
+                r.json["error"]["message"], "an account with this e-mail already exists",
+                "{}",
+                r.text
+            );
+        }
+    }
+);

@@ -5,10 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
-use crate::error::ApiError;
+use crate::db::{Db, StoreError};
 
-/// Why a link does not sign anyone in.
+/// Why a link does not sign anyone in (the handlers answer each its own way).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkError {
     /// No such link.
@@ -19,24 +18,6 @@ pub enum LinkError {
     Expired,
     /// A newer link was sent to the same person; only the newest one works.
     Replaced,
-}
-
-impl LinkError {
-    /// The error answered to the client.
-    pub fn to_api(self) -> ApiError {
-        match self {
-            LinkError::Unknown => ApiError::NotFound("this sign-in link is not valid".to_owned()),
-            LinkError::Used => ApiError::Gone(
-                "this sign-in link has already been used; ask for a new one".to_owned(),
-            ),
-            LinkError::Replaced => ApiError::Gone(
-                "this sign-in link was replaced by a newer one; use the latest e-mail".to_owned(),
-            ),
-            LinkError::Expired => {
-                ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned())
-            }
-        }
-    }
 }
 
 fn hash(token: &str) -> String {
@@ -50,7 +31,7 @@ pub async fn create_link(
     user_id: &str,
     now_ms: i64,
     ttl_ms: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, StoreError> {
     let mut conn = db.pool.acquire().await?;
     create_link_in(&mut conn, user_id, now_ms, ttl_ms).await
 }
@@ -61,7 +42,7 @@ pub async fn create_link_in(
     user_id: &str,
     now_ms: i64,
     ttl_ms: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, StoreError> {
     let mut raw = [0u8; 32];
     rand::fill(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
@@ -84,13 +65,39 @@ pub async fn create_link_in(
     Ok(token)
 }
 
+/// A link's row.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    user_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    replaced_at: Option<i64>,
+}
+
+impl LinkRow {
+    /// Whose it is, if it signs in at `now_ms`.
+    fn status(self, now_ms: i64) -> Result<String, LinkError> {
+        match (self.used_at, self.replaced_at) {
+            (Some(_), _) => Err(LinkError::Used),
+            (None, Some(_)) => Err(LinkError::Replaced),
+            (None, None) if self.expires_at <= now_ms => Err(LinkError::Expired),
+            (None, None) => Ok(self.user_id),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserIdRow {
+    user_id: String,
+}
+
 /// Whether a link would sign in now, without using it (for the link's landing page).
 pub async fn link_status(
     db: &Db,
     token: &str,
     now_ms: i64,
-) -> Result<Result<String, LinkError>, ApiError> {
-    let row: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+) -> Result<Result<String, LinkError>, StoreError> {
+    let row: Option<LinkRow> = sqlx::query_as(
         "SELECT user_id, expires_at, used_at, replaced_at FROM sign_in_links WHERE token_hash = $1",
     )
     .bind(hash(token))
@@ -98,10 +105,7 @@ pub async fn link_status(
     .await?;
     Ok(match row {
         None => Err(LinkError::Unknown),
-        Some((_, _, Some(_), _)) => Err(LinkError::Used),
-        Some((_, _, None, Some(_))) => Err(LinkError::Replaced),
-        Some((_, exp, None, None)) if exp <= now_ms => Err(LinkError::Expired),
-        Some((user, _, None, None)) => Ok(user),
+        Some(l) => l.status(now_ms),
     })
 }
 
@@ -110,7 +114,7 @@ pub async fn consume_link(
     db: &Db,
     token: &str,
     now_ms: i64,
-) -> Result<Result<String, LinkError>, ApiError> {
+) -> Result<Result<String, LinkError>, StoreError> {
     let h = hash(token);
     let done = sqlx::query(
         "UPDATE sign_in_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $1",
@@ -120,12 +124,12 @@ pub async fn consume_link(
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 1 {
-        let (user,): (String,) =
+        let row: UserIdRow =
             sqlx::query_as("SELECT user_id FROM sign_in_links WHERE token_hash = $1")
                 .bind(&h)
                 .fetch_one(&db.pool)
                 .await?;
-        return Ok(Ok(user));
+        return Ok(Ok(row.user_id));
     }
     Ok(match link_status(db, token, now_ms).await? {
         Ok(_) => Err(LinkError::Used),

@@ -10,6 +10,7 @@ mod password;
 mod rate;
 mod revoked;
 pub mod routes;
+mod store;
 
 use std::fmt;
 
@@ -157,8 +158,8 @@ impl JwtKeys {
         let now = crate::db::now_ms() / 1000;
         let rows = revoked::load(db, now).await?;
         let n = rows.len();
-        for (sid, exp) in rows {
-            self.revoked.insert(&sid, exp, now);
+        for row in rows {
+            self.revoked.insert(&row.session_id, row.expires_at, now);
         }
         Ok(n)
     }

@@ -7,8 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::db::Db;
-use crate::error::ApiError;
+use crate::db::{Db, StoreError};
 
 /// Revoked sign-ins and when their last token expires (seconds since the epoch).
 #[derive(Debug, Default)]
@@ -36,7 +35,7 @@ impl Revoked {
 }
 
 /// Stores a revocation (idempotent) and deletes those that no longer matter.
-pub(super) async fn store(db: &Db, sid: &str, exp: i64) -> Result<(), ApiError> {
+pub(super) async fn store(db: &Db, sid: &str, exp: i64) -> Result<(), StoreError> {
     let now = crate::db::now_ms() / 1000;
     sqlx::query("DELETE FROM revoked_sessions WHERE expires_at <= $1")
         .bind(now)
@@ -53,8 +52,17 @@ pub(super) async fn store(db: &Db, sid: &str, exp: i64) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// A stored revocation.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct RevokedRow {
+    /// The sign-in's id.
+    pub(super) session_id: String,
+    /// When its last token expires (seconds since the epoch).
+    pub(super) expires_at: i64,
+}
+
 /// The revocations still in force at `now`.
-pub(super) async fn load(db: &Db, now: i64) -> Result<Vec<(String, i64)>, ApiError> {
+pub(super) async fn load(db: &Db, now: i64) -> Result<Vec<RevokedRow>, StoreError> {
     Ok(
         sqlx::query_as("SELECT session_id, expires_at FROM revoked_sessions WHERE expires_at > $1")
             .bind(now)

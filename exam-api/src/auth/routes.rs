@@ -10,7 +10,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AuthUser, Claims, Grants, Role, SESSION_COOKIE, consume_link, verify_password};
+use super::store::{self, UserRow};
+use super::{
+    AuthUser, Claims, Grants, LinkError, Role, SESSION_COOKIE, consume_link, verify_password,
+};
 use crate::app::AppState;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiJson, ErrorBody};
@@ -59,28 +62,24 @@ pub struct SessionOut {
     pub role: Role,
 }
 
-pub(crate) struct UserRow {
-    pub(crate) id: String,
-    pub(crate) role: Role,
-    pub(crate) centre_id: Option<String>,
+pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserRow>, ApiError> {
+    Ok(store::user(&state.db, id).await?)
 }
 
-pub(crate) async fn load_user(state: &AppState, id: &str) -> Result<Option<UserRow>, ApiError> {
-    let row: Option<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, role, centre_id FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    row.map(|(id, role, centre_id)| {
-        let role =
-            Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("unknown role {role}")))?;
-        Ok(UserRow {
-            id,
-            role,
-            centre_id,
-        })
-    })
-    .transpose()
+/// The answer to a link that does not sign in.
+fn link_refused(e: LinkError) -> ApiError {
+    match e {
+        LinkError::Unknown => ApiError::NotFound("this sign-in link is not valid".to_owned()),
+        LinkError::Used => {
+            ApiError::Gone("this sign-in link has already been used; ask for a new one".to_owned())
+        }
+        LinkError::Replaced => ApiError::Gone(
+            "this sign-in link was replaced by a newer one; use the latest e-mail".to_owned(),
+        ),
+        LinkError::Expired => {
+            ApiError::Gone("this sign-in link has expired; ask for a new one".to_owned())
+        }
+    }
 }
 
 /// A new sign-in's id: 128 random bits, base64url.
@@ -192,16 +191,14 @@ async fn login(
     limit(&state, &peer.key())?;
     let email = body.email.trim().to_lowercase();
     limit(&state, &format!("login:{email}"))?;
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE email = $1 AND role <> 'candidate'",
-    )
-    .bind(&email)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let row = store::staff_credentials(&state.db, &email).await?;
     let wrong = || ApiError::Unauthorized("wrong e-mail or password".to_owned());
-    let (id, hash) = match row {
-        Some((id, Some(hash))) => (id, hash),
-        _ => return Err(wrong()),
+    let Some(store::CredentialsRow {
+        id,
+        password_hash: Some(hash),
+    }) = row
+    else {
+        return Err(wrong());
     };
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
@@ -231,7 +228,7 @@ async fn link(
     limit(&state, &peer.key())?;
     let user_id = consume_link(&state.db, body.token.trim(), now_ms())
         .await?
-        .map_err(|e| e.to_api())?;
+        .map_err(link_refused)?;
     let user = load_user(&state, &user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("this sign-in link is not valid".to_owned()))?;
@@ -299,22 +296,16 @@ pub struct MeOut {
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "the signed-in account", body = MeOut)))]
 async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>, ApiError> {
-    let row: Option<(String, String, Option<String>, String, String, String)> = sqlx::query_as(
-        "SELECT id, role, centre_id, first_names, last_name, email FROM users WHERE id = $1",
-    )
-    .bind(auth.id())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let (id, role, centre_id, first_names, last_name, email) =
-        row.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
-    let role = Role::parse(&role).ok_or_else(|| ApiError::Internal("role".to_owned()))?;
+    let a = store::account(&state.db, auth.id())
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
     Ok(Json(MeOut {
-        id,
-        role,
-        centre_id,
-        first_names,
-        last_name,
-        email,
+        id: a.id,
+        role: a.role,
+        centre_id: a.centre_id,
+        first_names: a.first_names,
+        last_name: a.last_name,
+        email: a.email,
     }))
 }
 
@@ -353,11 +344,7 @@ async fn set_password(
     }
     // A borrowed session must not become a lasting login: prove the current password,
     // or, for an account without one, a sign-in of the last ten minutes.
-    let (current,): (Option<String>,) =
-        sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
-            .bind(auth.id())
-            .fetch_one(&state.db.pool)
-            .await?;
+    let current = store::password_hash(&state.db, auth.id()).await?;
     match (current, body.current_password) {
         (Some(hash), Some(given)) => {
             let ok = tokio::task::spawn_blocking(move || verify_password(&given, &hash))
@@ -387,10 +374,6 @@ async fn set_password(
     let hash = tokio::task::spawn_blocking(move || super::hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(auth.id())
-        .execute(&state.db.pool)
-        .await?;
+    store::set_password_hash(&state.db, auth.id(), &hash).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

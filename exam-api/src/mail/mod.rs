@@ -10,6 +10,7 @@
 pub mod routes;
 pub mod scheduler;
 pub mod smtp;
+mod store;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -84,35 +85,22 @@ pub async fn enqueue(
     attachment: Option<Attachment>,
     now_ms: i64,
 ) -> Result<String, ApiError> {
-    let (email, first): (String, String) =
-        sqlx::query_as("SELECT email, first_names FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let mut all = vec![("first_name", first)];
+    let to = store::recipient(conn, user_id).await?;
+    let mut all = vec![("first_name", to.first_names)];
     all.extend(vars.iter().cloned());
     let (subject, body) = render("fr", kind, &all)?;
     let id = new_id();
-    let (aname, atype, abody) = match attachment {
-        Some(a) => (Some(a.name), Some(a.content_type), Some(a.body)),
-        None => (None, None, None),
+    let mail = store::NewMail {
+        id: &id,
+        user_id,
+        to_email: &to.email,
+        kind,
+        subject: &subject,
+        body: &body,
+        attachment: attachment.as_ref(),
+        created_at: now_ms,
     };
-    sqlx::query(
-        "INSERT INTO mails (id, user_id, to_email, kind, subject, body, attachment_name, attachment_type, attachment_body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .bind(email)
-    .bind(kind)
-    .bind(subject)
-    .bind(body)
-    .bind(aname)
-    .bind(atype)
-    .bind(abody)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
+    store::insert(conn, &mail).await?;
     tracing::info!(mail = %id, kind, "mail queued");
     Ok(id)
 }

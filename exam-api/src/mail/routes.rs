@@ -54,32 +54,28 @@ async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<MailOut>>, ApiError> {
-    let rows: Vec<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, kind, subject, body, created_at, attachment_name FROM mails WHERE user_id = $1 ORDER BY created_at DESC, id",
-    )
-    .bind(auth.id())
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, kind, subject, body, at, att)| MailOut {
-                attachments: att
-                    .map(|name| AttachmentOut {
-                        url: format!("/api/v1/mailbox/{id}/attachments/0"),
-                        name,
-                    })
-                    .into_iter()
-                    .collect(),
-                created_at: DateTime::from_timestamp_millis(at)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
-                id,
-                kind,
-                subject,
-                body,
+    let rows = super::store::mailbox(&state.db, auth.id()).await?;
+    Ok(Json(rows.into_iter().map(mail_out).collect()))
+}
+
+fn mail_out(m: super::store::MailRow) -> MailOut {
+    MailOut {
+        attachments: m
+            .attachment_name
+            .map(|name| AttachmentOut {
+                url: format!("/api/v1/mailbox/{}/attachments/0", m.id),
+                name,
             })
+            .into_iter()
             .collect(),
-    ))
+        created_at: DateTime::from_timestamp_millis(m.created_at)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+        id: m.id,
+        kind: m.kind,
+        subject: m.subject,
+        body: m.body,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/mailbox/{id}/attachments/0", tag = "mailbox",
@@ -92,14 +88,13 @@ async fn attachment(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT attachment_name, attachment_type, attachment_body FROM mails WHERE id = $1 AND user_id = $2",
-    )
-    .bind(&id)
-    .bind(auth.id())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let Some((Some(name), Some(ctype), Some(body))) = row else {
+    let row = super::store::attachment(&state.db, &id, auth.id()).await?;
+    let Some(super::store::AttachmentRow {
+        attachment_name: Some(name),
+        attachment_type: Some(ctype),
+        attachment_body: Some(body),
+    }) = row
+    else {
         return Err(ApiError::NotFound("no such attachment".to_owned()));
     };
     let disposition = format!("attachment; filename=\"{}\"", name.replace('"', ""));

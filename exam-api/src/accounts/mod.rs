@@ -11,13 +11,15 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use sqlx::AssertSqlSafe;
-
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role, create_link, hash_password};
-use crate::db::now_ms;
+use crate::db::{StoreError, now_ms};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use exam_core::cefr::Cefr;
+pub(crate) use store::NewUser;
+use store::{CandidateRow, NewCandidate};
+
+mod store;
 
 /// The routes of this area.
 pub fn router() -> Router<AppState> {
@@ -119,12 +121,7 @@ async fn put_settings(
 ) -> Result<Json<CentreOut>, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
     centre_scope(&auth, &id)?;
-    let changed = sqlx::query("UPDATE centres SET rebook_after_no_show = $1 WHERE id = $2")
-        .bind(i64::from(body.rebook_after_no_show))
-        .bind(&id)
-        .execute(&state.db.pool)
-        .await?;
-    if changed.rows_affected() != 1 {
+    if !store::set_rebook_after_no_show(&state.db, &id, body.rebook_after_no_show).await? {
         return Err(ApiError::NotFound("no such centre".to_owned()));
     }
     tracing::info!(centre = %id, rebook_after_no_show = body.rebook_after_no_show, "centre settings changed");
@@ -144,12 +141,7 @@ async fn create_centre(
     auth.require(&[Role::PlatformAdmin])?;
     let name = check_name("name", &body.name)?;
     let id = new_id();
-    sqlx::query("INSERT INTO centres (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(&id)
-        .bind(&name)
-        .bind(now_ms())
-        .execute(&state.db.pool)
-        .await?;
+    store::insert_centre(&state.db, &id, &name, now_ms()).await?;
     Ok((
         StatusCode::CREATED,
         Json(CentreOut {
@@ -170,16 +162,13 @@ async fn get_centre(
     Path(id): Path<String>,
 ) -> Result<Json<CentreOut>, ApiError> {
     centre_scope(&auth, &id)?;
-    let row: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT id, name, rebook_after_no_show FROM centres WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (id, name, rebook) = row.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
+    let row = store::centre(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
     Ok(Json(CentreOut {
-        id,
-        name,
-        rebook_after_no_show: rebook != 0,
+        id: row.id,
+        name: row.name,
+        rebook_after_no_show: row.rebook_after_no_show != 0,
     }))
 }
 
@@ -258,17 +247,17 @@ async fn create_staff(
         None => None,
     };
     let id = new_id();
-    insert_user(
-        &state,
-        &id,
-        Some(&centre),
-        body.role,
-        &email,
-        &first,
-        &last,
-        hash.as_deref(),
-    )
-    .await?;
+    let user = NewUser {
+        id: &id,
+        centre: Some(&centre),
+        role: body.role,
+        email: &email,
+        first_names: &first,
+        last_name: &last,
+        password_hash: hash.as_deref(),
+        created_at: now_ms(),
+    };
+    insert_user(&state, &user).await?;
     let url = sign_in_url(&state, &id).await?;
     Ok((
         StatusCode::CREATED,
@@ -279,46 +268,27 @@ async fn create_staff(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn insert_user(
-    state: &AppState,
-    id: &str,
-    centre: Option<&str>,
-    role: Role,
-    email: &str,
-    first: &str,
-    last: &str,
-    password_hash: Option<&str>,
-) -> Result<(), ApiError> {
-    let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM centres WHERE id = $1")
-        .bind(centre.unwrap_or(""))
-        .fetch_optional(&state.db.pool)
-        .await?;
-    if centre.is_some() && exists.is_none() {
+/// Writes a staff account (or the demo's) after checking its centre exists.
+pub(crate) async fn insert_user(state: &AppState, user: &NewUser<'_>) -> Result<(), ApiError> {
+    if let Some(centre) = user.centre
+        && !store::centre_exists(&state.db, centre).await?
+    {
         return Err(ApiError::NotFound("no such centre".to_owned()));
     }
-    sqlx::query(
-        "INSERT INTO users (id, centre_id, role, email, first_names, last_name, password_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(centre)
-    .bind(role.as_str())
-    .bind(email)
-    .bind(first)
-    .bind(last)
-    .bind(password_hash)
-    .bind(now_ms())
-    .execute(&state.db.pool)
-    .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            ApiError::Conflict("an account with this e-mail already exists".to_owned())
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(())
+    store::insert_user(&state.db.pool, user)
+        .await
+        .map_err(email_taken)
+}
+
+/// The answer to a new account's write: a 409 naming the e-mail when it is used already.
+fn email_taken(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Constraint {
+            constraint: store::EMAIL_TAKEN,
+            ..
+        } => ApiError::Conflict("an account with this e-mail already exists".to_owned()),
+        e => e.into(),
+    }
 }
 
 /// A fresh single-use sign-in link for an account.
@@ -444,41 +414,30 @@ pub(crate) async fn register_candidate(
     let id = new_id();
     let now = now_ms();
     let mut tx = state.db.begin_write().await?;
-    let centre_name: Option<(String,)> = sqlx::query_as("SELECT name FROM centres WHERE id = $1")
-        .bind(centre)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (centre_name,) =
-        centre_name.ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
-    sqlx::query(
-        "INSERT INTO users (id, centre_id, role, email, first_names, last_name, password_hash, created_at) \
-         VALUES ($1, $2, 'candidate', $3, $4, $5, NULL, $6)",
-    )
-    .bind(&id)
-    .bind(centre)
-    .bind(&email)
-    .bind(&first)
-    .bind(&last)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            ApiError::Conflict("an account with this e-mail already exists".to_owned())
-        } else {
-            e.into()
-        }
-    })?;
-    sqlx::query(
-        "INSERT INTO candidates (user_id, centre_id, cefr_target, time_multiplier, created_by) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&id)
-    .bind(centre)
-    .bind(target.to_string())
-    .bind(multiplier)
-    .bind(by)
-    .execute(&mut *tx)
-    .await?;
+    let centre_name = store::centre_name(&mut tx, centre)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such centre".to_owned()))?;
+    let user = NewUser {
+        id: &id,
+        centre: Some(centre),
+        role: Role::Candidate,
+        email: &email,
+        first_names: &first,
+        last_name: &last,
+        password_hash: None,
+        created_at: now,
+    };
+    store::insert_user(&mut *tx, &user)
+        .await
+        .map_err(email_taken)?;
+    let candidate = NewCandidate {
+        user_id: &id,
+        centre,
+        cefr_target: &target.to_string(),
+        time_multiplier: multiplier,
+        created_by: by,
+    };
+    store::insert_candidate(&mut tx, &candidate).await?;
     let token =
         crate::auth::create_link_in(&mut tx, &id, now, state.config.link_ttl_s * 1000).await?;
     let url = format!(
@@ -502,23 +461,19 @@ pub(crate) async fn register_candidate(
     })
 }
 
-type CandidateRow = (String, String, String, String, String, String, f64);
-
-const CANDIDATE_SELECT: &str = "SELECT u.id, c.centre_id, u.email, u.first_names, u.last_name, c.cefr_target, c.time_multiplier \
-     FROM users u JOIN candidates c ON c.user_id = u.id";
-
 fn candidate_out(r: CandidateRow) -> Result<CandidateOut, ApiError> {
-    let cefr_target =
-        r.5.parse()
-            .map_err(|_| ApiError::Internal("stored cefr".to_owned()))?;
+    let cefr_target = r
+        .cefr_target
+        .parse()
+        .map_err(|_| ApiError::Internal("stored cefr".to_owned()))?;
     Ok(CandidateOut {
-        id: r.0,
-        centre_id: r.1,
-        email: r.2,
-        first_names: r.3,
-        last_name: r.4,
+        id: r.id,
+        centre_id: r.centre_id,
+        email: r.email,
+        first_names: r.first_names,
+        last_name: r.last_name,
         cefr_target,
-        time_multiplier: r.6,
+        time_multiplier: r.time_multiplier,
     })
 }
 
@@ -531,21 +486,13 @@ async fn list_candidates(
     auth: AuthUser,
 ) -> Result<Json<Vec<CandidateOut>>, ApiError> {
     auth.require(&[Role::CentreAdmin, Role::PlatformAdmin])?;
-    let rows: Vec<CandidateRow> = if auth.role() == Role::PlatformAdmin {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} ORDER BY u.last_name, u.first_names"
-        )))
-        .fetch_all(&state.db.pool)
-        .await?
-    } else {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} WHERE c.centre_id = $1 ORDER BY u.last_name, u.first_names"
-        )))
-        .bind(auth.centre().unwrap_or(""))
-        .fetch_all(&state.db.pool)
-        .await?
+    let centre = match auth.role() {
+        Role::PlatformAdmin => None,
+        _ => Some(auth.centre().unwrap_or("")),
     };
-    rows.into_iter()
+    store::candidates(&state.db, centre)
+        .await?
+        .into_iter()
         .map(candidate_out)
         .collect::<Result<_, _>>()
         .map(Json)
@@ -557,11 +504,7 @@ pub(crate) async fn visible_candidate(
     auth: &AuthUser,
     id: &str,
 ) -> Result<CandidateOut, ApiError> {
-    let row: Option<CandidateRow> =
-        sqlx::query_as(AssertSqlSafe(format!("{CANDIDATE_SELECT} WHERE u.id = $1")))
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let row = store::candidate(&state.db, id).await?;
     let c = row.map(candidate_out).transpose()?;
     let visible = c.as_ref().is_some_and(|c| match auth.role() {
         Role::PlatformAdmin => true,
@@ -610,11 +553,7 @@ async fn new_candidate_link(
 }
 
 /// The name a user is shown as to the staff ("First names Last name"), if they exist.
-pub async fn display_name(db: &crate::db::Db, user: &str) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT first_names, last_name FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(row.map(|(f, l)| format!("{f} {l}")))
+pub async fn display_name(db: &crate::db::Db, user: &str) -> Result<Option<String>, StoreError> {
+    let row = store::names(db, user).await?;
+    Ok(row.map(|n| format!("{} {}", n.first_names, n.last_name)))
 }
