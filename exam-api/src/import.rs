@@ -239,18 +239,16 @@ async fn import(
                 }
             },
         };
-        match crate::accounts::register_candidate(
-            &state,
-            &centre,
-            auth.id(),
-            &fields[e],
-            &fields[f],
-            &fields[l],
+        let registration = crate::accounts::Registration {
+            centre: &centre,
+            by: auth.id(),
+            email: &fields[e],
+            first_names: &fields[f],
+            last_name: &fields[l],
             target,
             multiplier,
-        )
-        .await
-        {
+        };
+        match crate::accounts::register_candidate(&state, registration).await {
             Ok(_) => imported += 1,
             Err(err @ (ApiError::Unprocessable { .. } | ApiError::Conflict(_))) => {
                 errors.push(RowError {

@@ -377,31 +377,54 @@ async fn create_candidate(
     };
     let out = register_candidate(
         &state,
-        &centre,
-        auth.id(),
-        &body.email,
-        &body.first_names,
-        &body.last_name,
-        body.cefr_target,
-        body.time_multiplier.unwrap_or(1.0),
+        Registration {
+            centre: &centre,
+            by: auth.id(),
+            email: &body.email,
+            first_names: &body.first_names,
+            last_name: &body.last_name,
+            target: body.cefr_target,
+            multiplier: body.time_multiplier.unwrap_or(1.0),
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+/// A candidate to register, as the centre gives them (checked by [`register_candidate`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Registration<'a> {
+    /// Their centre.
+    pub(crate) centre: &'a str,
+    /// The staff member registering them.
+    pub(crate) by: &'a str,
+    /// E-mail.
+    pub(crate) email: &'a str,
+    /// First names.
+    pub(crate) first_names: &'a str,
+    /// Last name.
+    pub(crate) last_name: &'a str,
+    /// The level the centre aims at.
+    pub(crate) target: Cefr,
+    /// Extra time (1.0 to 3.0).
+    pub(crate) multiplier: f64,
+}
+
 /// Registers a candidate in a centre and writes their invitation mail, in one
 /// transaction; returns their id and first sign-in link.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn register_candidate(
     state: &AppState,
-    centre: &str,
-    by: &str,
-    email: &str,
-    first_names: &str,
-    last_name: &str,
-    target: Cefr,
-    multiplier: f64,
+    r: Registration<'_>,
 ) -> Result<CreatedOut, ApiError> {
+    let Registration {
+        centre,
+        by,
+        email,
+        first_names,
+        last_name,
+        target,
+        multiplier,
+    } = r;
     if !(1.0..=3.0).contains(&multiplier) {
         return Err(ApiError::invalid(
             "invalid_time_multiplier",
