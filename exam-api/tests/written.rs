@@ -351,8 +351,14 @@ both!(
         }
         assert!(plays_checked);
         assert_eq!(view["status"], "finished");
-        // A finished session's machine does not stay in memory.
+        // A finished session's machine does not stay in memory; viewed again, rebuilt from
+        // its rows (as after a restart), it is still finished and nothing is stored twice.
         assert_eq!(app.state.written.live(), 0);
+        for _ in 0..2 {
+            let again = app.get(&format!("/api/v1/written/{id}"), &token).await;
+            assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+            assert_eq!(again.json["status"], "finished");
+        }
         assert_eq!(
             domains,
             vec![

@@ -208,14 +208,21 @@ pub async fn store(db: &Db, session_id: &str, events: &[Event]) -> Result<(), Wr
             Event::Finished { at, estimates } => {
                 let json = serde_json::to_string(estimates)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE written_sessions SET status = 'finished', finished_at = $1, result_json = $2 WHERE id = $3")
-                    .bind(*at)
-                    .bind(json)
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
-                // The finished test waits for its proctoring review, assigned to a reviewer.
-                crate::proctoring::open_review(&mut tx, session_id).await?;
+                // A machine rebuilt from a finished session's rows (after a restart, or
+                // once its cached machine left) finishes again: the first finish stands.
+                let finished = sqlx::query(
+                    "UPDATE written_sessions SET status = 'finished', finished_at = $1, result_json = $2 \
+                     WHERE id = $3 AND status <> 'finished'",
+                )
+                .bind(*at)
+                .bind(json)
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+                if finished.rows_affected() == 1 {
+                    // The finished test waits for its proctoring review, assigned to a reviewer.
+                    crate::proctoring::open_review(&mut tx, session_id).await?;
+                }
             }
         }
     }
