@@ -25,6 +25,23 @@ fn assert_error(r: &Res, status: StatusCode, code: &str) {
     );
 }
 
+/// `path` is hidden from the holder of `token`: 404 `not_found`, as for an id that does
+/// not exist (ids cannot be probed).
+async fn hidden(app: &TestApp, path: &str, token: &str) {
+    assert_error(
+        &app.get(path, token).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+}
+
+/// How many entries the list at `path` shows the holder of `token`.
+async fn listed(app: &TestApp, path: &str, token: &str) -> usize {
+    let r = app.get(path, token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json.as_array().expect("a list").len()
+}
+
 both!(health_and_openapi, |app: TestApp| async move {
     let r = app.call("GET", "/healthz", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -276,11 +293,7 @@ both!(roles_are_enforced, |app: TestApp| async move {
     );
     let item = app.get("/api/v1/items/en-voc-001", &platform).await;
     assert_eq!(item.json["body"]["type"], "choice");
-    assert_error(
-        &app.get("/api/v1/items/en-nope-999", &platform).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    hidden(&app, "/api/v1/items/en-nope-999", &platform).await;
 });
 
 both!(
@@ -305,18 +318,18 @@ both!(
                 .status,
             StatusCode::OK
         );
-        assert_error(
-            &app.get(&format!("/api/v1/candidates/{demo_id}"), &other_session)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
-        assert_error(
-            &app.get(&format!("/api/v1/candidates/{other_id}"), &demo_candidate)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
+        hidden(
+            &app,
+            &format!("/api/v1/candidates/{demo_id}"),
+            &other_session,
+        )
+        .await;
+        hidden(
+            &app,
+            &format!("/api/v1/candidates/{other_id}"),
+            &demo_candidate,
+        )
+        .await;
         // An interview of the demo candidate and evaluator belongs to them only.
         let evaluator = app.sign_in("evaluator").await;
         let evaluator_id = app.user_id(&evaluator).await;
@@ -331,21 +344,13 @@ both!(
                 .status,
             StatusCode::OK
         );
-        assert_error(
-            &app.get(&format!("/api/v1/interviews/{interview}"), &other_session)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
-        assert_eq!(
-            app.get("/api/v1/interviews", &other_session)
-                .await
-                .json
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
+        hidden(
+            &app,
+            &format!("/api/v1/interviews/{interview}"),
+            &other_session,
+        )
+        .await;
+        assert_eq!(listed(&app, "/api/v1/interviews", &other_session).await, 0);
         // A second evaluator sees none of the first one's interviews.
         let centre = app.me(&admin).await["centre_id"]
             .as_str()
@@ -358,45 +363,21 @@ both!(
         let ev2_session = app
             .sign_in_url(ev2.json["sign_in_url"].as_str().unwrap())
             .await;
-        assert_eq!(
-            app.get("/api/v1/interviews", &ev2_session)
-                .await
-                .json
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
-        assert_error(
-            &app.get(&format!("/api/v1/interviews/{interview}"), &ev2_session)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
+        assert_eq!(listed(&app, "/api/v1/interviews", &ev2_session).await, 0);
+        hidden(
+            &app,
+            &format!("/api/v1/interviews/{interview}"),
+            &ev2_session,
+        )
+        .await;
         // The centre admin schedules one for ev2 and the other candidate; only they see it.
         let created = app
         .post("/api/v1/interviews", &admin, json!({ "candidate_id": other_id, "evaluator_id": ev2.json["id"], "scheduled_at": "2030-01-07T09:00:00Z" }))
         .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         assert_eq!(created.json["target_cefr"], "C1");
-        assert_eq!(
-            app.get("/api/v1/interviews", &ev2_session)
-                .await
-                .json
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            app.get("/api/v1/interviews", &evaluator)
-                .await
-                .json
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(listed(&app, "/api/v1/interviews", &ev2_session).await, 1);
+        assert_eq!(listed(&app, "/api/v1/interviews", &evaluator).await, 1);
         // An admin of another centre sees nothing of this one.
         let c2 = app
             .post(
@@ -412,27 +393,14 @@ both!(
         let admin2_session = app
             .sign_in_url(admin2.json["sign_in_url"].as_str().unwrap())
             .await;
-        assert_error(
-            &app.get(&format!("/api/v1/candidates/{other_id}"), &admin2_session)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
-        assert_error(
-            &app.get(&format!("/api/v1/centres/{centre}"), &admin2_session)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        );
-        assert_eq!(
-            app.get("/api/v1/candidates", &admin2_session)
-                .await
-                .json
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
+        hidden(
+            &app,
+            &format!("/api/v1/candidates/{other_id}"),
+            &admin2_session,
+        )
+        .await;
+        hidden(&app, &format!("/api/v1/centres/{centre}"), &admin2_session).await;
+        assert_eq!(listed(&app, "/api/v1/candidates", &admin2_session).await, 0);
         assert_error(
             &app.post_empty(
                 &format!("/api/v1/candidates/{other_id}/links"),

@@ -420,15 +420,7 @@ both!(
                ok1@example.org,Eve,Dupont,A2,\n\
                ok4@example.org,Fay,Blanc\n\
                ok5@example.org,Guy,Noir,B1,9\n";
-        let r = app
-            .raw(
-                "POST",
-                "/api/v1/candidates/import",
-                Some(&admin),
-                Some(csv),
-                Some("text/csv"),
-            )
-            .await;
+        let r = app.import_csv(&admin, csv).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.json["imported"], 2);
         let lines: Vec<u64> = r.json["errors"]
@@ -458,15 +450,7 @@ both!(
             .await
             .unwrap();
         assert_eq!(n, 2);
-        let r = app
-            .raw(
-                "POST",
-                "/api/v1/candidates/import",
-                Some(&admin),
-                Some("name\nx\n"),
-                Some("text/csv"),
-            )
-            .await;
+        let r = app.import_csv(&admin, "name\nx\n").await;
         r.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_header");
         let r = app
             .raw(
@@ -491,15 +475,7 @@ both!(
                ok1@example.org,\"Chloé, Marie\",Durand,B2,\"arrive early,\r\nbring the ID\"\r\n\
                ok2@example.org,Dan,Roy,Z9,\r\n\
                ok3@example.org,Eve,Dupont,A2,\"one\ntwo, three\"\r\n";
-        let r = app
-            .raw(
-                "POST",
-                "/api/v1/candidates/import",
-                Some(&admin),
-                Some(csv),
-                Some("text/csv"),
-            )
-            .await;
+        let r = app.import_csv(&admin, csv).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.json["imported"], 2, "{}", r.text);
         let lines: Vec<u64> = r.json["errors"]

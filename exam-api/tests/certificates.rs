@@ -36,6 +36,18 @@ async fn certified(app: &TestApp) -> String {
     id
 }
 
+/// A certificate's downloadable bundle, as anyone fetches it.
+async fn fetch_bundle(app: &TestApp, id: &str) -> crate::common::Res {
+    app.raw(
+        "GET",
+        &format!("/api/v1/certificates/{id}/bundle"),
+        None,
+        None,
+        None,
+    )
+    .await
+}
+
 /// The public verification report of a certificate.
 async fn verification(app: &TestApp, id: &str) -> crate::common::Res {
     let path = format!("/api/v1/certificates/{id}");
@@ -66,15 +78,7 @@ both!(
         assert!(page.text.contains("data-valid=\"true\""), "{}", page.text);
         assert!(page.text.contains("<svg") && page.text.contains(&format!("/verify/{first}")));
         // The bundle verifies offline with the issuer's key.
-        let bundle = app
-            .raw(
-                "GET",
-                &format!("/api/v1/certificates/{first}/bundle"),
-                None,
-                None,
-                None,
-            )
-            .await;
+        let bundle = fetch_bundle(&app, &first).await;
         let b = credential::Bundle::from_json(&bundle.text).unwrap();
         let r = credential::verify_bundle(&b, Some(&app.state.issuer.verifying_key())).unwrap();
         assert_eq!(r.tree_size, 2);
@@ -144,15 +148,7 @@ both!(
             r.text
         );
         // No bundle is handed out from a broken log.
-        let bundle = app
-            .raw(
-                "GET",
-                &format!("/api/v1/certificates/{first}/bundle"),
-                None,
-                None,
-                None,
-            )
-            .await;
+        let bundle = fetch_bundle(&app, &first).await;
         assert_eq!(
             bundle.status,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -264,15 +260,7 @@ both!(
             .await
             .unwrap();
         leaves.push(credential::credential_leaf_hash(&jwt));
-        let bundle = app
-            .raw(
-                "GET",
-                &format!("/api/v1/certificates/{id}/bundle"),
-                None,
-                None,
-                None,
-            )
-            .await;
+        let bundle = fetch_bundle(&app, &id).await;
         let b = credential::Bundle::from_json(&bundle.text).unwrap();
         assert_eq!(b.checkpoint.root_hash, merkle::root(&leaves));
         assert_eq!(

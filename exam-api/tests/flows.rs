@@ -23,6 +23,18 @@ impl TestApp {
         self.me(token).await["id"].as_str().unwrap().to_owned()
     }
 
+    /// Posts a CSV of candidates to the import as the holder of `token`.
+    pub(crate) async fn import_csv(&self, token: &str, csv: &str) -> Res {
+        self.raw(
+            "POST",
+            "/api/v1/candidates/import",
+            Some(token),
+            Some(csv),
+            Some("text/csv"),
+        )
+        .await
+    }
+
     /// Registers candidates by CSV; returns their ids (in file order).
     pub(crate) async fn import(&self, n: usize) -> Vec<String> {
         let admin = self.sign_in("centre_admin").await;
@@ -31,16 +43,7 @@ impl TestApp {
         for i in 0..n {
             csv.push_str(&format!("c{i}-{tag}@example.org,Cand {i},Test,B1\n"));
         }
-        let r = self
-            .raw(
-                "POST",
-                "/api/v1/candidates/import",
-                Some(&admin),
-                Some(&csv),
-                Some("text/csv"),
-            )
-            .await
-            .expect(StatusCode::OK);
+        let r = self.import_csv(&admin, &csv).await.expect(StatusCode::OK);
         assert_eq!(r.json["imported"], n);
         let list = self.get("/api/v1/candidates", &admin).await;
         (0..n)

@@ -52,10 +52,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription,
+    MediaEngine, PeerConnection, RTCPeerConnectionState, RTCSessionDescription,
 };
 
 /// Video: 30 frames per second of 5 or 6 packets (5.2 on average) of 1200 bytes: 156
@@ -516,14 +514,14 @@ impl Peer {
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             engine.register_codec(codec(kind), kind)?;
         }
-        let (gathering, mut gathering_rx) = watch::channel(RTCIceGatheringState::New);
-        let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
-        let handler = Arc::new(PeerHandler {
-            gathering,
-            state,
-            probe: Arc::clone(&probe),
-        });
-        let pc = loopback::peer_connection(engine, |r| r, handler).await?;
+        let receiving = Arc::clone(&probe);
+        let (events, watches) =
+            loopback::Events::new(move |packet| receiving.received(&packet.payload));
+        let loopback::Watches {
+            gathering: mut gathering_rx,
+            state: state_rx,
+        } = watches;
+        let pc = loopback::peer_connection(engine, |r| r, Arc::new(events)).await?;
         let track = |kind: RtpCodecKind, stream: usize| {
             loopback::rtp_track(
                 &format!("bench-{first_stream}"),
@@ -628,34 +626,6 @@ async fn send_audio(track: Arc<TrackLocalStaticRTP>, stream: usize, probe: Arc<P
         if track.write_rtp(packet).await.is_err() {
             return;
         }
-    }
-}
-
-struct PeerHandler {
-    gathering: watch::Sender<RTCIceGatheringState>,
-    state: watch::Sender<RTCPeerConnectionState>,
-    probe: Arc<Probe>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for PeerHandler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.gathering.send_replace(state);
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.state.send_replace(state);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let probe = Arc::clone(&self.probe);
-        tokio::spawn(async move {
-            while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(packet) = event {
-                    probe.received(&packet.payload);
-                }
-            }
-        });
     }
 }
 

@@ -20,10 +20,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, timeout};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription,
+    MediaEngine, PeerConnection, RTCPeerConnectionState, RTCSessionDescription,
 };
 
 /// Packets a subscriber must see, counted from the first one it receives.
@@ -89,39 +88,6 @@ pub(crate) struct Received {
     pub(crate) payload_type: u8,
 }
 
-struct Handler {
-    gathering: watch::Sender<RTCIceGatheringState>,
-    state: watch::Sender<RTCPeerConnectionState>,
-    received: mpsc::UnboundedSender<Received>,
-    remote_tracks: Arc<std::sync::Mutex<Vec<Arc<dyn TrackRemote>>>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.gathering.send_replace(state);
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.state.send_replace(state);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        self.remote_tracks.lock().unwrap().push(Arc::clone(&track));
-        let received = self.received.clone();
-        tokio::spawn(async move {
-            while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(packet) = event {
-                    let _ = received.send(Received {
-                        payload: packet.payload,
-                        payload_type: packet.header.payload_type,
-                    });
-                }
-            }
-        });
-    }
-}
-
 /// A track a client publishes: its tag, SSRC and payload type.
 pub(crate) struct Outgoing {
     pub(crate) track: Arc<TrackLocalStaticRTP>,
@@ -150,17 +116,22 @@ impl Client {
             engine.register_codec(codec.parameters(), codec.kind())?;
         }
 
-        let (gathering, mut gathering_rx) = watch::channel(RTCIceGatheringState::New);
-        let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
         let (received, received_rx) = mpsc::unbounded_channel();
         let remote_tracks = Arc::new(std::sync::Mutex::new(vec![]));
-        let handler = Arc::new(Handler {
-            gathering,
-            state,
-            received,
-            remote_tracks: Arc::clone(&remote_tracks),
+        let tracks = Arc::clone(&remote_tracks);
+        let (events, watches) = loopback::Events::new(move |packet| {
+            let _ = received.send(Received {
+                payload: packet.payload,
+                payload_type: packet.header.payload_type,
+            });
         });
-        let pc = loopback::peer_connection(engine, with_keyframe_request_tap, handler).await?;
+        let events = events.on_track(move |track| tracks.lock().unwrap().push(Arc::clone(track)));
+        let loopback::Watches {
+            gathering: mut gathering_rx,
+            state: state_rx,
+        } = watches;
+        let pc =
+            loopback::peer_connection(engine, with_keyframe_request_tap, Arc::new(events)).await?;
 
         let plis = Arc::new(AtomicU64::new(0));
         let mut outgoing = vec![];

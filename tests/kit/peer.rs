@@ -10,10 +10,8 @@ use rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters;
 use tokio::sync::watch;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState,
-    RTCSessionDescription,
+    MediaEngine, PeerConnection, RTCIceGatheringState, RTCSessionDescription,
 };
 
 /// How long ICE gathering may take on loopback.
@@ -27,35 +25,6 @@ pub(crate) fn opus() -> RTCRtpCodecParameters {
 /// The SFU's H264 (constrained baseline, packetization mode 1).
 pub(crate) fn h264() -> RTCRtpCodecParameters {
     media_server::codec(125).expect("the SFU's H264").0
-}
-
-/// Records what arrives: ICE gathering, and the counter in each received payload
-/// (`b'L'` then a big-endian `u32`, as [`Peer::send_counter`] sends).
-struct Handler {
-    gathering: watch::Sender<RTCIceGatheringState>,
-    received: Arc<Mutex<Vec<u32>>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        self.gathering.send_replace(state);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let received = self.received.clone();
-        tokio::spawn(async move {
-            while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(packet) = event
-                    && packet.payload.len() >= 5
-                    && packet.payload[0] == b'L'
-                {
-                    let n = u32::from_be_bytes(packet.payload[1..5].try_into().unwrap());
-                    received.lock().unwrap().push(n);
-                }
-            }
-        });
-    }
 }
 
 /// A peer on 127.0.0.1 publishing one track.
@@ -79,13 +48,18 @@ impl Peer {
         let (_, kind) = media_server::codec(codec.payload_type).expect("one of the SFU's codecs");
         let mut engine = MediaEngine::default();
         engine.register_codec(codec.clone(), kind).unwrap();
-        let (tx, gathering) = watch::channel(RTCIceGatheringState::New);
         let received = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(Handler {
-            gathering: tx,
-            received: received.clone(),
+        let counters = Arc::clone(&received);
+        // The counter in each received payload (`b'L'` then a big-endian `u32`, as
+        // [`Peer::send_counter`] sends).
+        let (events, watches) = loopback::Events::new(move |packet| {
+            if packet.payload.len() >= 5 && packet.payload[0] == b'L' {
+                let n = u32::from_be_bytes(packet.payload[1..5].try_into().unwrap());
+                counters.lock().unwrap().push(n);
+            }
         });
-        let pc = loopback::peer_connection(engine, |r| r, handler)
+        let gathering = watches.gathering;
+        let pc = loopback::peer_connection(engine, |r| r, Arc::new(events))
             .await
             .unwrap();
         let name = format!("t{ssrc:x}");
