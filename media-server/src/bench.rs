@@ -38,7 +38,7 @@ use crate::{Sfu, SfuConfig, SfuError, SfuEvent, loopback};
 use bytes::Bytes;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodecParameters, RtpCodecKind};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
@@ -495,16 +495,7 @@ fn codec(kind: RtpCodecKind) -> RTCRtpCodecParameters {
         ),
         _ => (MIME_TYPE_VP8, 90_000, 0, "", VIDEO_PT),
     };
-    RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec {
-            mime_type: mime.to_owned(),
-            clock_rate,
-            channels,
-            sdp_fmtp_line: fmtp.to_owned(),
-            rtcp_feedback: vec![],
-        },
-        payload_type,
-    }
+    loopback::codec_parameters(mime, clock_rate, channels, fmtp, payload_type)
 }
 
 impl Peer {

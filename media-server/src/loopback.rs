@@ -9,7 +9,8 @@ use std::time::Duration;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
 };
 use tokio::sync::watch;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -117,6 +118,27 @@ pub async fn peer_connection(
         .build()
         .await?;
     Ok(Arc::new(pc))
+}
+
+/// The parameters of a codec a synthetic participant offers, with no RTCP feedback of
+/// its own (the interceptors add NACK and the reports).
+pub fn codec_parameters(
+    mime_type: &str,
+    clock_rate: u32,
+    channels: u16,
+    sdp_fmtp_line: &str,
+    payload_type: u8,
+) -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: mime_type.to_owned(),
+            clock_rate,
+            channels,
+            sdp_fmtp_line: sdp_fmtp_line.to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type,
+    }
 }
 
 /// A local track sending RTP as given, with one active encoding at `ssrc`.
