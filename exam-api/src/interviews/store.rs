@@ -87,8 +87,14 @@ pub enum AdvanceError {
     #[error(transparent)]
     Unknown(#[from] UnknownPhase),
     /// The database failed.
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Db(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AdvanceError {
+    fn from(e: sqlx::Error) -> Self {
+        AdvanceError::Db(e.into())
+    }
 }
 
 impl From<AdvanceError> for ApiError {
@@ -104,17 +110,17 @@ impl From<AdvanceError> for ApiError {
 }
 
 /// The interview `id`.
-pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Record>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Record>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM interviews WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(conn)
-    .await
+    .await?)
 }
 
 /// The interview `id`, from the pool.
-pub async fn get(db: &Db, id: &str) -> Result<Option<Record>, sqlx::Error> {
+pub async fn get(db: &Db, id: &str) -> Result<Option<Record>, StoreError> {
     let mut conn = db.pool.acquire().await?;
     load(&mut conn, id).await
 }
@@ -226,13 +232,13 @@ pub struct AuditEntry {
 }
 
 /// The audit log of an interview, oldest first.
-pub async fn audit(db: &Db, id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn audit(db: &Db, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
         "SELECT actor_id, action, from_status, to_status, reason, at FROM interview_audit WHERE interview_id = $1 ORDER BY seq",
     )
     .bind(id)
     .fetch_all(&db.pool)
-    .await
+    .await?)
 }
 
 /// Records as no-shows the interviews whose slot is over (plus the grace period) and
