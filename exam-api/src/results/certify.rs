@@ -85,7 +85,7 @@ pub(super) async fn issue(
         candidate,
         jwt: &jwt,
         leaf_index: index,
-        leaf_hash: &merkle_hex(&leaf),
+        leaf_hash: &log::hex(&leaf),
         issued_at: now,
     };
     store::insert_certificate(conn, &certificate).await?;
@@ -94,10 +94,6 @@ pub(super) async fn issue(
     let body = serde_json::to_string(&cp).map_err(|e| ApiError::Internal(e.to_string()))?;
     store::insert_checkpoint(conn, index + 1, &body, now).await?;
     Ok(id)
-}
-
-fn merkle_hex(h: &merkle::Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The latest published checkpoint.

@@ -12,7 +12,8 @@ use sqlx::AnyConnection;
 
 use crate::db::{Db, StoreError};
 
-fn hex(h: &Hash) -> String {
+/// A hash as stored: 64 hexadecimal digits.
+pub(crate) fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -83,20 +84,12 @@ async fn read(conn: &mut AnyConnection, nodes: &[Node]) -> Result<HashMap<Node, 
     }
 }
 
-async fn fold(conn: &mut AnyConnection, nodes: &[Node]) -> Result<Hash, StoreError> {
-    let hashes = read(conn, nodes).await?;
-    Ok(merkle::fold(
-        &nodes.iter().map(|n| hashes[n]).collect::<Vec<_>>(),
-    ))
-}
-
 /// Appends a leaf hash; returns its index and the log's new root. Writes the leaf and
-/// the subtrees it completes, reads their left halves and the new root's cover.
+/// the subtrees it completes; reads their left halves and the older nodes of the new
+/// root's cover, never a node it has just written.
 pub async fn append(conn: &mut AnyConnection, leaf: Hash) -> Result<(u64, Hash), StoreError> {
     let at = size(conn).await?;
     let completed = merkle::completed_by_append(at);
-    let lefts: Vec<Node> = completed.iter().map(|(_, left, _)| *left).collect();
-    let stored = read(conn, &lefts).await?;
     let mut written = vec![(
         Node {
             level: 0,
@@ -104,11 +97,19 @@ pub async fn append(conn: &mut AnyConnection, leaf: Hash) -> Result<(u64, Hash),
         },
         leaf,
     )];
+    // The new root's cover ends with the highest node this append writes; the nodes before
+    // it, and the left halves of the completed nodes, are already stored: one read.
+    let cover = merkle::cover(0, at + 1);
+    let mut needed: Vec<Node> = completed.iter().map(|(_, left, _)| *left).collect();
+    needed.extend(&cover[..cover.len() - 1]);
+    let mut hashes = read(conn, &needed).await?;
     let mut right = leaf;
     for (parent, left, _) in &completed {
-        right = merkle::node_hash(&stored[left], &right);
+        right = merkle::node_hash(&hashes[left], &right);
         written.push((*parent, right));
     }
+    hashes.extend(written.iter().copied());
+    let root = merkle::fold(&cover.iter().map(|n| hashes[n]).collect::<Vec<_>>());
     for (node, hash) in &written {
         sqlx::query("INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)")
             .bind(i64::from(node.level))
@@ -120,13 +121,7 @@ pub async fn append(conn: &mut AnyConnection, leaf: Hash) -> Result<(u64, Hash),
                 StoreError::on_constraint(e, "log_nodes_pkey", "log_nodes.level, log_nodes.idx")
             })?;
     }
-    let root = root(conn, at + 1).await?;
     Ok((at, root))
-}
-
-/// The root of the log's first `size` leaves.
-pub async fn root(conn: &mut AnyConnection, size: u64) -> Result<Hash, StoreError> {
-    fold(conn, &merkle::cover(0, size)).await
 }
 
 /// The audit path of leaf `leaf` in the log's first `size` leaves; `None` if it is not
