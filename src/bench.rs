@@ -25,6 +25,10 @@ pub(crate) enum BenchCommand {
     /// Synthetic interview rooms through the SFU on loopback (two peers a room,
     /// 1.5 Mbit/s video and 32 kbit/s audio both ways).
     Sfu(SfuArgs),
+    /// The SFU node that `bench sfu` starts as a child process and drives over its
+    /// standard input and output (not for use by hand).
+    #[command(hide = true)]
+    SfuNode,
     /// The proctoring vision's cost per frame by stage (decode, pre-processing, each
     /// model, post-processing) on one core, or `--overload N` candidates.
     Vision(crate::bench_vision::VisionArgs),
@@ -75,9 +79,18 @@ pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Api(args) => tokio::runtime::Runtime::new()?.block_on(api(args)),
         BenchCommand::Vision(args) => crate::bench_vision::run(args),
+        BenchCommand::SfuNode => {
+            media_server::bench::serve_stdio(media_server::bench::node_config())
+                .map_err(|e| anyhow::anyhow!("bench sfu-node: {e}"))
+        }
         BenchCommand::Sfu(args) => {
-            // The bench builds its own runtimes (the SFU's and the peers'), so it runs here.
-            let report = media_server::bench::run(args.rooms, args.seconds)
+            // The bench builds its own runtime (the peers'), so it runs here; the SFU is
+            // this binary again, as a child process, whose whole CPU time is measured.
+            let node = media_server::bench::NodeCommand {
+                program: std::env::current_exe()?,
+                args: vec!["bench".to_owned(), "sfu-node".to_owned()],
+            };
+            let report = media_server::bench::run(args.rooms, args.seconds, &node)
                 .map_err(|e| anyhow::anyhow!("bench sfu: {e}"))?;
             if args.json {
                 println!("{}", serde_json::to_string(&report)?);

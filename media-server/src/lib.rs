@@ -52,7 +52,7 @@
 //! Sockets: webrtc-rs 0.21 binds sockets per peer connection (no UDP mux), so each
 //! connection takes one port of [`SfuConfig::udp_port_range`] rather than all sharing one.
 //!
-//! [`bench::run`] measures the SFU with synthetic interview rooms on loopback
+//! [`bench::run`] measures the SFU, in a process of its own, with synthetic interview rooms on loopback
 //! (`langcert bench sfu`).
 
 pub mod bench;

@@ -1,9 +1,9 @@
-//! `langcert bench sfu`: synthetic interview rooms through the SFU, over real sockets on
-//! loopback, and the figures that say whether it keeps up.
+//! `langcert bench sfu`: synthetic interview rooms through an SFU node in a process of its
+//! own, over real sockets on loopback, and the figures that say whether it keeps up.
 //!
 //! ```text
-//! peers' runtime (threads "bench-peer")                 SFU's runtime (threads "sfu-rt")
-//!   publisher: VP8-like video 1.5 Mbit/s ─┐
+//! benchmark process (peers, threads "bench-peer")        SFU node (child process, node::serve_stdio)
+//!   publisher: VP8-like video 1.5 Mbit/s ─┐   signaling: JSON lines on the node's stdin/stdout
 //!              Opus-like audio 32 kbit/s ─┴─ UDP 127.0.0.1 ─▶ Sfu ─ UDP ─▶ subscriber
 //!   each payload carries (stream, sequence, send time)            latency, loss ◀─┘
 //! ```
@@ -12,41 +12,44 @@
 //! receiving the other's: four forwarded streams per room. Once every stream flows, a
 //! window of `seconds` is measured:
 //!
-//! * **latency**: publisher's `write_rtp` → subscriber's receipt of the packet, both in this
-//!   process, on one monotonic clock;
+//! * **latency**: publisher's `write_rtp` → subscriber's receipt of the packet, both in the
+//!   benchmark's process, on one monotonic clock;
 //! * **loss**: of the packets sent in the window, the fraction no subscriber received
 //!   (duplicates from retransmissions count once), after a grace period for stragglers;
-//! * **CPU**: the SFU runs on a tokio runtime of its own, whose threads (workers and blocking
-//!   pool, all named `sfu-rt`) are the only ones counted in `cpu_s_per_1000_packets`,
-//!   read from `/proc/self/task/<tid>/stat`. The peers run on another runtime; the whole
-//!   process's CPU is reported beside it. Both runtimes share the machine's cores, so the
-//!   peers' load still weighs on the SFU's latency — the figures are pessimistic;
-//! * **memory**: the growth of the process's VmRSS from before the first connection to the
-//!   end of the window, per room. It includes the two client peers of each room, not only
-//!   the SFU's side.
+//! * **CPU**: the node's whole process — every thread, timer and socket of the SFU — read
+//!   from `/proc/<pid>/stat`, per 1000 packets it forwarded (`cpu_s_per_1000_packets`): the
+//!   figure any other SFU's process can be held against. The peers' own CPU is reported
+//!   beside it. Both share the machine's cores, so the peers' load still weighs on the
+//!   node's latency — the figures are pessimistic;
+//! * **memory**: the growth of the node's VmRSS from before the first connection to the
+//!   end of the window, per room.
 //!
 //! Linux only (it reads `/proc`). Blocking: call it outside any tokio runtime.
 //!
 //! ```no_run
-//! let report = media_server::bench::run(10, 20)?;
+//! use media_server::bench::NodeCommand;
+//! let node = NodeCommand { program: "langcert".into(), args: vec!["bench".into(), "sfu-node".into()] };
+//! let report = media_server::bench::run(10, 20, &node)?;
 //! println!("{}", serde_json::to_string(&report)?);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod node;
+
+pub use node::{node_config, serve_stdio};
+
 use crate::sfu::lock;
-use crate::{Sfu, SfuConfig, SfuError, SfuEvent, loopback};
+use crate::{SfuError, loopback};
 use bytes::Bytes;
+use node::{Node, NodeOffer};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodecParameters, RtpCodecKind};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -66,9 +69,6 @@ const AUDIO_PACKET_MS: u64 = 20;
 const AUDIO_PAYLOAD: usize = 80;
 /// Streams per room: two peers, each with a video and an audio track.
 const STREAMS_PER_ROOM: usize = 4;
-/// The SFU's ports: its own range, one port per connection, below the tests' ranges.
-const FIRST_PORT: u16 = 41_000;
-const LAST_PORT: u16 = 46_999;
 /// Rooms set up at once.
 const SETUP_CONCURRENCY: usize = 8;
 /// Bound on anything that takes a fraction of a second on an idle loopback.
@@ -82,8 +82,6 @@ const BUCKET_NS: u64 = 10_000;
 const BUCKETS: usize = 20_000;
 /// Linux's USER_HZ: the unit of utime and stime in `/proc/.../stat`.
 const CLOCK_TICKS_PER_S: f64 = 100.0;
-/// The SFU runtime's thread name, as `/proc/self/task/<tid>/comm` shows it.
-const SFU_THREAD: &str = "sfu-rt";
 const PEER_THREAD: &str = "bench-peer";
 
 /// What the benchmark measured. Every figure but `setup_s` is over the measured window.
@@ -96,13 +94,14 @@ pub struct BenchReport {
     pub seconds: f64,
     /// RTP packets the SFU wrote to subscribers during the window.
     pub forwarded_packets: u64,
-    /// The SFU runtime's CPU time (user + system) per 1000 forwarded packets, in seconds.
+    /// The SFU node process's CPU time (user + system, every thread) per 1000 forwarded
+    /// packets, in seconds.
     pub cpu_s_per_1000_packets: f64,
-    /// The SFU runtime's CPU time over the window, in seconds.
-    pub sfu_cpu_s: f64,
-    /// The whole process's CPU time over the window (SFU, synthetic peers, harness).
-    pub process_cpu_s: f64,
-    /// CPU time the machine spent outside this process over the window (other processes,
+    /// The SFU node process's CPU time over the window, in seconds.
+    pub server_cpu_s: f64,
+    /// The benchmark's own process's CPU time over the window (the synthetic peers).
+    pub peers_cpu_s: f64,
+    /// CPU time the machine spent outside both processes over the window (other processes,
     /// interrupt work not charged to any): others competing for the cores make latency
     /// worse, so a figure of more than a few seconds means "measure again on a quiet machine".
     pub other_cpu_s: f64,
@@ -118,12 +117,12 @@ pub struct BenchReport {
     pub packets_sent: u64,
     /// Of those, packets their subscriber received (each once).
     pub packets_received: u64,
-    /// Growth of the process's VmRSS from before the first connection to the end of the
-    /// window, per room; includes the room's two client peers.
+    /// Growth of the node's VmRSS from before the first connection to the end of the
+    /// window, per room.
     pub rss_bytes_per_room: u64,
-    /// VmRSS before the first connection.
+    /// The node's VmRSS before the first connection.
     pub rss_before_bytes: u64,
-    /// VmRSS at the end of the window.
+    /// The node's VmRSS at the end of the window.
     pub rss_after_bytes: u64,
     /// Forwarded streams (four per room), and how many of them reached their subscriber
     /// before the window opened.
@@ -140,7 +139,7 @@ pub struct BenchReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BenchError {
-    /// The arguments cannot work: no rooms, no time, or more rooms than the port range holds.
+    /// The arguments cannot work: no rooms or no time.
     #[error("invalid benchmark: {0}")]
     Invalid(&'static str),
     /// A runtime could not be built, or `/proc` could not be read.
@@ -155,90 +154,77 @@ pub enum BenchError {
     /// Setting the rooms up failed or took too long.
     #[error("setup: {0}")]
     Setup(String),
+    /// The SFU node refused a request.
+    #[error("SFU node: {0}")]
+    Node(String),
 }
 
-/// Runs `rooms` synthetic interview rooms through an SFU on 127.0.0.1 for a window of
-/// `seconds` once their media flows, and reports what it measured.
+/// Where the benchmark's SFU node comes from: a program that runs [`serve_stdio`] (the
+/// `langcert` binary's `bench sfu-node`).
+#[derive(Debug, Clone)]
+pub struct NodeCommand {
+    /// The program to start.
+    pub program: std::path::PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+/// Runs `rooms` synthetic interview rooms through an SFU node, a child process started
+/// with `node`, on 127.0.0.1 for a window of `seconds` once their media flows, and reports
+/// what it measured: the node's whole CPU time from `/proc/<pid>/stat`, its memory from
+/// `/proc/<pid>/status`.
 ///
-/// Builds two tokio runtimes of two workers each (the SFU's, the peers'), so it must be
-/// called outside any runtime; it blocks for the setup, the window and the teardown. The
-/// SFU takes UDP ports from 41000 up, two per room (at most 2999 rooms).
-pub fn run(rooms: usize, seconds: u64) -> Result<BenchReport, BenchError> {
+/// Builds a tokio runtime of two workers for the peers, so it must be called outside any
+/// runtime; it blocks for the setup, the window and the teardown.
+pub fn run(rooms: usize, seconds: u64, node: &NodeCommand) -> Result<BenchReport, BenchError> {
     if rooms == 0 || seconds == 0 {
         return Err(BenchError::Invalid("rooms and seconds must be at least 1"));
     }
-    let connections = u16::try_from(rooms * 2)
-        .ok()
-        .filter(|n| *n <= LAST_PORT - FIRST_PORT)
-        .ok_or(BenchError::Invalid("too many rooms for the port range"))?;
-    let ports = FIRST_PORT..=(FIRST_PORT + connections + 16).min(LAST_PORT);
-    let sfu_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(SFU_THREAD)
-        .enable_all()
-        .build()?;
     let peer_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(PEER_THREAD)
         .enable_all()
         .build()?;
-    let sfu_handle = sfu_rt.handle().clone();
-    let report = peer_rt.block_on(bench(rooms, seconds, ports, sfu_handle));
+    let report = peer_rt.block_on(bench(rooms, seconds, node));
     peer_rt.shutdown_timeout(Duration::from_secs(5));
-    sfu_rt.shutdown_timeout(Duration::from_secs(5));
     report
 }
 
-async fn bench(
-    rooms: usize,
-    seconds: u64,
-    ports: std::ops::RangeInclusive<u16>,
-    sfu_rt: Handle,
-) -> Result<BenchReport, BenchError> {
+async fn bench(rooms: usize, seconds: u64, node: &NodeCommand) -> Result<BenchReport, BenchError> {
     let probe = Arc::new(Probe::new(rooms * STREAMS_PER_ROOM, seconds));
-    let rss_before = vm_rss_bytes()?;
+    let (node, offers) = Node::start(&node.program, &node.args)?;
+    let node = Arc::new(node);
+    let pid = node.pid()?;
+    // The node is up once it answers.
+    node.forwarded_packets().await?;
+    let rss_before = vm_rss_bytes_of(&pid.to_string())?;
     let setup_started = Instant::now();
 
-    let sfu = Arc::new(Sfu::new(SfuConfig {
-        media_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-        udp_port_range: Some(ports),
-        public_ip: None,
-        room_close_after: Duration::from_secs(1),
-        recordings: None,
-        frame_tap: None,
-    })?);
     let directory: Directory = Arc::default();
-    let events = sfu.take_events().ok_or(BenchError::Setup(
-        "the SFU's events were already taken".to_owned(),
-    ))?;
-    let signaling = tokio::spawn(signal(
-        Arc::clone(&sfu),
-        sfu_rt.clone(),
-        Arc::clone(&directory),
-        events,
-    ));
+    let signaling = tokio::spawn(signal(Arc::clone(&node), Arc::clone(&directory), offers));
 
     let result = measure(
         rooms,
         seconds,
-        &sfu,
-        &sfu_rt,
+        &node,
+        pid,
         &directory,
         &probe,
         setup_started,
     )
     .await;
 
-    // Teardown, whatever happened: the SFU's side first, then the peers'.
-    let sfu_for_shutdown = Arc::clone(&sfu);
-    let _ = on(&sfu_rt, async move { sfu_for_shutdown.shutdown().await }).await;
+    // Teardown, whatever happened: the node first, then the peers.
+    signaling.abort();
+    if let Ok(node) = Arc::try_unwrap(node) {
+        node.stop().await;
+    }
     let peers: Vec<Arc<dyn PeerConnection>> = lock(&directory).drain().map(|(_, pc)| pc).collect();
     for pc in peers {
         if let Err(err) = pc.close().await {
             debug!(%err, "closing a client peer");
         }
     }
-    signaling.abort();
 
     let mut report = result?;
     report.rss_before_bytes = rss_before;
@@ -250,8 +236,8 @@ async fn bench(
 async fn measure(
     rooms: usize,
     seconds: u64,
-    sfu: &Arc<Sfu>,
-    sfu_rt: &Handle,
+    node: &Arc<Node>,
+    pid: u32,
     directory: &Directory,
     probe: &Arc<Probe>,
     setup_started: Instant,
@@ -259,16 +245,15 @@ async fn measure(
     let limit = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
     let mut setups = tokio::task::JoinSet::new();
     for room in 0..rooms {
-        let (sfu, sfu_rt, directory, probe, limit) = (
-            Arc::clone(sfu),
-            sfu_rt.clone(),
+        let (node, directory, probe, limit) = (
+            Arc::clone(node),
             Arc::clone(directory),
             Arc::clone(probe),
             Arc::clone(&limit),
         );
         setups.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            set_up_room(room, &sfu, &sfu_rt, &directory, &probe).await
+            set_up_room(room, &node, &directory, &probe).await
         });
     }
     let mut senders: Vec<JoinHandle<()>> = Vec::with_capacity(rooms * STREAMS_PER_ROOM);
@@ -308,16 +293,17 @@ async fn measure(
     let setup_s = setup_started.elapsed().as_secs_f64();
 
     // The window.
-    let cpu_before = Cpu::now()?;
-    let forwarded_before = sfu.stats().forwarded_packets;
+    let node_proc = pid.to_string();
+    let forwarded_before = node.forwarded_packets().await?;
+    let cpu_before = Cpu::now(&node_proc)?;
     let window = Instant::now();
     probe.open_window();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     probe.close_window();
+    let cpu = Cpu::now(&node_proc)?.since(&cpu_before);
     let elapsed = window.elapsed().as_secs_f64();
-    let forwarded = sfu.stats().forwarded_packets - forwarded_before;
-    let cpu = Cpu::now()?.since(&cpu_before);
-    let rss_after = vm_rss_bytes()?;
+    let forwarded = node.forwarded_packets().await? - forwarded_before;
+    let rss_after = vm_rss_bytes_of(&node_proc)?;
 
     tokio::time::sleep(GRACE).await;
     stop(senders);
@@ -331,11 +317,11 @@ async fn measure(
         cpu_s_per_1000_packets: if forwarded == 0 {
             0.0
         } else {
-            cpu.sfu_s / (forwarded as f64 / 1000.0)
+            cpu.server_s / (forwarded as f64 / 1000.0)
         },
-        sfu_cpu_s: cpu.sfu_s,
-        process_cpu_s: cpu.process_s,
-        other_cpu_s: (cpu.machine_s - cpu.process_s).max(0.0),
+        server_cpu_s: cpu.server_s,
+        peers_cpu_s: cpu.peers_s,
+        other_cpu_s: (cpu.machine_s - cpu.server_s - cpu.peers_s).max(0.0),
         latency_p50_ms: latency.percentile_ms(0.50),
         latency_p99_ms: latency.percentile_ms(0.99),
         latency_max_ms: latency.max_ms(),
@@ -352,17 +338,16 @@ async fn measure(
         streams: probe.streams.len(),
         streams_flowing,
         setup_s,
-        cpu_scope: "cpu_s_per_1000_packets and sfu_cpu_s: the SFU runtime's threads only \
-                    (sfu-rt), from /proc/self/task/<tid>/stat; the synthetic peers run on \
-                    another runtime and are in process_cpu_s only",
+        cpu_scope: "cpu_s_per_1000_packets and server_cpu_s: the whole SFU node process \
+                    (every thread), from /proc/<pid>/stat; the synthetic peers run in the \
+                    benchmark's own process and are in peers_cpu_s only",
     })
 }
 
 /// Connects room `room`'s two peers and starts their senders.
 async fn set_up_room(
     room: usize,
-    sfu: &Arc<Sfu>,
-    sfu_rt: &Handle,
+    node: &Node,
     directory: &Directory,
     probe: &Arc<Probe>,
 ) -> Result<Vec<JoinHandle<()>>, BenchError> {
@@ -373,15 +358,9 @@ async fn set_up_room(
         let first_stream = room * STREAMS_PER_ROOM + p * 2;
         let peer = Peer::new(first_stream, Arc::clone(probe)).await?;
         lock(directory).insert((name.clone(), id.clone()), Arc::clone(&peer.pc));
-        let answer = {
-            let (sfu, room, id, offer) = (
-                Arc::clone(sfu),
-                name.clone(),
-                id.clone(),
-                peer.offer.clone(),
-            );
-            on(sfu_rt, async move { sfu.join(&room, &id, offer).await }).await??
-        };
+        let answer = tokio::time::timeout(STEP_TIMEOUT, node.join(&name, &id, peer.offer.clone()))
+            .await
+            .map_err(|_| BenchError::Setup(format!("{name}/{id}: no answer in time")))??;
         peer.pc
             .set_remote_description(RTCSessionDescription::answer(answer)?)
             .await?;
@@ -401,33 +380,18 @@ async fn set_up_room(
 /// (room, participant) → the client peer, for the signaling to apply the SFU's offers to.
 type Directory = Arc<Mutex<HashMap<(String, String), Arc<dyn PeerConnection>>>>;
 
-/// Runs `future` on the SFU's runtime (so that whatever it spawns lands there) and waits.
-async fn on<T: Send + 'static>(
-    runtime: &Handle,
-    future: impl Future<Output = T> + Send + 'static,
-) -> Result<T, BenchError> {
-    runtime
-        .spawn(future)
-        .await
-        .map_err(|err| BenchError::Setup(format!("SFU task failed: {err}")))
-}
-
-/// Plays the signaling server: the SFU's offers go to the client peers, their answers back.
+/// Plays the signaling server: the node's offers go to the client peers, their answers back.
 async fn signal(
-    sfu: Arc<Sfu>,
-    sfu_rt: Handle,
+    node: Arc<Node>,
     directory: Directory,
-    mut events: mpsc::UnboundedReceiver<SfuEvent>,
+    mut offers: mpsc::UnboundedReceiver<NodeOffer>,
 ) {
-    while let Some(event) = events.recv().await {
-        let SfuEvent::Offer {
-            room,
-            participant,
-            sdp,
-        } = event
-        else {
-            continue;
-        };
+    while let Some(NodeOffer {
+        room,
+        participant,
+        sdp,
+    }) = offers.recv().await
+    {
         let Some(pc) = lock(&directory)
             .get(&(room.clone(), participant.clone()))
             .cloned()
@@ -452,18 +416,13 @@ async fn signal(
                 continue;
             }
         };
-        let sfu = Arc::clone(&sfu);
-        let applied = on(&sfu_rt, async move {
-            sfu.answer(&room, &participant, answer).await
-        })
-        .await;
-        match applied {
-            Ok(Ok(())) => {}
-            // The participant left meanwhile (at teardown).
-            Ok(Err(SfuError::UnknownParticipant)) => {}
-            Ok(Err(err)) => warn!(%err, "the SFU refused a client peer's answer"),
-            Err(err) => warn!(%err, "applying a client peer's answer"),
-        }
+        let node = Arc::clone(&node);
+        // Not awaited here: one slow answer holds up no other room's offer.
+        tokio::spawn(async move {
+            if let Err(err) = node.answer(&room, &participant, answer).await {
+                debug!(%err, "the node refused a client peer's answer");
+            }
+        });
     }
 }
 
@@ -827,55 +786,47 @@ fn bucket_upper_ms(bucket: usize) -> f64 {
     ((bucket as u64 + 1) * BUCKET_NS) as f64 / 1e6
 }
 
-/// CPU time so far: the SFU runtime's threads, and the whole process.
+/// CPU time so far: the SFU node's process, this process (the peers), every core.
 struct Cpu {
-    sfu_ticks: u64,
-    process_ticks: u64,
+    server_ticks: u64,
+    peers_ticks: u64,
     /// Every core's busy time (not idle, not waiting for I/O).
     machine_ticks: u64,
 }
 
 struct CpuSpent {
-    sfu_s: f64,
-    process_s: f64,
+    server_s: f64,
+    peers_s: f64,
     machine_s: f64,
 }
 
+/// utime + stime of `/proc/<process>/stat`, in clock ticks.
+fn process_ticks(process: &str) -> std::io::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat"))?;
+    parse_stat(&stat)
+        .map(|(_, ticks)| ticks)
+        .ok_or_else(|| std::io::Error::other(format!("unreadable /proc/{process}/stat")))
+}
+
 impl Cpu {
-    fn now() -> std::io::Result<Cpu> {
-        let mut sfu_ticks = 0;
-        for entry in std::fs::read_dir("/proc/self/task")? {
-            let path = entry?.path().join("stat");
-            // A thread may end between listing and reading.
-            let Ok(stat) = std::fs::read_to_string(path) else {
-                continue;
-            };
-            if let Some((name, ticks)) = parse_stat(&stat)
-                && name == SFU_THREAD
-            {
-                sfu_ticks += ticks;
-            }
-        }
-        let process = std::fs::read_to_string("/proc/self/stat")?;
-        let (_, process_ticks) = parse_stat(&process)
-            .ok_or_else(|| std::io::Error::other("unreadable /proc/self/stat"))?;
+    /// Now, for the node whose `/proc` entry is `node`.
+    fn now(node: &str) -> std::io::Result<Cpu> {
         let machine = std::fs::read_to_string("/proc/stat")?;
         let machine_ticks = parse_machine_busy(&machine)
             .ok_or_else(|| std::io::Error::other("unreadable /proc/stat"))?;
         Ok(Cpu {
-            sfu_ticks,
-            process_ticks,
+            server_ticks: process_ticks(node)?,
+            peers_ticks: process_ticks("self")?,
             machine_ticks,
         })
     }
 
     fn since(&self, before: &Cpu) -> CpuSpent {
+        let seconds = |now: u64, then: u64| now.saturating_sub(then) as f64 / CLOCK_TICKS_PER_S;
         CpuSpent {
-            sfu_s: self.sfu_ticks.saturating_sub(before.sfu_ticks) as f64 / CLOCK_TICKS_PER_S,
-            process_s: self.process_ticks.saturating_sub(before.process_ticks) as f64
-                / CLOCK_TICKS_PER_S,
-            machine_s: self.machine_ticks.saturating_sub(before.machine_ticks) as f64
-                / CLOCK_TICKS_PER_S,
+            server_s: seconds(self.server_ticks, before.server_ticks),
+            peers_s: seconds(self.peers_ticks, before.peers_ticks),
+            machine_s: seconds(self.machine_ticks, before.machine_ticks),
         }
     }
 }
@@ -909,7 +860,12 @@ fn parse_machine_busy(stat: &str) -> Option<u64> {
 
 /// The process's resident set size, from `/proc/self/status`.
 pub fn vm_rss_bytes() -> std::io::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    vm_rss_bytes_of("self")
+}
+
+/// The resident set size of `/proc/<process>`.
+fn vm_rss_bytes_of(process: &str) -> std::io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status"))?;
     status
         .lines()
         .find_map(|line| {
@@ -917,7 +873,7 @@ pub fn vm_rss_bytes() -> std::io::Result<u64> {
             kb.trim().parse::<u64>().ok()
         })
         .map(|kb| kb * 1024)
-        .ok_or_else(|| std::io::Error::other("no VmRSS in /proc/self/status"))
+        .ok_or_else(|| std::io::Error::other(format!("no VmRSS in /proc/{process}/status")))
 }
 
 #[cfg(test)]
