@@ -62,21 +62,36 @@ pub(crate) struct ServeArgs {
     /// Take clients' addresses from `X-Forwarded-For` (only behind a trusted reverse proxy).
     #[arg(long, env = "LANGCERT_TRUST_PROXY")]
     trust_proxy: bool,
-    /// Addresses the media server binds its UDP sockets on (`0.0.0.0`: every non-loopback
-    /// interface).
-    #[arg(
-        long,
-        env = "LANGCERT_MEDIA_IP",
-        default_value = "127.0.0.1",
-        value_delimiter = ','
-    )]
-    media_ip: Vec<std::net::IpAddr>,
-    /// The UDP ports of media connections, one per connection (`first-last`).
-    #[arg(long, env = "LANGCERT_MEDIA_PORTS", default_value = "50000-50199")]
-    media_ports: String,
+    /// The one UDP address of all interview and monitoring media; ICE-TCP (for networks
+    /// that block UDP) listens on the same port number. `0.0.0.0:3478` serves every
+    /// interface; port 0 picks a free one.
+    #[arg(long, env = "LANGCERT_MEDIA_UDP", default_value = "127.0.0.1:3478")]
+    media_udp: std::net::SocketAddr,
     /// The public address announced in media candidates (1:1 NAT).
     #[arg(long, env = "LANGCERT_PUBLIC_IP")]
     public_ip: Option<std::net::IpAddr>,
+    /// URLs of a TURN server for participants whose network blocks the media port
+    /// (e.g. `turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349`);
+    /// needs `--turn-secret`.
+    #[arg(
+        long,
+        env = "LANGCERT_TURN_URL",
+        value_delimiter = ',',
+        requires = "turn_secret"
+    )]
+    turn_url: Vec<String>,
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`): each media
+    /// grant comes with a TURN credential derived from it, valid `--turn-ttl-s`.
+    #[arg(
+        long,
+        env = "LANGCERT_TURN_SECRET",
+        requires = "turn_url",
+        hide_env_values = true
+    )]
+    turn_secret: Option<String>,
+    /// How long a TURN credential is valid, in seconds.
+    #[arg(long, env = "LANGCERT_TURN_TTL_S", default_value_t = 3600)]
+    turn_ttl_s: i64,
     /// Days interview recordings are kept before they are deleted.
     #[arg(long, env = "LANGCERT_RECORDING_RETENTION_DAYS", default_value_t = 30)]
     recording_retention_days: u64,
@@ -246,16 +261,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })?,
         None => Bank::english(),
     };
-    let ports = args
-        .media_ports
-        .split_once('-')
-        .and_then(|(a, b)| Some(a.trim().parse::<u16>().ok()?..=b.trim().parse::<u16>().ok()?))
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--media-ports: expected first-last, e.g. 50000-50199"))?;
     let sfu = std::sync::Arc::new(
         media_server::Sfu::new(media_server::SfuConfig {
-            media_ips: args.media_ip.clone(),
-            udp_port_range: Some(ports),
+            media_addr: args.media_udp,
+            ice_tcp: true,
             public_ip: args.public_ip,
             room_close_after: std::time::Duration::from_secs(args.room_close_after_s),
             recordings: Some(args.data_dir.join("recordings")),
@@ -366,6 +375,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         db.clone(),
         keys.clone(),
         state.config.lifecycle,
+        args.turn_secret
+            .clone()
+            .map(|secret| signaling::turn::TurnConfig {
+                urls: args.turn_url.clone(),
+                secret,
+                ttl_s: args.turn_ttl_s,
+            }),
         sfu.clone(),
     );
     // An interview its evaluator closes over HTTP closes its live room too.

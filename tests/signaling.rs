@@ -30,7 +30,7 @@ async fn answer_offer(mut ws: Ws, mut peer: Peer, token: String) -> (Ws, Peer) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_only_after_admission_through_the_real_signaling() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), None, &["--media-ports", "48000-48063"]);
+    let server = Server::start(dir.path(), None);
     let admin = server.api("centre_admin").await;
     let (cand, eval) = (
         server.session("candidate").await,

@@ -18,7 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 ///
 /// A monitoring room's connection (`h264_only`) offers Opus and H264 alone: its video is
 /// sampled and decoded on the server, with one decoder.
-pub(crate) fn media_engine(h264_only: bool) -> Result<MediaEngine, webrtc::error::Error> {
+pub(crate) fn media_engine(h264_only: bool) -> Result<MediaEngine, rtc::shared::error::Error> {
     let mut engine = MediaEngine::default();
     for (codec, kind) in codecs() {
         if h264_only

@@ -1,26 +1,24 @@
 //! The SFU's settings.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::ops::RangeInclusive;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sample::FrameTap;
 
-/// How the SFU binds its media sockets and how long empty rooms live.
+/// Where the SFU takes its media and how long empty rooms live.
 ///
-/// webrtc-rs 0.21 binds sockets per peer connection (it has no UDP mux), so media does not
-/// arrive on one port: each participant's connection takes one port of `udp_port_range` on
-/// each of `media_ips`. Open that range in the firewall.
+/// All media arrives on one UDP socket bound to `media_addr`, whatever the number of
+/// participants; ICE-TCP (passive, RFC 6544) listens on the same address and port number
+/// for networks that block UDP. Open that one port, UDP and TCP, in the firewall.
 #[derive(Clone)]
 pub struct SfuConfig {
-    /// Addresses to bind media sockets on, one socket per address and connection.
-    /// `0.0.0.0` means every non-loopback IPv4 interface; tests use `127.0.0.1`.
-    pub media_ips: Vec<IpAddr>,
-    /// UDP ports handed out to connections, one per connection; `None` lets the OS pick an
-    /// ephemeral port for each.
-    pub udp_port_range: Option<RangeInclusive<u16>>,
+    /// The media socket's address. An unspecified IP (`0.0.0.0`) binds every interface and
+    /// announces each non-loopback IPv4 one; port 0 picks a free port (tests).
+    pub media_addr: SocketAddr,
+    /// Whether ICE-TCP candidates are offered (a TCP listener on `media_addr`'s port).
+    pub ice_tcp: bool,
     /// The public address to announce in host candidates instead of the bound one (1:1 NAT,
     /// e.g. a cloud VM with an elastic IP).
     pub public_ip: Option<IpAddr>,
@@ -41,8 +39,8 @@ pub struct SfuConfig {
 impl std::fmt::Debug for SfuConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SfuConfig")
-            .field("media_ips", &self.media_ips)
-            .field("udp_port_range", &self.udp_port_range)
+            .field("media_addr", &self.media_addr)
+            .field("ice_tcp", &self.ice_tcp)
             .field("public_ip", &self.public_ip)
             .field("room_close_after", &self.room_close_after)
             .field("recordings", &self.recordings)
@@ -54,8 +52,8 @@ impl std::fmt::Debug for SfuConfig {
 impl Default for SfuConfig {
     fn default() -> Self {
         Self {
-            media_ips: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
-            udp_port_range: Some(50_000..=50_199),
+            media_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 3478),
+            ice_tcp: true,
             public_ip: None,
             room_close_after: Duration::from_secs(60),
             recordings: None,

@@ -19,16 +19,16 @@ pub enum SfuError {
     /// An answer came but the SFU is not waiting for one from this participant.
     #[error("no offer from the SFU is waiting for an answer")]
     NoPendingOffer,
-    /// Every port of the configured range is in use.
-    #[error("no free UDP port in the configured range")]
-    NoFreePort,
-    /// The SFU's ICE candidates were not gathered in time.
-    #[error("ICE gathering did not complete in time")]
-    GatheringTimeout,
+    /// The media socket could not be bound.
+    #[error("media socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The media loop has stopped (the runtime is shutting down).
+    #[error("the media loop has stopped")]
+    Stopped,
     /// The configuration cannot work.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
     /// The WebRTC stack refused an operation (bad SDP, closed connection, …).
     #[error("webrtc: {0}")]
-    WebRtc(#[from] webrtc::error::Error),
+    WebRtc(#[from] rtc::shared::error::Error),
 }

@@ -7,9 +7,30 @@
 //! PLI at the window's end instead of being lost.
 
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// The minimum time between two keyframe requests sent to one publisher track.
 pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Asks the media loop for a keyframe of one published track, from wherever the need is
+/// noticed (a recorder's thread, a frame sampler). Requests are merged by the track's
+/// [`KeyframeLimiter`]; when the loop's queue is full a request is already pending and this
+/// one merges into it.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyframeRequests {
+    queue: mpsc::Sender<u64>,
+    track: u64,
+}
+
+impl KeyframeRequests {
+    pub(crate) fn new(queue: mpsc::Sender<u64>, track: u64) -> Self {
+        Self { queue, track }
+    }
+
+    pub(crate) fn request(&self) {
+        let _ = self.queue.try_send(self.track);
+    }
+}
 
 /// Sans-IO rate limiter: feed it requests and timeouts, it says when to send a PLI.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! The interview SFU: a selective forwarding unit on webrtc-rs 0.21.
+//! The interview SFU: a selective forwarding unit on the sans-IO `rtc` 0.21 core, one UDP
+//! port and one media loop for every connection.
 //!
 //! Each participant of a room has one peer connection to the SFU. What a participant
 //! publishes (Opus audio, VP8 or H264 video) is forwarded, without transcoding, to every
@@ -6,7 +7,7 @@
 //! and renegotiates with an offer of its own. Rooms are isolated from each other.
 //!
 //! RTCP: NACKs are generated towards publishers and answered towards subscribers, sender and
-//! receiver reports and TWCC feedback are produced, all by webrtc-rs's default interceptors;
+//! receiver reports and TWCC feedback are produced, all by `rtc`'s default interceptors;
 //! keyframe requests — a subscriber's PLI/FIR, and one whenever a subscriber's leg goes live —
 //! are passed to the publisher merged, at most one per [`KEYFRAME_INTERVAL`].
 //!
@@ -49,27 +50,28 @@
 //! during the written test; their video (H264 only) is sampled — a keyframe asked for when
 //! a sample is due — and handed to [`SfuConfig::frame_tap`] ([`sample`]).
 //!
-//! Sockets: webrtc-rs 0.21 binds sockets per peer connection (no UDP mux), so each
-//! connection takes one port of [`SfuConfig::udp_port_range`] rather than all sharing one.
+//! Sockets: one UDP socket, [`SfuConfig::media_addr`], carries every connection's media;
+//! a datagram from a new address is matched to its connection by the ufrag its STUN
+//! USERNAME names (each connection's is the SFU's choice), later ones by address. ICE-TCP
+//! (passive) listens on the same port number. One task owns every connection and sleeps
+//! until the earliest of their deadlines (`sfu.rs`, over the sans-IO `engine.rs`).
 //!
 //! [`bench::run`] measures the SFU, in a process of its own, with synthetic interview rooms on loopback
 //! (`langcert bench sfu`).
 
 pub mod bench;
-mod closer;
 mod codecs;
 mod config;
+mod engine;
 mod error;
-mod forward;
 mod keyframe;
 pub mod loopback;
 mod negotiation;
-mod peer;
-mod ports;
 mod recording;
 mod rooms;
 pub mod sample;
 mod sfu;
+mod stun;
 mod tap;
 pub mod webm;
 

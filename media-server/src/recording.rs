@@ -17,6 +17,7 @@
 //! closes: the track ended, its publisher left, or the SFU shut down. A file whose process
 //! died is still playable, without Duration and Cues.
 
+use crate::keyframe::KeyframeRequests;
 use crate::webm::{Codec, Vp8Depacketizer, WebmWriter, vp8_is_keyframe};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp;
@@ -94,7 +95,7 @@ impl Recorder {
     pub(crate) fn start(
         target: Target,
         codec: &RTCRtpCodec,
-        keyframes: Option<mpsc::Sender<()>>,
+        keyframes: Option<KeyframeRequests>,
         dropped: Arc<AtomicU64>,
     ) -> Option<Recorder> {
         let framer = Framer::for_codec(codec)?;
@@ -129,7 +130,7 @@ fn record(
     mut packets: mpsc::Receiver<rtp::Packet>,
     target: Target,
     mut framer: Framer,
-    keyframes: Option<mpsc::Sender<()>>,
+    keyframes: Option<KeyframeRequests>,
 ) {
     let mut writer: Option<WebmWriter<BufWriter<File>>> = None;
     let mut failed = false;
@@ -144,7 +145,7 @@ fn record(
             && let Some(keyframes) = &keyframes
         {
             // Full means a request is already queued: this one merges into it.
-            let _ = keyframes.try_send(());
+            keyframes.request();
         }
         let (Some(frame), false) = (frame, failed) else {
             continue;

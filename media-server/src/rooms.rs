@@ -5,7 +5,7 @@
 //! virtual time without a single socket. A room exists from its first join; when its last
 //! participant leaves it stays open for `close_after` (a participant who reconnects finds it
 //! again), then [`Rooms::close_expired`] removes it. [`Rooms::poll_timeout`] says when the
-//! next room closes; the SFU's one closing task (`closer.rs`) sleeps until then.
+//! next room closes; the media loop sleeps until then (among its other deadlines).
 
 use crate::sample::RoomKind;
 use std::collections::HashMap;

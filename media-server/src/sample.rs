@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::keyframe::KeyframeRequests;
 use rtc::rtp;
-use tokio::sync::mpsc;
 
 /// What a room is for, fixed when its first participant joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub(crate) struct Sampler {
     room: String,
     participant: String,
     interval: Duration,
-    keyframes: Option<mpsc::Sender<()>>,
+    keyframes: Option<KeyframeRequests>,
     depacketizer: H264Depacketizer,
     next_due: Instant,
     /// When a keyframe was asked for, while waiting for it.
@@ -187,7 +187,7 @@ impl Sampler {
         tap: Arc<dyn FrameTap>,
         room: &str,
         participant: &str,
-        keyframes: Option<mpsc::Sender<()>>,
+        keyframes: Option<KeyframeRequests>,
     ) -> Sampler {
         let interval = tap.interval(room);
         Sampler {
@@ -206,7 +206,7 @@ impl Sampler {
     fn ask_keyframe(&mut self, now: Instant) {
         self.requested = Some(now);
         if let Some(k) = &self.keyframes {
-            let _ = k.try_send(());
+            k.request();
         }
     }
 

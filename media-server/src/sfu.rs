@@ -1,21 +1,35 @@
-//! The SFU's public face: join, answer, leave, events and statistics.
+//! The SFU's public face, and the media loop behind it.
+//!
+//! ```text
+//! Sfu (any task) ──commands──▶ media loop ◀── one UDP socket (every peer)
+//!                                  │      ◀── ICE-TCP connections on the same port (framed, RFC 4571)
+//!                                  ├─ Engine (engine.rs): rooms, connections, tracks
+//!                                  └─ sleeps until Engine::poll_timeout
+//! ```
+//!
+//! One task owns every connection: datagrams are read in batches without waiting, sent with
+//! `try_send_to` (a full socket buffer drops the packet, as a router would), and the loop
+//! sleeps until the earliest deadline of any connection, keyframe limiter or closing room.
 
 use crate::config::SfuConfig;
+use crate::engine::{Engine, Reach};
 use crate::error::SfuError;
-use crate::forward::PublishedTrack;
-use crate::negotiation::Negotiation;
-use crate::peer::{self, Participant, PeerHandler};
-use crate::ports::PortPool;
-use crate::rooms::Rooms;
+use crate::recording::Recorder;
 use crate::sample::RoomKind;
+use bytes::BytesMut;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::shared::TransportProtocol;
+use rtc::shared::tcp_framing::{TcpFrameDecoder, frame_packet};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once};
-use tokio::sync::{Notify, mpsc, watch};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, instrument, warn};
-use webrtc::peer_connection::{
-    PeerConnection, RTCIceCandidateInit, RTCIceGatheringState, RTCSessionDescription,
-};
 
 /// What the SFU needs its signaling to carry to a participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,28 +76,63 @@ pub struct SfuStats {
     /// Packets the recorders had no room for since start (their disk was too slow); a
     /// dropped video packet costs the recording its frame, and asks for a keyframe.
     pub recorder_dropped_packets: u64,
+    /// Packets the media socket could not take since start (its send buffer was full).
+    pub send_dropped_packets: u64,
+}
+
+/// The loop's counters, read by [`Sfu::stats`] from any thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) forwarded: AtomicU64,
+    pub(crate) plis_sent: AtomicU64,
+    pub(crate) recorder_dropped: Arc<AtomicU64>,
+    pub(crate) send_dropped: AtomicU64,
+    pub(crate) rooms: AtomicUsize,
+    pub(crate) participants: AtomicUsize,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
+
+enum Command {
+    Join {
+        kind: RoomKind,
+        room: String,
+        participant: String,
+        offer: String,
+        reply: Reply<String>,
+    },
+    Answer {
+        room: String,
+        participant: String,
+        sdp: String,
+        reply: Reply<()>,
+    },
+    Candidate {
+        room: String,
+        participant: String,
+        candidate: RTCIceCandidateInit,
+        reply: Reply<()>,
+    },
+    Leave {
+        room: String,
+        participant: String,
+        reply: Reply<()>,
+    },
+    Shutdown {
+        reply: Reply<()>,
+    },
 }
 
 /// A selective forwarding unit: rooms of participants, each with one peer connection to the
-/// SFU, whose published tracks are forwarded to every other participant of the room.
+/// SFU, whose published tracks are forwarded to every other participant of the room. All
+/// media goes through one UDP port (and, for networks that block UDP, ICE-TCP on the same
+/// port number), driven by one task.
 pub struct Sfu {
-    inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) config: SfuConfig,
-    pub(crate) rooms: Arc<Mutex<Rooms<Arc<Participant>, Arc<PublishedTrack>>>>,
-    /// Notified when a room empties: the closing task has a new deadline.
-    emptied: Arc<Notify>,
-    /// Starts the closing task, at the first room that empties.
-    closer: Once,
-    ports: Mutex<PortPool>,
-    events: mpsc::UnboundedSender<SfuEvent>,
+    commands: mpsc::UnboundedSender<Command>,
     events_rx: Mutex<Option<mpsc::UnboundedReceiver<SfuEvent>>>,
-    pub(crate) forwarded: Arc<AtomicU64>,
-    pub(crate) plis_sent: Arc<AtomicU64>,
-    pub(crate) recorder_dropped: Arc<AtomicU64>,
-    next_session: AtomicU64,
+    counters: Arc<Counters>,
+    recordings: Option<PathBuf>,
+    media_addr: SocketAddr,
 }
 
 /// Locks a std mutex, ignoring poisoning (no lock here guards an invariant a panic breaks).
@@ -93,42 +142,75 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The media socket's kernel buffers: a burst of every room's packets fits.
+const SOCKET_BUFFER: usize = 8 << 20;
+/// Datagrams read per wake-up before the loop looks at its other inputs.
+const READ_BATCH: usize = 64;
+/// Receive buffers are carved from arenas of this size (one allocation per ~50 packets).
+const RECV_ARENA: usize = 128 * 1024;
+const MAX_DATAGRAM: usize = 2048;
+/// Ports tried when `media_addr`'s port is 0 and the TCP port of the picked one is taken.
+const BIND_ATTEMPTS: usize = 16;
+
 impl Sfu {
-    /// An SFU with no rooms yet. Sockets are bound per connection, at join.
+    /// Binds the media socket (UDP, and TCP on the same port for ICE-TCP) and starts the
+    /// media loop. Must be called inside a tokio runtime.
     pub fn new(config: SfuConfig) -> Result<Sfu, SfuError> {
-        if config.media_ips.is_empty() {
-            return Err(SfuError::Config("media_ips is empty"));
-        }
-        if config
-            .udp_port_range
-            .as_ref()
-            .is_some_and(|r| r.is_empty() || *r.start() == 0)
-        {
-            return Err(SfuError::Config(
-                "udp_port_range is empty or contains port 0",
-            ));
-        }
+        let (udp, tcp) = bind(config.media_addr, config.ice_tcp)?;
+        let media_addr = udp.local_addr()?;
+        let reach = reach(&config, media_addr);
+        let local_udp = reach.udp[0];
+        let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
+        let (keyframes, keyframes_rx) = mpsc::channel(256);
+        let counters = Arc::new(Counters::default());
+        let recordings = config.recordings.clone();
+        let engine = Engine::new(
+            Arc::new(config),
+            reach,
+            keyframes,
+            events,
+            Arc::clone(&counters),
+        );
+        let udp = UdpSocket::from_std(udp)?;
+        let tcp = tcp.map(TcpListener::from_std).transpose()?;
+        tokio::spawn(media_loop(
+            MediaLoop {
+                engine,
+                udp,
+                local_udp,
+                tcp_writers: HashMap::new(),
+                counters: Arc::clone(&counters),
+                commands: commands_rx,
+                keyframes: keyframes_rx,
+            },
+            tcp,
+        ));
         Ok(Sfu {
-            inner: Arc::new(Inner {
-                ports: Mutex::new(PortPool::new(config.udp_port_range.clone())),
-                rooms: Arc::new(Mutex::new(Rooms::new(config.room_close_after))),
-                emptied: Arc::new(Notify::new()),
-                closer: Once::new(),
-                config,
-                events,
-                events_rx: Mutex::new(Some(events_rx)),
-                forwarded: Arc::new(AtomicU64::new(0)),
-                plis_sent: Arc::new(AtomicU64::new(0)),
-                recorder_dropped: Arc::new(AtomicU64::new(0)),
-                next_session: AtomicU64::new(1),
-            }),
+            commands,
+            events_rx: Mutex::new(Some(events_rx)),
+            counters,
+            recordings,
+            media_addr,
         })
+    }
+
+    /// The address the media socket is bound to (UDP; ICE-TCP listens on the same port).
+    pub fn media_addr(&self) -> SocketAddr {
+        self.media_addr
     }
 
     /// The stream of [`SfuEvent`]s, for the signaling layer. Only the first call gets it.
     pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<SfuEvent>> {
-        lock(&self.inner.events_rx).take()
+        lock(&self.events_rx).take()
+    }
+
+    async fn call<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .map_err(|_| SfuError::Stopped)?;
+        rx.await.map_err(|_| SfuError::Stopped)?
     }
 
     /// Admits `participant` into `room` with the browser's offer and returns the SFU's
@@ -164,69 +246,16 @@ impl Sfu {
         kind: RoomKind,
         room: &str,
         participant: &str,
-        offer_sdp: String,
+        offer: String,
     ) -> Result<String, SfuError> {
-        let inner = &self.inner;
-        {
-            let rooms = lock(&inner.rooms);
-            if rooms.kind(room).is_some_and(|k| k != kind) {
-                return Err(SfuError::RoomKind);
-            }
-            if rooms.participant(room, participant).is_some() {
-                return Err(SfuError::AlreadyJoined);
-            }
-        }
-        let session = inner.next_session.fetch_add(1, Ordering::Relaxed);
-        let (gathering, gathering_rx) = watch::channel(RTCIceGatheringState::New);
-        let handler = Arc::new(PeerHandler {
-            inner: Arc::downgrade(inner),
-            room: room.to_owned(),
+        self.call(|reply| Command::Join {
             kind,
-            participant: participant.to_owned(),
-            session,
-            gathering,
-        });
-        let (pc, port) = inner.connect(handler).await?;
-        let answer = match peer::answer_offer(&pc, offer_sdp, gathering_rx).await {
-            Ok(answer) => answer,
-            Err(err) => {
-                inner.close_peer(&pc, port).await;
-                return Err(err);
-            }
-        };
-        let (answers, _) = watch::channel(0);
-        let joined = Arc::new(Participant {
-            id: participant.to_owned(),
             room: room.to_owned(),
-            session,
-            pc,
-            port,
-            negotiation: Mutex::new(Negotiation::default()),
-            answers,
-        });
-        let existing = {
-            let mut rooms = lock(&inner.rooms);
-            rooms
-                .join(room, kind, participant, Arc::clone(&joined))
-                .map(|()| {
-                    rooms
-                        .get(room)
-                        .map(|r| r.tracks.clone())
-                        .unwrap_or_default()
-                })
-        };
-        let Ok(existing) = existing else {
-            // Someone joined with this id while this connection was being set up.
-            inner.close_peer(&joined.pc, joined.port).await;
-            return Err(SfuError::AlreadyJoined);
-        };
-        for track in existing {
-            if let Err(err) = inner.subscribe(&joined, &track).await {
-                warn!(%err, "could not subscribe the new participant to a track");
-            }
-        }
-        debug!("joined");
-        Ok(answer)
+            participant: participant.to_owned(),
+            offer,
+            reply,
+        })
+        .await
     }
 
     /// Applies `participant`'s answer to the SFU's last [`SfuEvent::Offer`].
@@ -237,23 +266,13 @@ impl Sfu {
         participant: &str,
         answer_sdp: String,
     ) -> Result<(), SfuError> {
-        let p = self.inner.participant(room, participant)?;
-        if !lock(&p.negotiation).offer_outstanding() {
-            return Err(SfuError::NoPendingOffer);
-        }
-        let description = RTCSessionDescription::answer(answer_sdp)?;
-        if let Err(err) = p.pc.set_remote_description(description).await {
-            lock(&p.negotiation).offer_failed();
-            return Err(err.into());
-        }
-        p.answers.send_modify(|n| *n += 1);
-        let again = lock(&p.negotiation)
-            .answered()
-            .map_err(|_| SfuError::NoPendingOffer)?;
-        if again {
-            self.inner.negotiate(&p).await;
-        }
-        Ok(())
+        self.call(|reply| Command::Answer {
+            room: room.to_owned(),
+            participant: participant.to_owned(),
+            sdp: answer_sdp,
+            reply,
+        })
+        .await
     }
 
     /// Adds an ICE candidate trickled by the participant's browser. (The SFU itself does
@@ -266,15 +285,18 @@ impl Sfu {
         sdp_mid: Option<String>,
         sdp_mline_index: Option<u16>,
     ) -> Result<(), SfuError> {
-        let p = self.inner.participant(room, participant)?;
-        p.pc.add_ice_candidate(RTCIceCandidateInit {
-            candidate,
-            sdp_mid,
-            sdp_mline_index,
-            ..Default::default()
+        self.call(|reply| Command::Candidate {
+            room: room.to_owned(),
+            participant: participant.to_owned(),
+            candidate: RTCIceCandidateInit {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+                ..Default::default()
+            },
+            reply,
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Removes `participant` from `room`: its connection closes, its tracks are removed
@@ -282,7 +304,12 @@ impl Sfu {
     /// participant left ([`SfuEvent::RoomClosed`]).
     #[instrument(skip(self))]
     pub async fn leave(&self, room: &str, participant: &str) -> Result<(), SfuError> {
-        self.inner.remove(room, participant, None).await
+        self.call(|reply| Command::Leave {
+            room: room.to_owned(),
+            participant: participant.to_owned(),
+            reply,
+        })
+        .await
     }
 
     /// The recordings of `room` in [`SfuConfig::recordings`], sorted by path: files
@@ -293,7 +320,7 @@ impl Sfu {
     /// A participant's recordings are finished when [`leave`](Self::leave) returns (and
     /// everyone's when [`shutdown`](Self::shutdown) does).
     pub fn recordings(&self, room: &str) -> Vec<PathBuf> {
-        let Some(dir) = &self.inner.config.recordings else {
+        let Some(dir) = &self.recordings else {
             return Vec::new();
         };
         let Ok(entries) = std::fs::read_dir(exam_core::interview::recordings_folder(dir, room))
@@ -312,176 +339,350 @@ impl Sfu {
     /// Removes every participant of every room (rooms then close as usual), and finishes
     /// every recording.
     pub async fn shutdown(&self) {
-        let everyone: Vec<(String, String)> = {
-            let rooms = lock(&self.inner.rooms);
-            rooms
-                .all_participants()
-                .map(|(r, p)| (r.to_owned(), p.to_owned()))
-                .collect()
-        };
-        for (room, participant) in everyone {
-            let _ = self.inner.remove(&room, &participant, None).await;
-        }
+        let _ = self.call(|reply| Command::Shutdown { reply }).await;
     }
 
     /// Counters and sizes, now.
     pub fn stats(&self) -> SfuStats {
-        let (rooms, participants) = lock(&self.inner.rooms).counts();
+        let c = &self.counters;
         SfuStats {
-            forwarded_packets: self.inner.forwarded.load(Ordering::Relaxed),
-            plis_sent: self.inner.plis_sent.load(Ordering::Relaxed),
-            recorder_dropped_packets: self.inner.recorder_dropped.load(Ordering::Relaxed),
-            rooms,
-            participants,
+            forwarded_packets: c.forwarded.load(Ordering::Relaxed),
+            plis_sent: c.plis_sent.load(Ordering::Relaxed),
+            recorder_dropped_packets: c.recorder_dropped.load(Ordering::Relaxed),
+            send_dropped_packets: c.send_dropped.load(Ordering::Relaxed),
+            rooms: c.rooms.load(Ordering::Relaxed),
+            participants: c.participants.load(Ordering::Relaxed),
         }
     }
 }
 
-impl Inner {
-    fn participant(&self, room: &str, participant: &str) -> Result<Arc<Participant>, SfuError> {
-        lock(&self.rooms)
-            .participant(room, participant)
-            .cloned()
-            .ok_or(SfuError::UnknownParticipant)
+/// Binds UDP on `addr`, and TCP on the same address and port when `tcp`.
+fn bind(
+    addr: SocketAddr,
+    tcp: bool,
+) -> std::io::Result<(std::net::UdpSocket, Option<std::net::TcpListener>)> {
+    let mut last = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        // Best effort: the kernel caps them at net.core.{r,w}mem_max.
+        let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+        let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        let udp: std::net::UdpSocket = socket.into();
+        if !tcp {
+            return Ok((udp, None));
+        }
+        match std::net::TcpListener::bind(udp.local_addr()?) {
+            Ok(listener) => {
+                listener.set_nonblocking(true)?;
+                return Ok((udp, Some(listener)));
+            }
+            // An ephemeral UDP port whose TCP twin is taken: pick another.
+            Err(err) if addr.port() == 0 => last = Some(err),
+            Err(err) => return Err(err),
+        }
     }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP")))
+}
 
-    /// Builds a connection on the next free port, skipping ports something else holds.
-    async fn connect(
-        &self,
-        handler: Arc<PeerHandler>,
-    ) -> Result<(Arc<dyn PeerConnection>, u16), SfuError> {
-        let attempts = lock(&self.ports).attempts();
-        let mut last_err = SfuError::NoFreePort;
-        for _ in 0..attempts {
-            let Some(port) = lock(&self.ports).lease() else {
-                break;
-            };
-            match peer::build(&self.config, port, Arc::clone(&handler)).await {
-                Ok(pc) => return Ok((pc, port)),
+/// The addresses announced in the SFU's candidates.
+fn reach(config: &SfuConfig, bound: SocketAddr) -> Reach {
+    let port = bound.port();
+    let ips: Vec<IpAddr> = if let Some(ip) = config.public_ip {
+        vec![ip]
+    } else if bound.ip().is_unspecified() {
+        let interfaces: Vec<IpAddr> = rtc::shared::ifaces::ifaces()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| i.addr.map(|a| a.ip()))
+            .filter(|ip| ip.is_ipv4() == bound.is_ipv4() && !ip.is_loopback())
+            .collect();
+        if interfaces.is_empty() {
+            vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
+        } else {
+            interfaces
+        }
+    } else {
+        vec![bound.ip()]
+    };
+    Reach {
+        udp: ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect(),
+        tcp: config.ice_tcp,
+    }
+}
+
+/// What the ICE-TCP connections tell the loop.
+enum TcpInbound {
+    Opened {
+        peer: SocketAddr,
+        writer: mpsc::UnboundedSender<Vec<u8>>,
+    },
+    Frame {
+        peer: SocketAddr,
+        frame: BytesMut,
+    },
+    Closed {
+        peer: SocketAddr,
+    },
+}
+
+struct MediaLoop {
+    engine: Engine,
+    udp: UdpSocket,
+    /// The address datagrams are reported to the connections as received on: the
+    /// candidate they were sent to.
+    local_udp: SocketAddr,
+    tcp_writers: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    counters: Arc<Counters>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    keyframes: mpsc::Receiver<u64>,
+}
+
+async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
+    let (tcp_in, mut tcp_rx) = mpsc::unbounded_channel();
+    if let Some(listener) = tcp {
+        tokio::spawn(accept_tcp(listener, tcp_in));
+    }
+    let mut arena = BytesMut::with_capacity(RECV_ARENA);
+    loop {
+        l.send_all();
+        let deadline = l.engine.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            command = l.commands.recv() => match command {
+                Some(command) => l.command(command),
+                None => break,
+            },
+            Some(key) = l.keyframes.recv() => l.engine.request_keyframe(Instant::now(), key),
+            Some(inbound) = tcp_rx.recv() => l.tcp(inbound),
+            readable = l.udp.readable() => {
+                if readable.is_err() {
+                    break;
+                }
+                l.read_batch(&mut arena);
+            }
+            () = sleep => {}
+        }
+        let now = Instant::now();
+        if l.engine.poll_timeout().is_some_and(|at| at <= now) {
+            l.engine.handle_timeout(now);
+        }
+    }
+    let now = Instant::now();
+    for (room, participant) in l.engine.everyone() {
+        let _ = l.engine.leave(now, &room, &participant, None);
+    }
+    l.send_all();
+    for recorder in std::mem::take(&mut l.engine.finished_recordings) {
+        recorder.finish().await;
+    }
+}
+
+impl MediaLoop {
+    fn read_batch(&mut self, arena: &mut BytesMut) {
+        let now = Instant::now();
+        for _ in 0..READ_BATCH {
+            if arena.capacity() < MAX_DATAGRAM {
+                *arena = BytesMut::with_capacity(RECV_ARENA);
+            }
+            match self.udp.try_recv_buf_from(arena) {
+                Ok((_, peer)) => {
+                    let datagram = arena.split();
+                    self.engine.handle_datagram(
+                        now,
+                        self.local_udp,
+                        peer,
+                        TransportProtocol::UDP,
+                        datagram,
+                    );
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(err) => {
-                    debug!(port, %err, "could not build a connection on this port");
-                    lock(&self.ports).release(port);
-                    last_err = err;
+                    // ICMP errors of earlier sends surface here on Linux: not fatal.
+                    debug!(%err, "media socket read");
+                    break;
                 }
             }
         }
-        Err(last_err)
     }
 
-    async fn close_peer(&self, pc: &Arc<dyn PeerConnection>, port: u16) {
-        if let Err(err) = pc.close().await {
-            debug!(%err, "closing a connection");
-        }
-        lock(&self.ports).release(port);
-    }
-
-    /// Creates an offer for `p` and emits it; on failure the change waits for the next one.
-    pub(crate) async fn negotiate(&self, p: &Arc<Participant>) {
-        let offer = async {
-            let offer = p.pc.create_offer(None).await?;
-            p.pc.set_local_description(offer).await?;
-            p.pc.local_description()
-                .await
-                .ok_or_else(|| webrtc::error::Error::Other("no local description".to_owned()))
-        }
-        .await;
-        match offer {
-            Ok(local) => {
-                let _ = self.events.send(SfuEvent::Offer {
-                    room: p.room.clone(),
-                    participant: p.id.clone(),
-                    sdp: local.sdp,
-                });
+    fn send_all(&mut self) {
+        while let Some(transmit) = self.engine.transmits.pop_front() {
+            let peer = transmit.transport.peer_addr;
+            if transmit.transport.transport_protocol == TransportProtocol::TCP {
+                if let Some(writer) = self.tcp_writers.get(&peer) {
+                    let _ = writer.send(frame_packet(&transmit.message));
+                }
+                continue;
             }
-            Err(err) => {
-                warn!(%err, "could not create an offer");
-                lock(&p.negotiation).offer_failed();
+            match self.udp.try_send_to(&transmit.message, peer) {
+                Ok(_) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.counters.send_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(err) => debug!(%err, "media socket send"),
             }
         }
     }
 
-    pub(crate) async fn on_connected(&self, room: &str, participant: &str, session: u64) {
-        let Ok(p) = self.participant(room, participant) else {
-            return;
-        };
-        if p.session != session {
-            return;
-        }
-        let offer_now = lock(&p.negotiation).connected();
-        if offer_now {
-            self.negotiate(&p).await;
-        }
-    }
-
-    pub(crate) async fn on_failed(self: Arc<Self>, room: &str, participant: &str, session: u64) {
-        if self.remove(room, participant, Some(session)).await.is_ok() {
-            let _ = self.events.send(SfuEvent::ConnectionFailed {
-                room: room.to_owned(),
-                participant: participant.to_owned(),
-            });
+    fn tcp(&mut self, inbound: TcpInbound) {
+        match inbound {
+            TcpInbound::Opened { peer, writer } => {
+                self.tcp_writers.insert(peer, writer);
+            }
+            TcpInbound::Frame { peer, frame } => self.engine.handle_datagram(
+                Instant::now(),
+                self.local_udp,
+                peer,
+                TransportProtocol::TCP,
+                frame,
+            ),
+            TcpInbound::Closed { peer } => {
+                self.tcp_writers.remove(&peer);
+                self.engine.forget_address(peer, TransportProtocol::TCP);
+            }
         }
     }
 
-    /// A room emptied: the closing task (started now if it is the first) takes its
-    /// deadline into account.
-    fn room_emptied(&self) {
-        self.closer.call_once(|| {
-            let (rooms, emptied) = (Arc::downgrade(&self.rooms), Arc::clone(&self.emptied));
-            let events = self.events.clone();
+    fn command(&mut self, command: Command) {
+        let now = Instant::now();
+        let engine = &mut self.engine;
+        match command {
+            Command::Join {
+                kind,
+                room,
+                participant,
+                offer,
+                reply,
+            } => {
+                let _ = reply.send(engine.join(now, kind, &room, &participant, offer));
+            }
+            Command::Answer {
+                room,
+                participant,
+                sdp,
+                reply,
+            } => {
+                let _ = reply.send(engine.answer(now, &room, &participant, sdp));
+            }
+            Command::Candidate {
+                room,
+                participant,
+                candidate,
+                reply,
+            } => {
+                let _ = reply.send(engine.add_candidate(now, &room, &participant, candidate));
+            }
+            Command::Leave {
+                room,
+                participant,
+                reply,
+            } => {
+                let left = engine.leave(now, &room, &participant, None);
+                finish_then_reply(std::mem::take(&mut engine.finished_recordings), reply, left);
+            }
+            Command::Shutdown { reply } => {
+                for (room, participant) in engine.everyone() {
+                    let _ = engine.leave(now, &room, &participant, None);
+                }
+                finish_then_reply(
+                    std::mem::take(&mut engine.finished_recordings),
+                    reply,
+                    Ok(()),
+                );
+            }
+        }
+        // Tracks unpublished by a renegotiation or a failure: finished in the background.
+        let ended = std::mem::take(&mut self.engine.finished_recordings);
+        if !ended.is_empty() {
             tokio::spawn(async move {
-                crate::closer::close_empty_rooms(rooms, &emptied, |room| {
-                    debug!(%room, "room closed");
-                    let _ = events.send(SfuEvent::RoomClosed { room });
-                })
-                .await
+                for recorder in ended {
+                    recorder.finish().await;
+                }
             });
-        });
-        self.emptied.notify_one();
-    }
-
-    /// Removes a participant (only that join of it, when `session` is given).
-    async fn remove(
-        self: &Arc<Self>,
-        room: &str,
-        participant: &str,
-        session: Option<u64>,
-    ) -> Result<(), SfuError> {
-        let (p, closes_at, tracks) = {
-            let mut rooms = lock(&self.rooms);
-            let current = rooms
-                .participant(room, participant)
-                .ok_or(SfuError::UnknownParticipant)?;
-            if session.is_some_and(|s| s != current.session) {
-                return Err(SfuError::UnknownParticipant);
-            }
-            let (p, closes_at) = rooms
-                .leave(room, participant, tokio::time::Instant::now().into_std())
-                .ok_or(SfuError::UnknownParticipant)?;
-            let tracks = rooms
-                .get(room)
-                .map(|r| r.tracks.clone())
-                .unwrap_or_default();
-            (p, closes_at, tracks)
-        };
-        for track in &tracks {
-            if track.publisher_session == p.session {
-                self.unpublish(track).await;
-            } else {
-                track.drop_subscriber(p.session);
-            }
         }
-        self.close_peer(&p.pc, p.port).await;
-        if closes_at.is_some() {
-            self.room_emptied();
-        }
-        debug!("left");
-        Ok(())
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // The closing task wakes up, finds the rooms gone and ends.
-        self.emptied.notify_one();
+/// Replies once `recorders` are finished (their files complete), off the loop.
+fn finish_then_reply(recorders: Vec<Recorder>, reply: Reply<()>, result: Result<(), SfuError>) {
+    if recorders.is_empty() {
+        let _ = reply.send(result);
+        return;
     }
+    tokio::spawn(async move {
+        for recorder in recorders {
+            recorder.finish().await;
+        }
+        let _ = reply.send(result);
+    });
+}
+
+/// Accepts ICE-TCP connections; each gets a reader that hands whole frames to the loop and
+/// a writer fed by it.
+async fn accept_tcp(listener: TcpListener, inbound: mpsc::UnboundedSender<TcpInbound>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                warn!(%err, "ICE-TCP accept");
+                continue;
+            }
+        };
+        if inbound.is_closed() {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_tcp(stream, peer, inbound.clone()));
+    }
+}
+
+async fn serve_tcp(
+    stream: TcpStream,
+    peer: SocketAddr,
+    inbound: mpsc::UnboundedSender<TcpInbound>,
+) {
+    let (mut read, mut write) = stream.into_split();
+    let (writer, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    if inbound.send(TcpInbound::Opened { peer, writer }).is_err() {
+        return;
+    }
+    let writing = tokio::spawn(async move {
+        while let Some(frame) = outgoing.recv().await {
+            if write.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut decoder = TcpFrameDecoder::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        decoder.extend_from_slice(&buf[..n]);
+        while let Some(frame) = decoder.next_packet() {
+            let frame = BytesMut::from(&frame[..]);
+            if inbound.send(TcpInbound::Frame { peer, frame }).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = inbound.send(TcpInbound::Closed { peer });
+    writing.abort();
 }

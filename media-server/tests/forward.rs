@@ -9,7 +9,7 @@ use anyhow::{Context, Result, ensure};
 use media_server::{Sfu, SfuConfig};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,8 +20,8 @@ use tokio::time::timeout;
 async fn forwards_within_a_room_and_not_across_rooms() -> Result<()> {
     let started = std::time::Instant::now();
     let sfu = Arc::new(Sfu::new(SfuConfig {
-        media_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-        udp_port_range: Some(47_000..=47_063),
+        media_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        ice_tcp: true,
         public_ip: None,
         room_close_after: Duration::from_millis(200),
         recordings: None,
@@ -123,8 +123,8 @@ async fn forwards_within_a_room_and_not_across_rooms() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwards_h264_rewriting_the_payload_type() -> Result<()> {
     let sfu = Arc::new(Sfu::new(SfuConfig {
-        media_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-        udp_port_range: Some(47_100..=47_131),
+        media_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        ice_tcp: true,
         public_ip: None,
         room_close_after: Duration::from_millis(100),
         recordings: None,

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use media_server::{Sfu, SfuConfig};
 use rtc::rtp;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -207,8 +207,8 @@ async fn records_each_opus_and_vp8_track_to_a_webm_file() -> Result<()> {
     };
     let room = format!("room-rec-{}", std::process::id());
     let sfu = Arc::new(Sfu::new(SfuConfig {
-        media_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-        udp_port_range: Some(47_200..=47_231),
+        media_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        ice_tcp: true,
         public_ip: None,
         room_close_after: Duration::from_millis(100),
         recordings: Some(dir.clone()),

@@ -40,4 +40,5 @@
 
 pub mod hub;
 pub mod messages;
+pub mod turn;
 pub mod waiting_room;

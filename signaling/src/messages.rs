@@ -75,6 +75,10 @@ pub enum ServerMsg {
         role: String,
         /// The media grant.
         media_token: String,
+        /// TURN servers with time-limited credentials, for networks where the media
+        /// server cannot be reached directly (none when the server has no TURN).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<crate::turn::IceServer>,
     },
     /// The evaluator's waiting list.
     WaitingList {
@@ -91,6 +95,9 @@ pub enum ServerMsg {
         room: String,
         /// The media grant.
         media_token: String,
+        /// As in [`ServerMsg::Joined`].
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<crate::turn::IceServer>,
     },
     /// The candidate was denied.
     Denied {

@@ -18,7 +18,8 @@ export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), 'langcert-browser-'));
   // A free port unless the caller names one.
   const http = extraArgs.includes('--http') ? [] : ['--http', '127.0.0.1:0'];
-  const child = spawn(BIN, ['serve', ...http, '--data-dir', dataDir, ...extraArgs], {
+  const media = extraArgs.includes('--media-udp') ? [] : ['--media-udp', '127.0.0.1:0'];
+  const child = spawn(BIN, ['serve', ...http, ...media, '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.LANGCERT_TEST_LOG || 'warn' },
   });

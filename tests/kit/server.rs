@@ -31,8 +31,15 @@ impl Server {
         extra: &[&str],
     ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_langcert"));
-        cmd.args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
+        cmd.args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--media-udp",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir);
         if let Some(url) = database_url {
             cmd.args(["--database-url", url]);
         }

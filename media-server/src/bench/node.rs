@@ -23,7 +23,7 @@ use crate::{Sfu, SfuConfig, SfuEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,7 +86,7 @@ pub fn serve_stdio(config: SfuConfig) -> Result<(), BenchError> {
 /// empty, no recording.
 pub fn node_config() -> SfuConfig {
     SfuConfig {
-        media_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        media_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         room_close_after: Duration::from_secs(1),
         ..SfuConfig::default()
     }

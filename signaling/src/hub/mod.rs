@@ -156,6 +156,12 @@ pub trait Directory: Send + Sync + 'static {
     ) -> Result<String, GrantError>;
     /// Whether `token` is a valid media grant of `user` in `room`.
     fn check_media_token(&self, token: &str, user: &str, room: &str) -> bool;
+    /// TURN servers, with credentials valid from `now_ms`, handed out with each media
+    /// grant; none by default.
+    fn ice_servers(&self, now_ms: i64) -> Vec<crate::turn::IceServer> {
+        let _ = now_ms;
+        Vec::new()
+    }
     /// Applies a step of `user` to the interview's lifecycle and stores it; returns when
     /// the interview started, once it has.
     fn advance(

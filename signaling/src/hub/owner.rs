@@ -256,9 +256,17 @@ impl<D: Directory, M: Media> Owner<D, M> {
     }
 
     /// A media grant for `user` in `room`, or the error the client gets instead.
-    fn grant(&self, now: i64, room: &str, user: &str, seat: Seat) -> Result<String, ServerMsg> {
+    /// A media grant and the TURN servers that go with it.
+    fn grant(
+        &self,
+        now: i64,
+        room: &str,
+        user: &str,
+        seat: Seat,
+    ) -> Result<(String, Vec<crate::turn::IceServer>), ServerMsg> {
         self.directory
             .media_token(user, seat, room, now)
+            .map(|token| (token, self.directory.ice_servers(now)))
             .map_err(|e| ServerMsg::error("unavailable", format!("{e}; join again in a moment")))
     }
 
@@ -568,13 +576,14 @@ impl<D: Directory, M: Media> Owner<D, M> {
         self.lobby
             .open_room(&room, &interview.evaluator, interview.scheduled_at);
         match media_token {
-            Some(media_token) => {
+            Some((media_token, ice_servers)) => {
                 self.reply(
                     conn,
                     ServerMsg::Joined {
                         room: room.clone(),
                         role: "evaluator".into(),
                         media_token,
+                        ice_servers,
                     },
                 );
                 // The current waiting list.
@@ -739,9 +748,10 @@ impl<D: Directory, M: Media> Owner<D, M> {
                 ),
                 Output::Admit { room, candidate } => {
                     let msg = match self.grant(now, &room, &candidate, Seat::Candidate) {
-                        Ok(media_token) => ServerMsg::Admitted {
+                        Ok((media_token, ice_servers)) => ServerMsg::Admitted {
                             room: room.clone(),
                             media_token,
+                            ice_servers,
                         },
                         Err(refused) => refused,
                     };
