@@ -142,3 +142,24 @@ fn bench_sfu_runs_rooms_over_loopback() {
     }
     assert!(r["forwarded_packets"].as_u64().unwrap() > 0, "{r}");
 }
+
+#[test]
+fn ten_peers_share_the_sfu_process_s_one_udp_socket() {
+    // Five rooms of two peers, the SFU in a process of its own (the benchmark's node).
+    let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
+        .args(["bench", "sfu", "--rooms", "5", "--seconds", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    // Every one of the 20 streams (each peer's audio and video, to the other) flowed…
+    assert_eq!(r["streams"], 20, "{r}");
+    assert_eq!(r["streams_flowing"], 20, "{r}");
+    // …and the node's process held one UDP socket for all of them.
+    let sockets = r["server_udp_sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 1, "one media socket: {r}");
+}

@@ -25,6 +25,8 @@ let stopMeter = () => {};
 let signaling = null;
 let peer = null;
 let mediaToken = null;
+/** The TURN servers that came with the media grant. */
+let iceServers = [];
 let phase = 'check'; // check → joining → (not_open →) waiting → call → ended/denied/removed/left/cancelled/no_show (expired may go back)
 let startedAt = null;
 let ticker = null;
@@ -188,6 +190,7 @@ async function startCall() {
   callError('');
   const p = createPeer({
     stream,
+    iceServers,
     onRemote: (remote) => attachRemote($('remote-video'), remote, $('remote-sound'), (live) => { $('remote-empty').hidden = live; }),
     onState: (state) => peerState(p, state),
   });
@@ -364,6 +367,7 @@ function onMessage(msg) {
     case 'joined':
       if (!msg.media_token) break;
       mediaToken = msg.media_token;
+      iceServers = msg.ice_servers ?? [];
       // Admitted again after a reconnection: a new media connection, the focus stays put.
       if (phase !== 'call') {
         phase = 'call';

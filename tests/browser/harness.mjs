@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -259,4 +260,56 @@ export async function writtenTestByApi(page) {
       view = await call('GET', `/api/v1/written/${view.id}`);
     }
   });
+}
+
+/** An init script: keeps every RTCPeerConnection the page makes (`window.__pcs`), to
+ * read its stats, and when its camera first went out (`window.__t0`). */
+export const trackPeers = () => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  // When this page's camera first went out (for a recording's expected length).
+  const poll = setInterval(async () => {
+    for (const pc of window.__pcs) {
+      const stats = await pc.getStats().catch(() => new Map());
+      stats.forEach((st) => {
+        if (!window.__t0 && st.type === 'outbound-rtp' && st.kind === 'video' && st.framesSent > 0) window.__t0 = performance.now();
+      });
+    }
+    if (window.__t0) clearInterval(poll);
+  }, 50);
+};
+
+/** What the page's live connections decoded so far (video frames, audio bytes). */
+export async function inbound(page) {
+  return page.evaluate(async () => {
+    const out = { framesDecoded: 0, audioBytes: 0 };
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audioBytes += s.bytesReceived || 0;
+      });
+    }
+    return out;
+  });
+}
+
+/** Waits for the remote video to play, then checks frames and audio keep coming. */
+export async function playing(page) {
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid="remote-video"]');
+    return v && v.videoWidth > 0;
+  }, null, { timeout: 30_000 });
+  const first = await inbound(page);
+  await page.waitForTimeout(1500);
+  const second = await inbound(page);
+  assert.ok(second.framesDecoded > first.framesDecoded, `frames decoded keep increasing: ${first.framesDecoded} → ${second.framesDecoded}`);
+  assert.ok(second.audioBytes > first.audioBytes, `audio arrives: ${first.audioBytes} → ${second.audioBytes}`);
 }

@@ -5,58 +5,9 @@
 // opens 15 minutes before its time, not earlier; once ended, every page says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cameraContext, setUp, openAs } from './harness.mjs';
+import { cameraContext, setUp, openAs, trackPeers, playing } from './harness.mjs';
 
 const env = setUp();
-
-// Keeps every RTCPeerConnection the page makes, to read its stats.
-const trackPeers = () => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-  // When this page's camera first went out (for a recording's expected length).
-  const poll = setInterval(async () => {
-    for (const pc of window.__pcs) {
-      const stats = await pc.getStats().catch(() => new Map());
-      stats.forEach((st) => {
-        if (!window.__t0 && st.type === 'outbound-rtp' && st.kind === 'video' && st.framesSent > 0) window.__t0 = performance.now();
-      });
-    }
-    if (window.__t0) clearInterval(poll);
-  }, 50);
-};
-
-async function inbound(page) {
-  return page.evaluate(async () => {
-    const out = { framesDecoded: 0, audioBytes: 0 };
-    for (const pc of window.__pcs) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
-        if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audioBytes += s.bytesReceived || 0;
-      });
-    }
-    return out;
-  });
-}
-
-async function playing(page) {
-  await page.waitForFunction(() => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    return v && v.videoWidth > 0;
-  }, null, { timeout: 30_000 });
-  const first = await inbound(page);
-  await page.waitForTimeout(1500);
-  const second = await inbound(page);
-  assert.ok(second.framesDecoded > first.framesDecoded, `frames decoded keep increasing: ${first.framesDecoded} → ${second.framesDecoded}`);
-  assert.ok(second.audioBytes > first.audioBytes, `audio arrives: ${first.audioBytes} → ${second.audioBytes}`);
-}
 
 test('the room does not open earlier than 15 minutes before the interview', async () => {
   const adminContext = await env.browser.newContext({ locale: 'fr-FR' });

@@ -39,8 +39,10 @@ export function gatheringComplete(pc, limit = GATHERING_LIMIT_MS) {
  * Returns `{ pc, remote, offer(), acceptAnswer(sdp), answer(offerSdp), close() }`; the
  * operations run one after the other, in the order they were asked for.
  */
-export function createPeer({ stream = null, direction = 'sendrecv', onRemote = () => {}, onState = () => {} } = {}) {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+export function createPeer({ stream = null, direction = 'sendrecv', iceServers = [], onRemote = () => {}, onState = () => {} } = {}) {
+  // `iceServers`: the TURN servers (with time-limited credentials) that came with the media
+  // grant, for networks where the media server's port cannot be reached directly.
+  const pc = new RTCPeerConnection({ iceServers });
   if (stream) {
     for (const track of stream.getTracks()) pc.addTransceiver(track, { direction, streams: [stream] });
   } else {

@@ -41,6 +41,8 @@ let mediaTry = null; // the pending (or last) attempt to open the camera and mic
 let signaling = null;
 let peer = null;
 let mediaToken = null;
+/** The TURN servers that came with the media grant. */
+let iceServers = [];
 
 // ---- The interview (appointment, level, status) ----
 
@@ -188,6 +190,7 @@ async function startPeer() {
   await mediaTry; // published once the camera question is settled (even when refused)
   const p = createPeer({
     stream,
+    iceServers,
     onRemote: (remote) => attachRemote($('remote-video'), remote, $('remote-sound'), (live) => { $('remote-empty').hidden = live; }),
     onState: (state) => {
       if (peer !== p) return;
@@ -282,6 +285,7 @@ function onMessage(msg) {
       list.setOnline(true);
       controls.setOnline(true);
       if (msg.media_token) mediaToken = msg.media_token;
+      iceServers = msg.ice_servers ?? [];
       startPeer();
       break;
     case 'waiting_list':

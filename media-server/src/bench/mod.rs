@@ -131,6 +131,9 @@ pub struct BenchReport {
     pub streams_flowing: usize,
     /// Time to connect every peer and get every stream flowing, in seconds.
     pub setup_s: f64,
+    /// The UDP sockets the node's process holds at the end of the window (its local
+    /// addresses, as `ss -uanp` lists them for the node's pid): every peer's media on one.
+    pub server_udp_sockets: Vec<String>,
     /// How CPU was measured.
     pub cpu_scope: &'static str,
 }
@@ -304,6 +307,10 @@ async fn measure(
     let elapsed = window.elapsed().as_secs_f64();
     let forwarded = node.forwarded_packets().await? - forwarded_before;
     let rss_after = vm_rss_bytes_of(&node_proc)?;
+    let server_udp_sockets = udp_sockets_of(&node_proc)?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
 
     tokio::time::sleep(GRACE).await;
     stop(senders);
@@ -338,6 +345,7 @@ async fn measure(
         streams: probe.streams.len(),
         streams_flowing,
         setup_s,
+        server_udp_sockets,
         cpu_scope: "cpu_s_per_1000_packets and server_cpu_s: the whole SFU node process \
                     (every thread), from /proc/<pid>/stat; the synthetic peers run in the \
                     benchmark's own process and are in peers_cpu_s only",
@@ -863,6 +871,60 @@ pub fn vm_rss_bytes() -> std::io::Result<u64> {
     vm_rss_bytes_of("self")
 }
 
+/// The local addresses of the UDP sockets `/proc/<process>` holds: its descriptors'
+/// socket inodes, looked up in its network namespace's `net/udp` and `net/udp6` tables.
+fn udp_sockets_of(process: &str) -> std::io::Result<Vec<std::net::SocketAddr>> {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir(format!("/proc/{process}/fd"))? {
+        let Ok(target) = std::fs::read_link(fd?.path()) else {
+            continue; // closed meanwhile
+        };
+        if let Some(inode) = target
+            .to_str()
+            .and_then(|t| t.strip_prefix("socket:["))
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_owned());
+        }
+    }
+    let mut sockets = Vec::new();
+    for table in ["udp", "udp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{process}/net/{table}")) else {
+            continue;
+        };
+        sockets.extend(
+            text.lines()
+                .skip(1)
+                .filter_map(parse_udp_line)
+                .filter(|(_, inode)| inodes.contains(inode))
+                .map(|(addr, _)| addr),
+        );
+    }
+    Ok(sockets)
+}
+
+/// The local address and inode of a line of `/proc/net/udp` or `udp6` (proc(5): `sl
+/// local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode`,
+/// addresses in hex, each 32-bit word in host order).
+fn parse_udp_line(line: &str) -> Option<(std::net::SocketAddr, String)> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (ip, port) = fields.get(1)?.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Vec<u32> = (0..ip.len() / 8)
+        .map(|i| u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let octets: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let ip = match octets.len() {
+        4 => std::net::IpAddr::from(<[u8; 4]>::try_from(octets).ok()?),
+        16 => std::net::IpAddr::from(<[u8; 16]>::try_from(octets).ok()?),
+        _ => return None,
+    };
+    Some((
+        std::net::SocketAddr::new(ip, port),
+        fields.get(9)?.to_string(),
+    ))
+}
+
 /// The resident set size of `/proc/<process>`.
 fn vm_rss_bytes_of(process: &str) -> std::io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{process}/status"))?;
@@ -894,6 +956,20 @@ mod tests {
         let me = std::fs::read_to_string("/proc/self/stat").unwrap();
         assert!(parse_stat(&me).is_some());
         assert!(vm_rss_bytes().unwrap() > 0);
+    }
+
+    #[test]
+    fn udp_table_lines_give_the_local_address_and_inode() {
+        let v4 = "  812: 0100007F:0D96 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0";
+        assert_eq!(
+            parse_udp_line(v4),
+            Some(("127.0.0.1:3478".parse().unwrap(), "4242".to_owned()))
+        );
+        assert_eq!(parse_udp_line("  sl  local_address rem_address"), None);
+        // This process's own socket is found by its inode.
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mine = udp_sockets_of("self").unwrap();
+        assert!(mine.contains(&socket.local_addr().unwrap()), "{mine:?}");
     }
 
     #[test]
