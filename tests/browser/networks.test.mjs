@@ -1,9 +1,11 @@
-// A network that lets nothing through but a TURN server: both browsers are forced to
-// relay only (`iceTransportPolicy: 'relay'`), through Debian's coturn on loopback, with
-// the time-limited credentials the server hands out with each media grant
-// (--turn-url/--turn-secret). The interview's videos still play both ways, and the
-// connection in use is a relayed one.
-import { test, before, after } from 'node:test';
+// Networks that block UDP. A network that lets nothing through but a TURN server: both
+// browsers are forced to relay only (`iceTransportPolicy: 'relay'`), through Debian's
+// coturn on loopback, with the time-limited credentials the server hands out with each
+// media grant (--turn-url/--turn-secret). A network that lets TCP through: the server's
+// UDP candidates are taken out of what the browsers receive, leaving its passive ICE-TCP
+// candidate on the media port. Either way the interview's videos play both ways, over the
+// kind of connection the network allows.
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -56,10 +58,6 @@ after(() => {
   rmSync(turnDir, { recursive: true, force: true });
 });
 
-const env = setUp({
-  serverArgs: ['--turn-url', `turn:127.0.0.1:${turnPort}?transport=udp`, '--turn-secret', SECRET],
-});
-
 // Every connection the page makes is relay-only, whatever the page asks for.
 const relayOnly = () => {
   const Native = window.RTCPeerConnection;
@@ -69,28 +67,51 @@ const relayOnly = () => {
   window.RTCPeerConnection.prototype = Native.prototype;
 };
 
-/** The types of the candidates of the page's selected pairs (relay, host, …). */
-async function selectedCandidateTypes(page) {
+// No UDP between the page and the server: neither side learns the other's UDP
+// candidates (taken out of the descriptions both ways), so only TCP pairs can form.
+const tcpOnly = () => {
+  const withoutUdp = (sdp) => sdp.split('\r\n').filter((l) => !/^a=candidate:\S+ \d+ udp /i.test(l)).join('\r\n');
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription;
+  proto.setRemoteDescription = function (description, ...rest) {
+    return setRemote.call(this, { type: description.type, sdp: withoutUdp(description.sdp) }, ...rest);
+  };
+  const local = Object.getOwnPropertyDescriptor(proto, 'localDescription');
+  Object.defineProperty(proto, 'localDescription', {
+    configurable: true,
+    get() {
+      const description = local.get.call(this);
+      return description && { type: description.type, sdp: withoutUdp(description.sdp) };
+    },
+  });
+};
+
+/** The local candidates (type and protocol) of the page's selected pairs. */
+async function selectedCandidates(page) {
   return page.evaluate(async () => {
-    const types = [];
+    const found = [];
     for (const pc of window.__pcs) {
       if (pc.connectionState !== 'connected') continue;
       const stats = await pc.getStats();
       stats.forEach((s) => {
         if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-          types.push(stats.get(s.localCandidateId)?.candidateType);
+          const local = stats.get(s.localCandidateId);
+          found.push({ type: local?.candidateType, protocol: local?.protocol });
         }
       });
     }
-    return types;
+    return found;
   });
 }
 
-test('relay only, through coturn: both videos play, over a relayed pair', async () => {
+/** An interview on `env`'s server between the demo candidate and evaluator, each page
+ * with `network` (an init script) applied; returns, once both videos play, the pages'
+ * selected local candidates. */
+async function interviewThrough(env, network) {
   const adminContext = await env.browser.newContext({ locale: 'fr-FR' });
   const { page: admin } = await openAs(adminContext, env.server.links.centre_admin);
   const evaluatorContext = await cameraContext(env.browser);
-  await evaluatorContext.addInitScript(relayOnly);
+  await evaluatorContext.addInitScript(network);
   await evaluatorContext.addInitScript(trackPeers);
   const { page: evaluatorPage } = await openAs(evaluatorContext, env.server.links.evaluator);
   const evaluatorId = await evaluatorPage.evaluate(async () => (await (await fetch('/api/v1/me')).json()).id);
@@ -106,7 +127,7 @@ test('relay only, through coturn: both videos play, over a relayed pair', async 
   }, evaluatorId);
 
   const candidateContext = await cameraContext(env.browser);
-  await candidateContext.addInitScript(relayOnly);
+  await candidateContext.addInitScript(network);
   await candidateContext.addInitScript(trackPeers);
   const { page: candidatePage } = await openAs(candidateContext, env.server.links.candidate);
   await candidatePage.goto(`${env.server.base}/interview/${interview}`);
@@ -119,11 +140,27 @@ test('relay only, through coturn: both videos play, over a relayed pair', async 
 
   await playing(candidatePage);
   await playing(evaluatorPage);
-  for (const page of [candidatePage, evaluatorPage]) {
-    const types = await selectedCandidateTypes(page);
-    assert.ok(types.length > 0 && types.every((t) => t === 'relay'), `relayed pairs only: ${JSON.stringify(types)}`);
-  }
+  const selected = [...await selectedCandidates(candidatePage), ...await selectedCandidates(evaluatorPage)];
   await adminContext.close();
   await evaluatorContext.close();
   await candidateContext.close();
+  return selected;
+}
+
+describe('a TURN server only', () => {
+  const env = setUp({
+    serverArgs: ['--turn-url', `turn:127.0.0.1:${turnPort}?transport=udp`, '--turn-secret', SECRET],
+  });
+  test('relay only, through coturn: both videos play, over relayed pairs', async () => {
+    const selected = await interviewThrough(env, relayOnly);
+    assert.ok(selected.length >= 2 && selected.every((c) => c.type === 'relay'), `relayed pairs only: ${JSON.stringify(selected)}`);
+  });
+});
+
+describe('TCP only', () => {
+  const env = setUp();
+  test('no UDP to the server: both videos play over ICE-TCP on the media port', async () => {
+    const selected = await interviewThrough(env, tcpOnly);
+    assert.ok(selected.length >= 2 && selected.every((c) => c.protocol === 'tcp'), `TCP pairs only: ${JSON.stringify(selected)}`);
+  });
 });
