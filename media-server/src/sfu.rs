@@ -149,12 +149,14 @@ const READ_BATCH: usize = 64;
 /// Receive buffers are carved from arenas of this size (one allocation per ~50 packets).
 const RECV_ARENA: usize = 128 * 1024;
 const MAX_DATAGRAM: usize = 2048;
+/// How long the loop sleeps when nothing has a deadline.
+const IDLE_WAKE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Ports tried when `media_addr`'s port is 0 and the TCP port of the picked one is taken.
 const BIND_ATTEMPTS: usize = 16;
 
 impl Sfu {
     /// Binds the media socket (UDP, and TCP on the same port for ICE-TCP) and starts the
-    /// media loop. Must be called inside a tokio runtime.
+    /// media loop on a thread of its own. The loop ends when the `Sfu` is dropped.
     pub fn new(config: SfuConfig) -> Result<Sfu, SfuError> {
         let (udp, tcp) = bind(config.media_addr, config.ice_tcp)?;
         let media_addr = udp.local_addr()?;
@@ -172,20 +174,28 @@ impl Sfu {
             events,
             Arc::clone(&counters),
         );
-        let udp = UdpSocket::from_std(udp)?;
-        let tcp = tcp.map(TcpListener::from_std).transpose()?;
-        tokio::spawn(media_loop(
-            MediaLoop {
-                engine,
-                udp,
-                local_udp,
-                tcp_writers: HashMap::new(),
-                counters: Arc::clone(&counters),
-                commands: commands_rx,
-                keyframes: keyframes_rx,
-            },
-            tcp,
-        ));
+        // The loop has a thread and a single-threaded runtime of its own: nothing else
+        // competes for it, and waking it costs one thread switch.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (udp, tcp) = {
+            let _inside = runtime.enter();
+            let udp = UdpSocket::from_std(udp)?;
+            (udp, tcp.map(TcpListener::from_std).transpose()?)
+        };
+        let media = MediaLoop {
+            engine,
+            udp,
+            local_udp,
+            tcp_writers: HashMap::new(),
+            counters: Arc::clone(&counters),
+            commands: commands_rx,
+            keyframes: keyframes_rx,
+        };
+        std::thread::Builder::new()
+            .name("sfu-media".to_owned())
+            .spawn(move || runtime.block_on(media_loop(media, tcp)))?;
         Ok(Sfu {
             commands,
             events_rx: Mutex::new(Some(events_rx)),
@@ -452,15 +462,21 @@ async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
         tokio::spawn(accept_tcp(listener, tcp_in));
     }
     let mut arena = BytesMut::with_capacity(RECV_ARENA);
+    // One timer, moved when the deadline moves (not a new one per wake-up).
+    let idle = || tokio::time::Instant::now() + IDLE_WAKE;
+    let sleep = tokio::time::sleep_until(idle());
+    tokio::pin!(sleep);
+    // What the timer is set for; `None` once it fired (it must be set again).
+    let mut armed: Option<Option<Instant>> = None;
     loop {
         l.send_all();
         let deadline = l.engine.poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        if armed != Some(deadline) {
+            armed = Some(deadline);
+            sleep
+                .as_mut()
+                .reset(deadline.map_or_else(idle, tokio::time::Instant::from_std));
+        }
         tokio::select! {
             biased;
             command = l.commands.recv() => match command {
@@ -475,7 +491,7 @@ async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
                 }
                 l.read_batch(&mut arena);
             }
-            () = sleep => {}
+            () = &mut sleep => armed = None,
         }
         let now = Instant::now();
         if l.engine.poll_timeout().is_some_and(|at| at <= now) {
