@@ -1,6 +1,6 @@
 //! The interceptor that lets keyframe requests reach the application.
 //!
-//! In webrtc-rs 0.21 inbound RTCP stops at the end of the interceptor chain unless an
+//! In rtc 0.21 inbound RTCP stops at the end of the interceptor chain unless an
 //! interceptor marks it `DeliverToApplication`. The SFU must see a subscriber's PLI/FIR to
 //! pass it on to the publisher, so this interceptor, placed application-most, keeps the
 //! keyframe requests of each inbound RTCP compound packet, marks them, and drops the rest
@@ -18,7 +18,8 @@ use std::time::Instant;
 const TAP_SLOT: usize = 14_000;
 
 /// Adds the keyframe-request tap to `registry`, so that PLI and FIR received about a sent
-/// track come out of `TrackLocal::poll` as `TrackLocalEvent::OnRtcpPacket`.
+/// track come out of the connection's `poll_read` as `RTCMessage::RtcpPacket` (in a
+/// webrtc-rs client, out of `TrackLocal::poll` as `TrackLocalEvent::OnRtcpPacket`).
 ///
 /// The SFU installs it on every peer connection; a client built with webrtc-rs (the tests)
 /// can install it to observe the PLIs the SFU sends.
