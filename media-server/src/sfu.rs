@@ -497,6 +497,7 @@ async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
         if l.engine.poll_timeout().is_some_and(|at| at <= now) {
             l.engine.handle_timeout(now);
         }
+        l.finish_ended_recordings();
     }
     let now = Instant::now();
     for (room, participant) in l.engine.everyone() {
@@ -622,15 +623,20 @@ impl MediaLoop {
                 );
             }
         }
-        // Tracks unpublished by a renegotiation or a failure: finished in the background.
-        let ended = std::mem::take(&mut self.engine.finished_recordings);
-        if !ended.is_empty() {
-            tokio::spawn(async move {
-                for recorder in ended {
-                    recorder.finish().await;
-                }
-            });
+    }
+
+    /// Recordings of tracks that ended without a command waiting on them (a renegotiation
+    /// removed the track, a connection failed): finished in the background.
+    fn finish_ended_recordings(&mut self) {
+        if self.engine.finished_recordings.is_empty() {
+            return;
         }
+        let ended = std::mem::take(&mut self.engine.finished_recordings);
+        tokio::spawn(async move {
+            for recorder in ended {
+                recorder.finish().await;
+            }
+        });
     }
 }
 
