@@ -493,8 +493,10 @@ async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
             }
             () = &mut sleep => armed = None,
         }
+        // The deadline the loop slept for (one that the input just handled brought
+        // forward is past at the next turn, whose timer then fires at once).
         let now = Instant::now();
-        if l.engine.poll_timeout().is_some_and(|at| at <= now) {
+        if deadline.is_some_and(|at| at <= now) {
             l.engine.handle_timeout(now);
         }
         l.finish_ended_recordings();
