@@ -528,6 +528,8 @@ impl MediaLoop {
                         TransportProtocol::UDP,
                         datagram,
                     );
+                    // What it produced goes out now, not after the rest of the batch.
+                    self.send_all();
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(err) => {
