@@ -64,6 +64,10 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+/// Remote addresses one connection may be reached from (host, server-reflexive, relayed
+/// candidates over UDP and TCP, and a few rebindings).
+const MAX_ADDRESSES: usize = 16;
+
 /// A connection's index in [`Engine::conns`] (reused once it is free: pair it with the
 /// session to be sure).
 type ConnId = usize;
@@ -116,6 +120,8 @@ struct Conn {
     published: HashMap<String, TrackKey>,
     /// Local track id → the published track this connection receives on it.
     subscribed: HashMap<String, TrackKey>,
+    /// Remote tracks whose payload type was not negotiated: their packets are dropped.
+    refused: std::collections::HashSet<String>,
 }
 
 /// A track a participant publishes, and where it goes.
@@ -246,6 +252,7 @@ impl Engine {
             receivers: HashMap::new(),
             published: HashMap::new(),
             subscribed: HashMap::new(),
+            refused: std::collections::HashSet::new(),
         });
         let existing: Vec<TrackKey> = self
             .rooms
@@ -431,21 +438,13 @@ impl Engine {
         protocol: TransportProtocol,
         datagram: BytesMut,
     ) {
-        let id = match self.by_addr.get(&(peer, protocol)) {
-            Some(id) => *id,
-            None => {
-                let Some(id) = crate::stun::local_ufrag(&datagram)
-                    .and_then(|ufrag| self.by_ufrag.get(ufrag))
-                    .copied()
-                else {
-                    return; // not for any connection of ours
-                };
-                self.by_addr.insert((peer, protocol), id);
-                if let Some(conn) = self.conn(id) {
-                    conn.addrs.push((peer, protocol));
-                }
-                id
-            }
+        let known = self.by_addr.get(&(peer, protocol)).copied();
+        let Some(id) = known.or_else(|| {
+            crate::stun::local_ufrag(&datagram)
+                .and_then(|ufrag| self.by_ufrag.get(ufrag))
+                .copied()
+        }) else {
+            return; // not for any connection of ours
         };
         let Some(conn) = self.conn(id) else {
             return;
@@ -460,8 +459,15 @@ impl Engine {
             },
             message: datagram,
         });
-        if let Err(err) = read {
-            debug!(%err, "a connection refused a datagram");
+        match read {
+            // A new address is learnt only once its STUN message passed the connection's
+            // checks (its integrity), and a connection learns a bounded number of them.
+            Ok(()) if known.is_none() && conn.addrs.len() < MAX_ADDRESSES => {
+                conn.addrs.push((peer, protocol));
+                self.by_addr.insert((peer, protocol), id);
+            }
+            Ok(()) => {}
+            Err(err) => debug!(%err, "a connection refused a datagram"),
         }
         self.drive(now, id);
     }
@@ -641,6 +647,7 @@ impl Engine {
         };
         let key = match conn.published.get(track_id) {
             Some(key) => *key,
+            None if conn.refused.contains(track_id) => return,
             None => match self.publish(now, id, track_id, &packet) {
                 Some(key) => key,
                 None => return,
@@ -683,7 +690,10 @@ impl Engine {
             }
         }
         if let Some(recorder) = &track.recorder {
-            recorder.push(&packet);
+            // Without its header extensions, which the recording has no use for: copying
+            // them would allocate per packet.
+            let h = &packet.header;
+            recorder.push(&leg_packet(&packet, h.ssrc, h.payload_type));
         }
     }
 
@@ -717,6 +727,7 @@ impl Engine {
                 pt = first.header.payload_type,
                 "published track's payload type was not negotiated; ignored"
             );
+            conn.refused.insert(track_id.to_owned());
             return None;
         };
         self.next_track += 1;

@@ -149,6 +149,10 @@ const READ_BATCH: usize = 64;
 /// Receive buffers are carved from arenas of this size (one allocation per ~50 packets).
 const RECV_ARENA: usize = 128 * 1024;
 const MAX_DATAGRAM: usize = 2048;
+/// Frames queued from the ICE-TCP connections to the loop, and from the loop to each.
+const TCP_QUEUE: usize = 1024;
+/// An ICE-TCP connection silent this long is closed.
+const TCP_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 /// How long the loop sleeps when nothing has a deadline.
 const IDLE_WAKE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Ports tried when `media_addr`'s port is 0 and the TCP port of the picked one is taken.
@@ -433,7 +437,7 @@ fn reach(config: &SfuConfig, bound: SocketAddr) -> Reach {
 enum TcpInbound {
     Opened {
         peer: SocketAddr,
-        writer: mpsc::UnboundedSender<Vec<u8>>,
+        writer: mpsc::Sender<Vec<u8>>,
     },
     Frame {
         peer: SocketAddr,
@@ -450,14 +454,14 @@ struct MediaLoop {
     /// The address datagrams are reported to the connections as received on: the
     /// candidate they were sent to.
     local_udp: SocketAddr,
-    tcp_writers: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     counters: Arc<Counters>,
     commands: mpsc::UnboundedReceiver<Command>,
     keyframes: mpsc::Receiver<u64>,
 }
 
 async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
-    let (tcp_in, mut tcp_rx) = mpsc::unbounded_channel();
+    let (tcp_in, mut tcp_rx) = mpsc::channel(TCP_QUEUE);
     if let Some(listener) = tcp {
         tokio::spawn(accept_tcp(listener, tcp_in));
     }
@@ -477,14 +481,20 @@ async fn media_loop(mut l: MediaLoop, tcp: Option<TcpListener>) {
                 .as_mut()
                 .reset(deadline.map_or_else(idle, tokio::time::Instant::from_std));
         }
+        // No bias: a flood on one input (UDP, or an ICE-TCP connection) holds up no other.
         tokio::select! {
-            biased;
             command = l.commands.recv() => match command {
                 Some(command) => l.command(command),
                 None => break,
             },
             Some(key) = l.keyframes.recv() => l.engine.request_keyframe(Instant::now(), key),
-            Some(inbound) = tcp_rx.recv() => l.tcp(inbound),
+            Some(inbound) = tcp_rx.recv() => {
+                l.tcp(inbound);
+                for _ in 1..READ_BATCH {
+                    let Ok(inbound) = tcp_rx.try_recv() else { break };
+                    l.tcp(inbound);
+                }
+            }
             readable = l.udp.readable() => {
                 if readable.is_err() {
                     break;
@@ -545,8 +555,11 @@ impl MediaLoop {
         while let Some(transmit) = self.engine.transmits.pop_front() {
             let peer = transmit.transport.peer_addr;
             if transmit.transport.transport_protocol == TransportProtocol::TCP {
-                if let Some(writer) = self.tcp_writers.get(&peer) {
-                    let _ = writer.send(frame_packet(&transmit.message));
+                // A congested TCP peer loses packets, as a full UDP buffer would.
+                if let Some(writer) = self.tcp_writers.get(&peer)
+                    && writer.try_send(frame_packet(&transmit.message)).is_err()
+                {
+                    self.counters.send_dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 continue;
             }
@@ -660,7 +673,7 @@ fn finish_then_reply(recorders: Vec<Recorder>, reply: Reply<()>, result: Result<
 
 /// Accepts ICE-TCP connections; each gets a reader that hands whole frames to the loop and
 /// a writer fed by it.
-async fn accept_tcp(listener: TcpListener, inbound: mpsc::UnboundedSender<TcpInbound>) {
+async fn accept_tcp(listener: TcpListener, inbound: mpsc::Sender<TcpInbound>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -677,14 +690,14 @@ async fn accept_tcp(listener: TcpListener, inbound: mpsc::UnboundedSender<TcpInb
     }
 }
 
-async fn serve_tcp(
-    stream: TcpStream,
-    peer: SocketAddr,
-    inbound: mpsc::UnboundedSender<TcpInbound>,
-) {
+async fn serve_tcp(stream: TcpStream, peer: SocketAddr, inbound: mpsc::Sender<TcpInbound>) {
     let (mut read, mut write) = stream.into_split();
-    let (writer, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
-    if inbound.send(TcpInbound::Opened { peer, writer }).is_err() {
+    let (writer, mut outgoing) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
+    if inbound
+        .send(TcpInbound::Opened { peer, writer })
+        .await
+        .is_err()
+    {
         return;
     }
     let writing = tokio::spawn(async move {
@@ -697,18 +710,24 @@ async fn serve_tcp(
     let mut decoder = TcpFrameDecoder::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match read.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        // A live ICE peer sends consent checks every few seconds: silence means gone.
+        let n = match tokio::time::timeout(TCP_IDLE, read.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => n,
         };
         decoder.extend_from_slice(&buf[..n]);
         while let Some(frame) = decoder.next_packet() {
             let frame = BytesMut::from(&frame[..]);
-            if inbound.send(TcpInbound::Frame { peer, frame }).is_err() {
+            // Awaited: a fast sender waits for the loop instead of queueing without bound.
+            if inbound
+                .send(TcpInbound::Frame { peer, frame })
+                .await
+                .is_err()
+            {
                 break;
             }
         }
     }
-    let _ = inbound.send(TcpInbound::Closed { peer });
+    let _ = inbound.send(TcpInbound::Closed { peer }).await;
     writing.abort();
 }
