@@ -4,29 +4,20 @@
 
 use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::kit::{Api, Server};
+use crate::kit::{DemoInterview, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aiortc_peers_publish_receive_and_rejoin_without_growing_the_sdp() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None);
-    let admin = server.api("centre_admin").await;
-    let (cand, eval) = (
-        server.session("candidate").await,
-        server.session("evaluator").await,
-    );
-    let cand_id = Api::new(&server.base, &cand).user_id().await;
-    let eval_id = Api::new(&server.base, &eval).user_id().await;
-    let at = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
-    let (_, interview) = admin
-        .post(
-            "/api/v1/interviews",
-            json!({ "candidate_id": cand_id, "evaluator_id": eval_id, "scheduled_at": at }),
-        )
-        .await;
-    let room = interview["id"].as_str().unwrap().to_owned();
+    let DemoInterview {
+        room,
+        candidate: cand,
+        evaluator: eval,
+        candidate_id: cand_id,
+    } = server.demo_interview_soon().await;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/aiortc/rejoin.py");
     let out = tokio::task::spawn_blocking({

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::kit::peer::opus;
 use crate::kit::ws::{self, Ws, expect, send};
-use crate::kit::{Api, Peer, Server};
+use crate::kit::{DemoInterview, Peer, Server};
 
 /// Answers the SFU's offer (the other side's track) and waits for its first packets.
 async fn answer_offer(mut ws: Ws, mut peer: Peer, token: String) -> (Ws, Peer) {
@@ -31,22 +31,12 @@ async fn answer_offer(mut ws: Ws, mut peer: Peer, token: String) -> (Ws, Peer) {
 async fn media_flows_only_after_admission_through_the_real_signaling() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None);
-    let admin = server.api("centre_admin").await;
-    let (cand, eval) = (
-        server.session("candidate").await,
-        server.session("evaluator").await,
-    );
-    let cand_id = Api::new(&server.base, &cand).user_id().await;
-    let eval_id = Api::new(&server.base, &eval).user_id().await;
-    // In five minutes: its room is open (from 15 minutes before).
-    let at = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
-    let (_, interview) = admin
-        .post(
-            "/api/v1/interviews",
-            json!({ "candidate_id": cand_id, "evaluator_id": eval_id, "scheduled_at": at }),
-        )
-        .await;
-    let room = interview["id"].as_str().unwrap().to_owned();
+    let DemoInterview {
+        room,
+        candidate: cand,
+        evaluator: eval,
+        candidate_id: cand_id,
+    } = server.demo_interview_soon().await;
 
     // The candidate knocks and waits; an offer now is refused before any media server.
     let mut cws = ws::connect(&server.base, "/ws", &cand).await;

@@ -117,10 +117,10 @@ fn bench_api_runs_candidates_through_a_real_server() {
     }
 }
 
-#[test]
-fn bench_sfu_runs_rooms_over_loopback() {
+/// `langcert bench sfu --rooms <rooms> --seconds 2 --json`: its report.
+fn bench_sfu(rooms: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
-        .args(["bench", "sfu", "--rooms", "1", "--seconds", "2", "--json"])
+        .args(["bench", "sfu", "--rooms", rooms, "--seconds", "2", "--json"])
         .output()
         .unwrap();
     assert!(
@@ -128,7 +128,12 @@ fn bench_sfu_runs_rooms_over_loopback() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn bench_sfu_runs_rooms_over_loopback() {
+    let r = bench_sfu("1");
     assert_eq!(r["rooms"], 1);
     for key in [
         "forwarded_packets",
@@ -146,16 +151,7 @@ fn bench_sfu_runs_rooms_over_loopback() {
 #[test]
 fn ten_peers_share_the_sfu_process_s_one_udp_socket() {
     // Five rooms of two peers, the SFU in a process of its own (the benchmark's node).
-    let out = Command::new(env!("CARGO_BIN_EXE_langcert"))
-        .args(["bench", "sfu", "--rooms", "5", "--seconds", "2", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let r = bench_sfu("5");
     // Every one of the 20 streams (each peer's audio and video, to the other) flowed…
     assert_eq!(r["streams"], 20, "{r}");
     assert_eq!(r["streams_flowing"], 20, "{r}");

@@ -9,4 +9,4 @@ pub(crate) mod ws;
 
 pub(crate) use api::Api;
 pub(crate) use peer::Peer;
-pub(crate) use server::Server;
+pub(crate) use server::{DemoInterview, Server};

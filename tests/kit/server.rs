@@ -18,6 +18,18 @@ pub(crate) struct Server {
     pub(crate) created: bool,
 }
 
+/// An interview of the demo candidate and evaluator ([`Server::demo_interview_soon`]).
+pub(crate) struct DemoInterview {
+    /// Its id, the signaling room.
+    pub(crate) room: String,
+    /// The candidate's session token.
+    pub(crate) candidate: String,
+    /// The evaluator's session token.
+    pub(crate) evaluator: String,
+    /// The candidate's user id.
+    pub(crate) candidate_id: String,
+}
+
 impl Server {
     /// Starts the binary on a free port and reads what it prints up to the API line.
     pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
@@ -140,6 +152,34 @@ impl Server {
     /// The API as a demo role, signed in through its printed link.
     pub(crate) async fn api(&self, role: &str) -> crate::kit::Api {
         crate::kit::Api::new(&self.base, &self.session(role).await)
+    }
+
+    /// An interview in five minutes (its room is open: it opens 15 minutes before) between
+    /// the demo candidate and evaluator, both signed in.
+    pub(crate) async fn demo_interview_soon(&self) -> DemoInterview {
+        let admin = self.api("centre_admin").await;
+        let (candidate, evaluator) = (
+            self.session("candidate").await,
+            self.session("evaluator").await,
+        );
+        let candidate_id = crate::kit::Api::new(&self.base, &candidate).user_id().await;
+        let evaluator_id = crate::kit::Api::new(&self.base, &evaluator).user_id().await;
+        let at = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+        let (_, interview) = admin
+            .post(
+                "/api/v1/interviews",
+                json!({ "candidate_id": candidate_id, "evaluator_id": evaluator_id, "scheduled_at": at }),
+            )
+            .await;
+        DemoInterview {
+            room: interview["id"]
+                .as_str()
+                .expect("the interview's id")
+                .to_owned(),
+            candidate,
+            evaluator,
+            candidate_id,
+        }
     }
 
     /// Kills the process without warning (SIGKILL), as a crash would.
