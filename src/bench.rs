@@ -29,6 +29,9 @@ pub(crate) enum BenchCommand {
     /// standard input and output (not for use by hand).
     #[command(hide = true)]
     SfuNode,
+    /// Monitored candidates through a real server: webrtc-rs publishers of encoded H264
+    /// in this process, the server's whole CPU, upload, analysed frames, event latency.
+    Monitor(crate::bench_monitor::MonitorArgs),
     /// The proctoring vision's cost per frame by stage (decode, pre-processing, each
     /// model, post-processing) on one core, or `--overload N` candidates.
     Vision(crate::bench_vision::VisionArgs),
@@ -79,6 +82,7 @@ pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Api(args) => tokio::runtime::Runtime::new()?.block_on(api(args)),
         BenchCommand::Vision(args) => crate::bench_vision::run(args),
+        BenchCommand::Monitor(args) => crate::bench_monitor::run(args),
         BenchCommand::SfuNode => {
             media_server::bench::serve_stdio(media_server::bench::node_config())
                 .map_err(|e| anyhow::anyhow!("bench sfu-node: {e}"))
@@ -103,15 +107,29 @@ pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
 }
 
 /// The server under test, a child process of this one.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
-    links: Vec<(String, String)>,
+    pub(crate) base: String,
+    pub(crate) links: Vec<(String, String)>,
 }
 
 impl Server {
     fn start(data_dir: &std::path::Path, args: &ApiArgs) -> anyhow::Result<Server> {
-        let mut cmd = Command::new(std::env::current_exe()?);
+        let mut extra = vec!["--item-pause-ms".to_owned(), args.pause_ms.to_string()];
+        if let Some(url) = &args.database_url {
+            extra.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        Server::start_program(&std::env::current_exe()?, data_dir, &extra)
+    }
+
+    /// `program serve` on `data_dir` with its demo data, on a free port, with `extra`
+    /// arguments; once it printed its links.
+    pub(crate) fn start_program(
+        program: &std::path::Path,
+        data_dir: &std::path::Path,
+        extra: &[String],
+    ) -> anyhow::Result<Server> {
+        let mut cmd = Command::new(program);
         cmd.args([
             "serve",
             "--http",
@@ -121,10 +139,7 @@ impl Server {
         ])
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--item-pause-ms", &args.pause_ms.to_string()]);
-        if let Some(url) = &args.database_url {
-            cmd.args(["--database-url", url]);
-        }
+        .args(extra);
         let mut child = cmd
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -152,7 +167,12 @@ impl Server {
         Ok(Server { child, base, links })
     }
 
-    fn stop(mut self) -> anyhow::Result<()> {
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn stop(mut self) -> anyhow::Result<()> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
@@ -161,9 +181,19 @@ impl Server {
     }
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
+impl Drop for Server {
+    /// A benchmark that fails half-way does not leave its server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 impl Api {
@@ -210,7 +240,7 @@ impl Api {
         Ok(())
     }
 
-    async fn sign_in(&self, link: &str) -> anyhow::Result<String> {
+    pub(crate) async fn sign_in(&self, link: &str) -> anyhow::Result<String> {
         let token = link.rsplit('/').next().context("link")?;
         let s = self
             .call(
@@ -242,7 +272,7 @@ fn response_for(item: &Value) -> Value {
 }
 
 /// One candidate ready to answer: session token and test id.
-async fn prepare(api: &Api, admin: &str, n: usize) -> anyhow::Result<(String, String)> {
+pub(crate) async fn prepare(api: &Api, admin: &str, n: usize) -> anyhow::Result<(String, String)> {
     let c = api
         .call(
             reqwest::Method::POST,
@@ -419,7 +449,7 @@ async fn api(args: ApiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

@@ -59,6 +59,44 @@ impl H264Encoder {
         Encoder::new().map(H264Encoder).map_err(|e| e.to_string())
     }
 
+    /// An encoder holding `kbps` at `fps` frames a second, with an IDR every
+    /// `intra_period` frames (as a browser's encoder under the server's periodic keyframe
+    /// requests).
+    pub(crate) fn with_rate(kbps: u32, fps: u32, intra_period: u32) -> Result<H264Encoder, String> {
+        use openh264::encoder::{
+            BitRate, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
+        };
+        let config = EncoderConfig::new()
+            .bitrate(BitRate::from_bps(kbps * 1000))
+            .max_frame_rate(FrameRate::from_hz(fps as f32))
+            .rate_control_mode(RateControlMode::Bitrate)
+            .skip_frames(true)
+            .intra_frame_period(IntraFramePeriod::from_num_frames(intra_period));
+        Encoder::with_api_config(openh264::OpenH264API::from_source(), config)
+            .map(H264Encoder)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The access unit of `img` shown at `at_ms` into the stream (for rate control); an
+    /// IDR when `keyframe`.
+    pub(crate) fn encode_at(
+        &mut self,
+        img: &Rgb,
+        at_ms: u64,
+        keyframe: bool,
+    ) -> Result<Vec<u8>, String> {
+        if keyframe {
+            self.0.force_intra_frame();
+        }
+        let rgb = RgbSliceU8::new(&img.data, (img.width as usize, img.height as usize));
+        let yuv = YUVBuffer::from_rgb8_source(rgb);
+        let out = self
+            .0
+            .encode_at(&yuv, openh264::Timestamp::from_millis(at_ms))
+            .map_err(|e| e.to_string())?;
+        Ok(out.to_vec())
+    }
+
     /// The access unit of `img`; an IDR (with SPS and PPS) when `keyframe`.
     pub(crate) fn encode(&mut self, img: &Rgb, keyframe: bool) -> Result<Vec<u8>, String> {
         if keyframe {

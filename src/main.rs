@@ -5,6 +5,7 @@
 //! `bench` prints the figures of each hot path.
 
 mod bench;
+mod bench_monitor;
 mod bench_vision;
 mod demo;
 mod export;

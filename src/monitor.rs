@@ -307,6 +307,11 @@ impl Monitor {
         self.pipeline.stats()
     }
 
+    /// Sessions watched now.
+    pub(crate) fn watched(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
     /// Starts (or resumes) watching a session, telling `notify` about the camera.
     pub(crate) async fn watch(
         self: &Arc<Self>,
@@ -508,7 +513,70 @@ impl FromRef<MonitorWs> for JwtKeys {
 pub(crate) fn router(state: MonitorWs) -> Router {
     Router::new()
         .route("/ws/monitor", get(upgrade))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// `/metrics`: the monitoring's counters in Prometheus' text format, for the platform's
+/// administrators (and its scrapers, with such a token).
+async fn metrics(State(state): State<MonitorWs>, auth: AuthUser) -> Response {
+    if let Err(e) = auth.require(&[Role::PlatformAdmin]) {
+        return e.into_response();
+    }
+    let p = state.monitor.stats();
+    let sessions = state.monitor.watched();
+    let events = state.monitor.events.load(Ordering::Relaxed);
+    let mut out = String::new();
+    for (name, kind, help, value) in [
+        (
+            "langcert_monitor_frames_offered_total",
+            "counter",
+            "Sampled frames offered to the vision workers.",
+            p.offered,
+        ),
+        (
+            "langcert_monitor_frames_analysed_total",
+            "counter",
+            "Sampled frames analysed.",
+            p.analysed,
+        ),
+        (
+            "langcert_monitor_frames_dropped_total",
+            "counter",
+            "Sampled frames dropped because the workers were behind.",
+            p.dropped,
+        ),
+        (
+            "langcert_monitor_frames_failed_total",
+            "counter",
+            "Sampled frames that did not decode or analyse.",
+            p.failed,
+        ),
+        (
+            "langcert_monitor_events_stored_total",
+            "counter",
+            "Proctoring events stored.",
+            events,
+        ),
+        (
+            "langcert_monitor_sessions",
+            "gauge",
+            "Written sessions watched.",
+            sessions as u64,
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 async fn upgrade(State(state): State<MonitorWs>, auth: AuthUser, ws: WebSocketUpgrade) -> Response {

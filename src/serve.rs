@@ -115,7 +115,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "LANGCERT_MONITOR_FPS", default_value_t = 1.0)]
     monitor_fps: f64,
     /// Sampled frames waiting for a worker, at most; more are dropped (and counted).
-    #[arg(long, env = "LANGCERT_VISION_QUEUE", default_value_t = 16)]
+    #[arg(long, env = "LANGCERT_VISION_QUEUE", default_value_t = 64)]
     vision_queue: usize,
     /// Days proctoring thumbnails, clips and identity images are kept.
     #[arg(long, env = "LANGCERT_PROCTORING_RETENTION_DAYS", default_value_t = 30)]

@@ -207,6 +207,38 @@ async fn a_published_camera_becomes_a_timeline_of_events() {
     .await
     .unwrap();
     assert!(media >= 4, "{media} images");
+
+    // The operators' counters: for the platform's administrators only, and they say what
+    // was analysed.
+    let http = reqwest::Client::new();
+    let metrics = |token: String| {
+        let req = http
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(token);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(metrics(candidate.token.clone()).await.0, 403);
+    let (status, text) = metrics(server.session("platform_admin").await).await;
+    assert_eq!(status, 200, "{text}");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        value("langcert_monitor_frames_analysed_total") >= 20.0,
+        "{text}"
+    );
+    assert!(
+        value("langcert_monitor_events_stored_total") >= 2.0,
+        "{text}"
+    );
+    assert_eq!(value("langcert_monitor_sessions"), 1.0, "{text}");
     let _ = camera.pc.close().await;
     server.stop();
 }

@@ -13,8 +13,9 @@ use utoipa::OpenApi;
 
 use crate::common::{Backend, TestApp};
 
-/// Routes that are not part of the API document: pages, static files and WebSockets.
-const EXCLUDED: [(&str, &str); 7] = [
+/// Routes that are not part of the API document: pages, static files, WebSockets and
+/// the operators' Prometheus metrics.
+const EXCLUDED: [(&str, &str); 8] = [
     ("get", "/"),
     ("get", "/app/"),
     ("get", "/static/{*path}"),
@@ -22,6 +23,7 @@ const EXCLUDED: [(&str, &str); 7] = [
     ("get", "/interview/{id}"),
     ("get", "/ws"),
     ("get", "/ws/monitor"),
+    ("get", "/metrics"),
 ];
 
 const METHODS: [&str; 7] = ["get", "post", "put", "delete", "patch", "head", "options"];

@@ -234,9 +234,10 @@ impl Sampler {
             return;
         }
         let asked = self.requested.take().unwrap_or(now);
-        // The next sample is due one interval after this one was asked for, so the rate
-        // holds whatever the keyframe's delay.
-        self.next_due = asked + self.interval;
+        // The next sample is due one interval after this one was due (not after the
+        // packet that noticed it, which comes up to a frame late), so the rate holds
+        // whatever the frame rate and the keyframe's delay; after a long wait, at once.
+        self.next_due = (self.next_due + self.interval).max(asked);
         self.depacketizer = H264Depacketizer {
             sps: self.depacketizer.sps.take(),
             pps: self.depacketizer.pps.take(),

@@ -39,12 +39,17 @@ export function gatheringComplete(pc, limit = GATHERING_LIMIT_MS) {
  * Returns `{ pc, remote, offer(), acceptAnswer(sdp), answer(offerSdp), close() }`; the
  * operations run one after the other, in the order they were asked for.
  */
-export function createPeer({ stream = null, direction = 'sendrecv', iceServers = [], onRemote = () => {}, onState = () => {} } = {}) {
+export function createPeer({ stream = null, direction = 'sendrecv', iceServers = [], videoEncoding = null, onRemote = () => {}, onState = () => {} } = {}) {
   // `iceServers`: the TURN servers (with time-limited credentials) that came with the media
   // grant, for networks where the media server's port cannot be reached directly.
   const pc = new RTCPeerConnection({ iceServers });
   if (stream) {
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction, streams: [stream] });
+    for (const track of stream.getTracks()) {
+      // `videoEncoding`: limits of the sent video (the monitoring's resolution, frame
+      // rate and bitrate), as RTCRtpEncodingParameters.
+      const sendEncodings = track.kind === 'video' && videoEncoding ? [videoEncoding] : undefined;
+      pc.addTransceiver(track, { direction, streams: [stream], sendEncodings });
+    }
   } else {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });

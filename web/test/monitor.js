@@ -13,6 +13,13 @@ import { getMedia } from '../check/media-error.js';
 import { createPeer } from '../call/peer.js';
 import { connectSignaling } from '../call/signaling.js';
 
+/**
+ * What the monitoring sends of the camera: the server analyses one frame a second at
+ * 320 pixels wide, so a 640×480 camera goes at half its size, 5 frames a second and at
+ * most 200 kbit/s (`langcert bench monitor` measures this shape).
+ */
+const MONITOR_ENCODING = { scaleResolutionDownBy: 2, maxFramerate: 5, maxBitrate: 200_000 };
+
 /** Connection attempts in a row without the server before the warning shows. */
 const SILENT_ATTEMPTS = 2;
 
@@ -130,7 +137,7 @@ export function startMonitor(box, session) {
   async function startPeer() {
     closePeer();
     if (!stream || !stream.getTracks().length) return;
-    const p = createPeer({ stream, direction: 'sendonly', onState: (state) => peerState(p, state) });
+    const p = createPeer({ stream, direction: 'sendonly', videoEncoding: MONITOR_ENCODING, onState: (state) => peerState(p, state) });
     peer = p;
     try {
       const sdp = await p.offer();

@@ -35,6 +35,7 @@
 //! ```
 
 mod node;
+pub mod publisher;
 
 pub use node::{node_config, serve_stdio};
 
@@ -806,6 +807,11 @@ struct CpuSpent {
     server_s: f64,
     peers_s: f64,
     machine_s: f64,
+}
+
+/// The CPU time (user + system, every thread) process `pid` has spent so far, seconds.
+pub fn process_cpu_s(pid: u32) -> std::io::Result<f64> {
+    Ok(process_ticks(&pid.to_string())? as f64 / CLOCK_TICKS_PER_S)
 }
 
 /// utime + stime of `/proc/<process>/stat`, in clock ticks.
