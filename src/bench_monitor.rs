@@ -168,8 +168,6 @@ fn encode_loop(args: &MonitorArgs) -> anyhow::Result<EncodedLoop> {
         fps: args.fps,
         frames,
         keyframes,
-        audio: Vec::new(),
-        length_ms: LOOP_MS,
     })
 }
 
@@ -231,7 +229,7 @@ async fn connect(base: &str, token: &str, session: &str, ssrc: u32) -> anyhow::R
             _ => bail!("monitor: {m}"),
         }
     }
-    let mut publisher = Publisher::new(ssrc, false).await?;
+    let mut publisher = Publisher::new(ssrc).await?;
     let offer = publisher.offer(Duration::from_secs(20)).await?;
     ws.send(send(json!({ "type": "offer", "sdp": offer })))
         .await?;

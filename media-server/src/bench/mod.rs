@@ -531,6 +531,29 @@ impl Peer {
     }
 }
 
+/// An RTP packet of the benchmark's peers (no header extension).
+fn rtp_packet(
+    payload_type: u8,
+    ssrc: u32,
+    sequence_number: u16,
+    timestamp: u32,
+    marker: bool,
+    payload: Bytes,
+) -> rtp::Packet {
+    rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            marker,
+            payload_type,
+            sequence_number,
+            timestamp,
+            ssrc,
+            ..Default::default()
+        },
+        payload,
+    }
+}
+
 /// 30 frames a second, each of 5 or 6 packets sent back to back (as an encoder without a
 /// pacer would), the marker on the last.
 async fn send_video(track: Arc<TrackLocalStaticRTP>, stream: usize, probe: Arc<Probe>) {
@@ -543,18 +566,15 @@ async fn send_video(track: Arc<TrackLocalStaticRTP>, stream: usize, probe: Arc<P
         let packets = if frame % 5 == 4 { 6 } else { 5 };
         for i in 0..packets {
             let payload = probe.payload(stream, VIDEO_PAYLOAD, i == 0);
-            let packet = rtp::Packet {
-                header: rtp::header::Header {
-                    version: 2,
-                    marker: i + 1 == packets,
-                    payload_type: VIDEO_PT,
-                    sequence_number: sequence,
-                    timestamp: (frame * 90_000 / VIDEO_FPS) as u32,
-                    ssrc,
-                    ..Default::default()
-                },
+            let timestamp = (frame * 90_000 / VIDEO_FPS) as u32;
+            let packet = rtp_packet(
+                VIDEO_PT,
+                ssrc,
+                sequence,
+                timestamp,
+                i + 1 == packets,
                 payload,
-            };
+            );
             sequence = sequence.wrapping_add(1);
             if track.write_rtp(packet).await.is_err() {
                 return;

@@ -1,6 +1,6 @@
 //! A synthetic candidate's camera for `langcert bench monitor`: a webrtc-rs peer on
-//! 127.0.0.1 that publishes a loop of encoded H264 access units (and, when given, Opus
-//! packets) as the written test's page does, paced at the loop's frame rate.
+//! 127.0.0.1 that publishes a loop of encoded H264 access units as the written test's
+//! page does, paced at the loop's frame rate (video only: see the benchmark's note).
 //!
 //! The loop is encoded once and shared by every publisher (each starts at its own
 //! offset); encoding per publisher would load the benchmark's machine more than the
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rtc::rtp;
 use rtc::rtp::codec::h264::H264Payloader;
 use rtc::rtp::packetizer::Payloader;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -33,8 +32,6 @@ use crate::{codec, loopback, tap};
 
 /// The SFU's H264 payload type (constrained baseline, packetization mode 1).
 const H264_PT: u8 = 125;
-/// The SFU's Opus payload type.
-const OPUS_PT: u8 = 111;
 /// Largest RTP payload, as browsers use.
 const MTU: usize = 1_180;
 
@@ -47,11 +44,6 @@ pub struct EncodedLoop {
     pub frames: Vec<Bytes>,
     /// The same frames, each as an IDR with its SPS and PPS.
     pub keyframes: Vec<Bytes>,
-    /// Opus packets of 20 ms, each with the time (ms into the loop) it is sent at; empty
-    /// for video only. A gap is silence the encoder did not send (DTX).
-    pub audio: Vec<(u64, Bytes)>,
-    /// The loop's length, ms.
-    pub length_ms: u64,
 }
 
 /// Counters of one publisher.
@@ -73,7 +65,6 @@ pub struct PublisherCounters {
 pub struct Publisher {
     pc: Arc<dyn PeerConnection>,
     video: Arc<TrackLocalStaticRTP>,
-    audio: Option<Arc<TrackLocalStaticRTP>>,
     ssrc: u32,
     gathering: watch::Receiver<RTCIceGatheringState>,
     /// Its connection's state.
@@ -89,13 +80,11 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    /// A publisher of H264 video at `ssrc` (and Opus at `ssrc + 1` when `with_audio`).
-    pub async fn new(ssrc: u32, with_audio: bool) -> Result<Publisher, BenchError> {
+    /// A publisher of H264 video at `ssrc`.
+    pub async fn new(ssrc: u32) -> Result<Publisher, BenchError> {
         let (h264, _) = codec(H264_PT).ok_or(BenchError::Setup("no H264".to_owned()))?;
-        let (opus, _) = codec(OPUS_PT).ok_or(BenchError::Setup("no Opus".to_owned()))?;
         let mut engine = MediaEngine::default();
         engine.register_codec(h264.clone(), RtpCodecKind::Video)?;
-        engine.register_codec(opus.clone(), RtpCodecKind::Audio)?;
         let (events, watches) = loopback::Events::new(|_| {});
         let pc =
             loopback::peer_connection(engine, tap::with_keyframe_request_tap, Arc::new(events))
@@ -104,24 +93,9 @@ impl Publisher {
             loopback::rtp_track("camera", "video", RtpCodecKind::Video, ssrc, h264.rtp_codec);
         pc.add_track(Arc::clone(&video) as Arc<dyn TrackLocal>)
             .await?;
-        let audio = if with_audio {
-            let track = loopback::rtp_track(
-                "camera",
-                "audio",
-                RtpCodecKind::Audio,
-                ssrc + 1,
-                opus.rtp_codec,
-            );
-            pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
-                .await?;
-            Some(track)
-        } else {
-            None
-        };
         Ok(Publisher {
             pc,
             video,
-            audio,
             ssrc,
             gathering: watches.gathering,
             state: watches.state,
@@ -159,9 +133,8 @@ impl Publisher {
             Arc::clone(&self.counters),
             self.ssrc,
         );
-        let s = Arc::clone(&source);
         tasks.push(tokio::spawn(async move {
-            send_video(&video, ssrc, &s, start, &counters, on_frame).await;
+            send_video(&video, ssrc, &source, start, &counters, on_frame).await;
         }));
         let (video, counters) = (Arc::clone(&self.video), Arc::clone(&self.counters));
         tasks.push(tokio::spawn(async move {
@@ -180,16 +153,6 @@ impl Publisher {
                 }
             }
         }));
-        if let Some(audio) = &self.audio
-            && !source.audio.is_empty()
-        {
-            let (audio, counters, ssrc) =
-                (Arc::clone(audio), Arc::clone(&self.counters), self.ssrc);
-            let offset_ms = start as u64 * 1000 / u64::from(source.fps.max(1));
-            tasks.push(tokio::spawn(async move {
-                send_audio(&audio, ssrc + 1, &source, offset_ms, &counters).await;
-            }));
-        }
         tasks
     }
 
@@ -231,71 +194,12 @@ async fn send_video(
                 .bytes
                 .fetch_add(payload.len() as u64, Ordering::Relaxed);
             counters.packets.fetch_add(1, Ordering::Relaxed);
-            let packet = rtp::Packet {
-                header: rtp::header::Header {
-                    version: 2,
-                    marker: i == last,
-                    payload_type: H264_PT,
-                    sequence_number: sequence,
-                    timestamp: (n * 90_000 / fps) as u32,
-                    ssrc,
-                    ..Default::default()
-                },
-                payload,
-            };
+            let timestamp = (n * 90_000 / fps) as u32;
+            let packet = super::rtp_packet(H264_PT, ssrc, sequence, timestamp, i == last, payload);
             sequence = sequence.wrapping_add(1);
             if track.write_rtp(packet).await.is_err() {
                 return;
             }
-        }
-    }
-}
-
-async fn send_audio(
-    track: &TrackLocalStaticRTP,
-    ssrc: u32,
-    source: &EncodedLoop,
-    offset_ms: u64,
-    counters: &PublisherCounters,
-) {
-    let start = tokio::time::Instant::now();
-    let mut sequence = 0u16;
-    // The packet of the loop to send next, and how many loops went by.
-    let mut next = source
-        .audio
-        .iter()
-        .position(|(at, _)| *at >= offset_ms % source.length_ms.max(1))
-        .unwrap_or(0);
-    let mut laps = 0u64;
-    loop {
-        let (at, payload) = &source.audio[next];
-        let due = laps * source.length_ms + at;
-        let due = due.saturating_sub(offset_ms % source.length_ms.max(1));
-        tokio::time::sleep_until(start + Duration::from_millis(due)).await;
-        counters
-            .bytes
-            .fetch_add(payload.len() as u64, Ordering::Relaxed);
-        counters.packets.fetch_add(1, Ordering::Relaxed);
-        let packet = rtp::Packet {
-            header: rtp::header::Header {
-                version: 2,
-                marker: false,
-                payload_type: OPUS_PT,
-                sequence_number: sequence,
-                timestamp: (due * 48) as u32,
-                ssrc,
-                ..Default::default()
-            },
-            payload: payload.clone(),
-        };
-        sequence = sequence.wrapping_add(1);
-        if track.write_rtp(packet).await.is_err() {
-            return;
-        }
-        next += 1;
-        if next == source.audio.len() {
-            next = 0;
-            laps += 1;
         }
     }
 }
